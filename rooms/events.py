@@ -1,0 +1,50 @@
+"""Wire frames of the websocket protocol (docs/protocol.md), each encoded to JSON once.
+
+A function here returns a hub event: a dict whose `type` names the connection handler and whose
+`text` is the encoded frame, so fan-out to N connections costs one `json.dumps`, not N.
+"""
+
+import json
+
+from django.utils import timezone
+
+from . import services
+
+
+def encode(frame):
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def message_event(message):
+    return {"type": "chat.message", "id": message.id, "text": encode(services.message_to_dict(message))}
+
+
+def join_event(name):
+    return _system_event("join", name=name)
+
+
+def leave_event(name):
+    return _system_event("leave", name=name)
+
+
+def rename_event(old, new):
+    return _system_event("rename", old=old, new=new, name=new)
+
+
+def _system_event(event, **fields):
+    frame = {"type": "system", "event": event, **fields, "ts": services.format_timestamp(timezone.now())}
+    return {"type": "chat.system", "text": encode(frame)}
+
+
+def presence_event(members):
+    return {"type": "chat.presence", "text": encode({"type": "presence", "members": members})}
+
+
+def history_frame(messages, has_more, **extra):
+    return encode(
+        {"type": "history", "messages": [services.message_to_dict(m) for m in messages], "has_more": has_more, **extra}
+    )
+
+
+def error_frame(code, detail):
+    return encode({"type": "error", "code": code, "detail": detail})

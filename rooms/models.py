@@ -1,0 +1,66 @@
+from django.db import models
+from django.db.models import Q
+
+
+class Room(models.Model):
+    """A chat room, found by its short shareable code. Rooms are kept when they empty."""
+
+    code = models.CharField(max_length=16, unique=True)
+    title = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.code} ({self.title})" if self.title else self.code
+
+
+class Message(models.Model):
+    """One chat message. Its id orders a room's messages and is what clients resume from."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    name = models.CharField(max_length=32)
+    body = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+    # Chosen by the sending client so a resend after a lost acknowledgement is stored once.
+    # NULL, not "", when absent: the uniqueness constraint below applies only to real ids.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["room", "id"], name="message_room_id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_unique_client_id_per_room",
+            )
+        ]
+
+    def __str__(self):
+        return f"#{self.id} {self.name}: {self.body[:40]}"
+
+
+class ServerProcess(models.Model):
+    """A running server process; its heartbeat keeps the presence it holds alive."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    heartbeat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.id
+
+
+class Presence(models.Model):
+    """One open websocket connection in a room. Rows of a process that stopped beating expire."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="presences")
+    server = models.ForeignKey(ServerProcess, on_delete=models.CASCADE, related_name="presences")
+    channel_name = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=32)
+    session_key = models.CharField(max_length=64)
+    connected_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.name} in {self.room_id}"

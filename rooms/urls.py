@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "rooms"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("rooms/<str:code>/", views.room, name="room"),
+    path("rooms/<str:code>/leave/", views.leave, name="leave"),
+    path("healthz", views.healthz, name="healthz"),
+]

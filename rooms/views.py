@@ -1,0 +1,84 @@
+import asyncio
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib import messages
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import services
+from .forms import HomeForm, NameForm
+
+
+@require_http_methods(["GET", "POST"])
+def home(request):
+    if request.method == "POST":
+        # Enter in the code field submits the form without a button; a typed code means join.
+        wants_join = "join" in request.POST or ("create" not in request.POST and request.POST.get("code", "").strip())
+        form = HomeForm(request.POST, action="join" if wants_join else "create")
+        if form.is_valid():
+            if wants_join:
+                room = form.room
+            else:
+                room = services.create_room(title=form.cleaned_data["title"])
+            request.session["name"] = form.cleaned_data["name"]
+            return redirect("rooms:room", code=room.code)
+    else:
+        form = HomeForm(initial={"name": request.session.get("name", ""), "code": request.GET.get("code", "")})
+    return render(request, "rooms/home.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def room(request, code):
+    canonical = services.normalize_code(code)
+    room = services.find_room(canonical)
+    if room is None:
+        messages.error(request, f"There is no room with code {canonical}.")
+        return redirect("rooms:home")
+    if canonical != code:
+        return redirect("rooms:room", code=canonical)
+    if request.method == "POST":
+        form = NameForm(request.POST)
+        if form.is_valid():
+            request.session["name"] = form.cleaned_data["name"]
+            return redirect("rooms:room", code=room.code)
+        return render(request, "rooms/name_prompt.html", {"room": room, "form": form})
+    name = request.session.get("name")
+    if not name:
+        return render(request, "rooms/name_prompt.html", {"room": room, "form": NameForm()})
+    request.session["room"] = room.code
+    config = {"code": room.code, "name": name}
+    return render(request, "rooms/room.html", {"room": room, "name": name, "config": config})
+
+
+@require_POST
+def leave(request, code):
+    request.session.pop("room", None)
+    return redirect("rooms:home")
+
+
+async def healthz(request):
+    """200 when the database and the channel layer answer; 503 naming the part that does not."""
+    checks = {}
+
+    def query_database():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    try:
+        await sync_to_async(query_database)()
+        checks["database"] = "ok"
+    except Exception as error:  # any failure is the answer, not a crash
+        checks["database"] = f"error: {type(error).__name__}"
+    try:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await asyncio.wait_for(layer.send(channel, {"type": "health.check"}), 2)
+        await asyncio.wait_for(layer.receive(channel), 2)
+        checks["channel_layer"] = "ok"
+    except Exception as error:
+        checks["channel_layer"] = f"error: {type(error).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)

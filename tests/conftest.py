@@ -1,0 +1,54 @@
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.backends.db import SessionStore
+
+from rooms import delivery, services
+
+ORIGIN = "http://127.0.0.1:8000"
+
+
+@pytest.fixture
+def room(db):
+    return services.create_room()
+
+
+@pytest.fixture
+def session_for():
+    """A saved session holding a display name, as the home form leaves it; returns its key."""
+
+    def make(name):
+        store = SessionStore()
+        store["name"] = name
+        store.create()
+        return store.session_key
+
+    return make
+
+
+@pytest.fixture
+async def open_socket():
+    """Open websocket connections to the real ASGI application; all are closed after the test."""
+    from chatsite.asgi import application
+
+    opened = []
+
+    async def connect(code, session_key=None, origin=ORIGIN, query="", app=None):
+        headers = [(b"host", b"127.0.0.1:8000")]
+        if origin:
+            headers.append((b"origin", origin.encode()))
+        if session_key:
+            headers.append((b"cookie", f"sessionid={session_key}".encode()))
+        path = f"/ws/rooms/{code}/" + (f"?{query}" if query else "")
+        communicator = WebsocketCommunicator(app or application, path, headers=headers)
+        connected, _ = await communicator.connect()
+        assert connected
+        opened.append(communicator)
+        return communicator
+
+    yield connect
+    for communicator in opened:
+        try:
+            await communicator.disconnect()
+        except Exception:
+            pass
+    await delivery.stop_hubs()

@@ -1,0 +1,144 @@
+"""The home form and the room page, through Django's test client (CSRF checks on)."""
+
+import pytest
+from django.test import Client
+
+from rooms import services
+from rooms.models import Room
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser():
+    """A client that enforces CSRF like a browser session: it first loads the form for the token."""
+    return Client(enforce_csrf_checks=True)
+
+
+def post_home(browser, **data):
+    browser.get("/")
+    data.setdefault("csrfmiddlewaretoken", browser.cookies["csrftoken"].value)
+    return browser.post("/", data)
+
+
+def test_home_page_has_the_contract_form(browser):
+    page = browser.get("/").content.decode()
+    for snippet in ('name="csrfmiddlewaretoken"', 'name="name"', 'name="code"', 'name="create"', 'name="join"'):
+        assert snippet in page
+    assert "csrftoken" in browser.cookies
+
+
+def test_create_makes_a_room_and_redirects_into_it(browser):
+    response = post_home(browser, name="  Ann  ", create="")
+    room = Room.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/rooms/{room.code}/"
+    assert len(room.code) == 6 and set(room.code) <= set(services.CODE_ALPHABET)
+    page = browser.get(response["Location"]).content.decode()
+    assert 'id="room-code"' in page and room.code in page
+    assert browser.session["name"] == "Ann"
+
+
+def test_create_with_a_title_shows_it_on_the_room_page_and_tab(browser):
+    response = post_home(browser, name="Ann", title="Book club", create="")
+    page = browser.get(response["Location"]).content.decode()
+    assert "<title>Book club · " in page
+    assert 'id="room-title"' in page
+
+
+def test_join_matches_codes_case_insensitively_and_ignores_spaces(browser):
+    room = services.create_room()
+    response = post_home(browser, name="Bob", code=f"  {room.code.lower()} ", join="")
+    assert response.status_code == 302
+    assert response["Location"] == f"/rooms/{room.code}/"
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"name": "", "create": ""}, "Please enter a display name."),
+        ({"name": "   ", "code": "ABCDEF", "join": ""}, "Please enter a display name."),
+        ({"name": "x" * 33, "create": ""}, "Names can be at most 32 characters."),
+        ({"name": "Bob", "code": "", "join": ""}, "Enter the code of the room to join."),
+        ({"name": "Bob", "code": "nope42", "join": ""}, "There is no room with code NOPE42."),
+    ],
+)
+def test_form_errors_are_shown_and_typed_values_kept(browser, data, error):
+    response = post_home(browser, **data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert error in page
+    for field in ("name", "code"):
+        if data.get(field, "").strip():
+            assert f'value="{data[field]}"' in page
+    assert Room.objects.count() == 0
+
+
+def test_post_without_csrf_token_is_refused(browser):
+    response = browser.post("/", {"name": "Ann", "create": ""})
+    assert response.status_code == 403
+    assert Room.objects.count() == 0
+
+
+def test_room_page_without_a_name_asks_for_one_and_then_enters(browser):
+    room = services.create_room()
+    page = browser.get(f"/rooms/{room.code}/")
+    assert page.status_code == 200
+    assert "Join room" in page.content.decode() and 'name="name"' in page.content.decode()
+    token = browser.cookies["csrftoken"].value
+    response = browser.post(f"/rooms/{room.code}/", {"name": "Cat", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert 'id="messages"' in browser.get(f"/rooms/{room.code}/").content.decode()
+
+
+def test_name_prompt_rejects_a_blank_name(browser):
+    room = services.create_room()
+    browser.get(f"/rooms/{room.code}/")
+    token = browser.cookies["csrftoken"].value
+    response = browser.post(f"/rooms/{room.code}/", {"name": "  ", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    assert "Please enter a display name." in response.content.decode()
+
+
+def test_unknown_room_goes_home_with_an_error(browser):
+    response = browser.get("/rooms/QQQQQQ/", follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert "There is no room with code QQQQQQ." in response.content.decode()
+
+
+def test_lower_case_room_url_redirects_to_the_canonical_code(browser):
+    room = services.create_room()
+    response = browser.get(f"/rooms/{room.code.lower()}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/rooms/{room.code}/"
+
+
+def test_room_page_has_the_contract_elements_and_no_inline_user_data(browser):
+    response = post_home(browser, name='<img src=x onerror="alert(1)">', title="<script>x()</script>", create="")
+    page = browser.get(response["Location"]).content.decode()
+    for element_id in ("messages", "message", "send", "leave", "members", "room-code"):
+        assert f'id="{element_id}"' in page
+    assert "<img src=x" not in page
+    assert "<script>x()" not in page
+    assert 'type="application/json"' in page  # configuration travels as JSON, not pasted into code
+
+
+def test_leave_clears_the_sessions_room_and_goes_home(browser):
+    response = post_home(browser, name="Ann", create="")
+    browser.get(response["Location"])
+    assert browser.session["room"]
+    code = response["Location"].split("/")[2]
+    response = browser.post(f"/rooms/{code}/leave/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert "room" not in browser.session
+    assert Room.objects.filter(code=code).exists()
+
+
+def test_static_files_are_served(browser):
+    assert browser.get("/static/rooms/room.js").status_code == 200
+
+
+def test_healthz_reports_database_and_channel_layer(browser):
+    response = browser.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
