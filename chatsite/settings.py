@@ -102,7 +102,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A key prefix per deployment (or per test run) keeps parallel users of one Redis apart.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("REDIS_PREFIX", "roomchat")},
         }
     }
 else:
@@ -116,18 +117,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")  # where collectstatic writes
+# Hashed, compressed files (run `manage.py collectstatic` first) unless debugging; STATIC_MANIFEST=0
+# serves the plain files from the finders instead, without collectstatic.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed, compressed files in production; plain finders while debugging or testing.
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env_bool("STATIC_MANIFEST", not DEBUG and bool(os.environ.get("DATABASE_URL")))
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Without collectstatic (make run, tests) WhiteNoise serves straight from the finders.
-WHITENOISE_USE_FINDERS = True
+# Without a manifest WhiteNoise serves straight from the finders; with one, from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 # Database sessions: the websocket consumer can save a rename into the session.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -143,8 +146,8 @@ MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 2000)  # longest message body a
 HISTORY_LIMIT = env_int("HISTORY_LIMIT", 50)  # messages sent on connect and per history page
 TITLE_MAX_CHARS = 60  # longest room title
 WS_FRAME_MAX_BYTES = env_int("WS_FRAME_MAX_BYTES", 16 * 1024)  # larger client frames are rejected
-PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 15)  # how often a process says it lives
-PRESENCE_STALE_SECONDS = env_int("PRESENCE_STALE_SECONDS", 45)  # presence of a silent process expires
+PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10)  # how often a process says it lives
+PRESENCE_STALE_SECONDS = env_int("PRESENCE_STALE_SECONDS", 30)  # presence of a silent process expires
 MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  # sustained messages/s per connection
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
 OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for one slow client before it is cut

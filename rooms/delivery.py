@@ -96,7 +96,14 @@ class RoomHub:
 
     async def _read_layer(self):
         while True:
-            event = await self.layer.receive(self.channel)
+            try:
+                event = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis restarting: keep reading once it is back, or rooms go deaf
+                logger.exception("channel layer receive failed; retrying")
+                await asyncio.sleep(1)
+                continue
             if event.get("origin") != self.server_id:
                 self.deliver(event["room"], event)
 
@@ -105,12 +112,32 @@ class RoomHub:
         while True:
             await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
             try:
-                await database_sync_to_async(services.beat_heart)(self.server_id)
+                forgotten = await database_sync_to_async(services.beat_heart)(self.server_id)
+                if forgotten:
+                    await self._register_again()
                 departed = await database_sync_to_async(services.expire_stale_servers)()
                 for code, names in departed.items():
                     await publish_departures(self, code, names)
             except Exception:  # a database hiccup must not stop the heartbeat for good
                 logger.exception("presence heartbeat failed")
+
+    async def _register_again(self):
+        """This process was silent long enough for the others to expire it (a long pause, a lost
+        database): record its open connections again and announce them, so they are not ghosts."""
+        for code, local in list(self.connections.items()):
+            arrived = set()
+            for connection in tuple(local):
+                first = await database_sync_to_async(services.add_presence)(
+                    connection.room, self.server_id, connection.connection_id, connection.name, connection.session_key
+                )
+                if first:
+                    arrived.add(connection.name)
+            for name in sorted(arrived):
+                await self.publish(code, events.join_event(name))
+            room = next(iter(local)).room if local else None
+            if room is not None:
+                members = await database_sync_to_async(services.room_members)(room)
+                await self.publish(code, events.presence_event(members))
 
 
 async def publish_departures(hub, code, names):

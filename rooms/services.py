@@ -12,7 +12,7 @@ import unicodedata
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -201,8 +201,10 @@ def messages_after(room, after, limit=None):
 
 
 def beat_heart(server_id):
-    """Mark a server process alive; its presence rows count while its heartbeat is fresh."""
-    ServerProcess.objects.update_or_create(id=server_id, defaults={"heartbeat_at": timezone.now()})
+    """Mark a server process alive; its presence rows count while its heartbeat is fresh.
+    Returns True when the process was unknown: new, or expired by the others after going silent."""
+    _, created = ServerProcess.objects.update_or_create(id=server_id, defaults={"heartbeat_at": timezone.now()})
+    return created
 
 
 def live_presences(room=None):
@@ -215,8 +217,10 @@ def add_presence(room, server_id, channel_name, name, session_key):
     """Record a connection. Returns True when it is this session's first connection in the room."""
     with transaction.atomic():
         first = not live_presences(room).filter(session_key=session_key).exists()
-        Presence.objects.create(
-            room=room, server_id=server_id, channel_name=channel_name, name=name, session_key=session_key
+        # get_or_create: a process re-registering its connections may race a connection's own add.
+        Presence.objects.get_or_create(
+            channel_name=channel_name,
+            defaults={"room": room, "server_id": server_id, "name": name, "session_key": session_key},
         )
     return first
 
@@ -239,15 +243,32 @@ def room_members(room):
 
 
 def expire_stale_servers():
-    """Delete processes that stopped beating, with their presence. Returns the affected rooms' codes
-    and, per room, the names that left."""
+    """Delete processes that stopped beating, with their presence. Returns, per affected room's code,
+    the names that left: sessions still connected through another live process did not leave.
+
+    Every live process runs this on its heartbeat. On PostgreSQL the stale rows are locked with
+    SKIP LOCKED, so when two processes expire the same dead one at once only one of them announces
+    its departures."""
     cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_STALE_SECONDS)
     with transaction.atomic():
-        stale = Presence.objects.filter(server__heartbeat_at__lt=cutoff).select_related("room")
+        stale_servers = ServerProcess.objects.filter(heartbeat_at__lt=cutoff)
+        if connection.features.has_select_for_update_skip_locked:
+            stale_servers = stale_servers.select_for_update(skip_locked=True)
+        stale_ids = list(stale_servers.values_list("id", flat=True))
+        if not stale_ids:
+            return {}
+        stale = Presence.objects.filter(server_id__in=stale_ids).select_related("room")
+        live_elsewhere = set(
+            live_presences()
+            .filter(room__in=stale.values("room"))
+            .exclude(server_id__in=stale_ids)
+            .values_list("room_id", "session_key")
+        )
         departed = {}
         for presence in stale:
-            departed.setdefault(presence.room.code, set()).add(presence.name)
-        ServerProcess.objects.filter(heartbeat_at__lt=cutoff).delete()
+            if (presence.room_id, presence.session_key) not in live_elsewhere:
+                departed.setdefault(presence.room.code, set()).add(presence.name)
+        ServerProcess.objects.filter(id__in=stale_ids).delete()
     return departed
 
 

@@ -1,0 +1,141 @@
+"""Presence and delivery across server processes: heartbeat expiry, and fan-out through Redis."""
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings as django_settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from rooms import delivery, services
+from rooms.models import Presence, ServerProcess
+
+from .test_consumer import joined, receive_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def silence(server_id, seconds=3600):
+    """Make a process look as if it stopped beating `seconds` ago."""
+    ServerProcess.objects.filter(id=server_id).update(heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_a_dead_process_takes_only_its_own_sessions_out_of_the_room():
+    room, other_room = services.create_room(), services.create_room()
+    services.beat_heart("dead")
+    services.beat_heart("alive")
+    services.add_presence(room, "dead", "d1", "Ann", "s-ann")
+    services.add_presence(room, "alive", "a1", "Ann", "s-ann")  # Ann's other tab, on a live process
+    services.add_presence(room, "dead", "d2", "Bob", "s-bob")
+    services.add_presence(other_room, "alive", "a2", "Bob", "s-bob")  # Bob is live, but in another room
+    silence("dead")
+
+    assert services.room_members(room) == ["Ann"]
+    assert services.expire_stale_servers() == {room.code: {"Bob"}}
+    assert not ServerProcess.objects.filter(id="dead").exists()
+    assert set(Presence.objects.values_list("channel_name", flat=True)) == {"a1", "a2"}
+    assert services.expire_stale_servers() == {}  # announced once, not on every heartbeat
+
+
+def test_a_process_expired_by_the_others_learns_it_on_its_next_beat():
+    assert services.beat_heart("server-a") is True
+    assert services.beat_heart("server-a") is False
+    ServerProcess.objects.filter(id="server-a").delete()
+    assert services.beat_heart("server-a") is True
+
+
+@pytest.fixture
+def fast_heartbeat(settings):
+    settings.PRESENCE_HEARTBEAT_SECONDS = 0.05
+    settings.PRESENCE_STALE_SECONDS = 30
+
+
+async def test_heartbeat_announces_members_of_a_dead_process_leaving(fast_heartbeat, room, session_for, open_socket):
+    ann = await database_sync_to_async(session_for)("Ann")
+    ann_socket, _ = await joined(open_socket, room.code, ann)
+
+    def member_on_a_dead_process():
+        services.beat_heart("dead-process")
+        services.add_presence(room, "dead-process", "dead-1", "Zed", "s-zed")
+        silence("dead-process")
+
+    await database_sync_to_async(member_on_a_dead_process)()
+    await receive_until(ann_socket, "system", event="leave", name="Zed")
+    presence, _ = await receive_until(ann_socket, "presence")
+    assert presence["members"] == ["Ann"]
+
+
+async def test_a_process_forgotten_by_the_others_brings_its_members_back(
+    fast_heartbeat, room, session_for, open_socket
+):
+    ann, bob = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
+    ann_socket, _ = await joined(open_socket, room.code, ann)
+    await joined(open_socket, room.code, bob)
+    await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
+    server_id = delivery.get_hub().server_id
+    # Another process expired this one (after a long pause): its presence rows are gone.
+    await database_sync_to_async(lambda: ServerProcess.objects.filter(id=server_id).delete())()
+    presence, seen = await receive_until(ann_socket, "presence", timeout=5, members=["Ann", "Bob"])
+    joins = sorted(f["name"] for f in seen if f["type"] == "system" and f["event"] == "join")
+    assert joins == ["Ann", "Bob"]
+    assert await database_sync_to_async(services.room_members)(room) == ["Ann", "Bob"]
+
+
+# --- through a real Redis channel layer (the production configuration) ------------------------
+
+
+class RecordingConnection:
+    """Stands in for a websocket connection: records the frames a hub hands it."""
+
+    def __init__(self):
+        self.frames = []
+        self.arrived = asyncio.Event()
+
+    def chat_message(self, event):
+        self.frames.append(json.loads(event["text"]))
+        self.arrived.set()
+
+    chat_system = chat_presence = chat_message
+
+
+async def process_hub():
+    """A RoomHub with its own connection to the configured Redis layer, as a separate process has."""
+    config = django_settings.CHANNEL_LAYERS["default"]
+    hub = delivery.RoomHub()
+    hub.layer = import_string(config["BACKEND"])(**config.get("CONFIG", {}))
+    hub.shared = True
+    await hub.start()
+    return hub
+
+
+async def settle(connections, count, timeout=5):
+    """Wait until every connection has at least `count` frames, then a moment more for duplicates."""
+    async with asyncio.timeout(timeout):
+        while any(len(c.frames) < count for c in connections):
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+
+
+@pytest.mark.production
+async def test_events_cross_processes_once_through_redis(room):
+    first, second = await process_hub(), await process_hub()
+    try:
+        here, there, elsewhere = RecordingConnection(), RecordingConnection(), RecordingConnection()
+        await first.join(room.code, here)
+        await second.join(room.code, there)
+        await second.join("OTHER", elsewhere)
+        await asyncio.sleep(0.2)  # subscriptions reach Redis before the first publish
+
+        await first.publish(room.code, delivery.events.join_event("Ann"))
+        await second.publish(room.code, delivery.events.join_event("Bob"))
+        await settle([here, there], 2)
+        for connection in (here, there):
+            assert sorted(frame["name"] for frame in connection.frames) == ["Ann", "Bob"]
+        assert elsewhere.frames == []
+    finally:
+        for hub in (first, second):
+            await hub.stop()
+            await hub.layer.flush()
