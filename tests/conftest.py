@@ -52,3 +52,13 @@ async def open_socket():
         except Exception:
             pass
     await delivery.stop_hubs()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Join-attempt counters live in the cache (per process): every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
