@@ -262,7 +262,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return await self.send_error("invalid_json", "Frames must be JSON objects.")
         if not isinstance(frame, dict):
             return await self.send_error("invalid_frame", "Frames must be JSON objects with a type.")
-        handler = self.frame_handlers.get(frame.get("type"))
+        frame_type = frame.get("type")
+        # A list or object as `type` is unhashable: look up strings only.
+        handler = self.frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
         if handler is None:
             return await self.send_error("unknown_type", f"Unknown frame type: {str(frame.get('type'))[:40]!r}.")
         fields, handle = handler
