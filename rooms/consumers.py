@@ -26,6 +26,11 @@ CLOSE_FORBIDDEN_ORIGIN = 4003
 CLOSE_ROOM_NOT_FOUND = 4004
 CLOSE_TOO_SLOW = 4008
 CLOSE_ROOM_REMOVED = 4010
+CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP
+CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not answer
+
+# Ids are 64-bit: a larger `?after` asks for nothing newer (and must not overflow the query).
+MAX_MESSAGE_ID = 2**63 - 1
 
 db = database_sync_to_async
 
@@ -48,6 +53,10 @@ class TokenBucket:
         self.tokens -= 1
         return True
 
+    def wait(self):
+        """Seconds until the next event is allowed, rounded up to milliseconds."""
+        return max(0.0, round((1 - self.tokens) / self.rate + 0.0005, 3)) if self.rate > 0 else None
+
 
 def read_session(session):
     """The display name and session key, or Nones (loading a session queries the database)."""
@@ -69,19 +78,49 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.code = services.normalize_code(self.scope["url_route"]["kwargs"]["code"])
         self.connection_id = uuid.uuid4().hex
-        self.name, self.session_key = await db(read_session)(self.scope.get("session"))
+        try:
+            self.name, self.session_key = await db(read_session)(self.scope.get("session"))
+            database_down = False
+        except DatabaseError:
+            self.name, self.session_key, database_down = None, None, True
         # Accept first so a refusal can say why in an error frame before the close code.
         await self.accept()
         if self.scope.get("origin_refused"):
             return await self.refuse(
                 "forbidden_origin", "Connections from this origin are not allowed.", CLOSE_FORBIDDEN_ORIGIN
             )
+        if database_down:
+            return await self.refuse_unavailable()
         if not self.name or not self.session_key:
             return await self.refuse("no_name", "Choose a display name on the room page first.", CLOSE_NO_NAME)
-        self.room = await db(services.find_room)(self.code)
+        try:
+            self.room = await db(services.find_room_to_join)(self.code, self.client_ip())
+        except ChatError as error:
+            return await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
+        except DatabaseError:
+            return await self.refuse_unavailable()
         if self.room is None:
             return await self.refuse("room_not_found", f"There is no room with code {self.code}.", CLOSE_ROOM_NOT_FOUND)
+        try:
+            await self.join_room()
+        except DatabaseError:
+            # `disconnect` undoes whatever part of the join happened.
+            return await self.refuse_unavailable()
 
+    def client_ip(self):
+        forwarded_for = None
+        for header_name, header_value in self.scope.get("headers", []):
+            if header_name == b"x-forwarded-for":
+                forwarded_for = header_value.decode("latin1")
+        client = self.scope.get("client")
+        return services.client_ip(client[0] if client else None, forwarded_for)
+
+    async def refuse_unavailable(self):
+        await self.refuse(
+            "unavailable", "The server cannot reach its database right now; reconnecting later.", CLOSE_UNAVAILABLE
+        )
+
+    async def join_room(self):
         self.bucket = TokenBucket(settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
         self.outbox = asyncio.Queue(maxsize=settings.OUTBOUND_QUEUE_MAX)
         self.pending = []  # live events that arrive while history is being sent
@@ -129,10 +168,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             after = int(query["after"][0])
         except (KeyError, ValueError, IndexError):
             return None
-        return after if after >= 0 else None
+        return min(after, MAX_MESSAGE_ID) if after >= 0 else None
 
-    async def refuse(self, code, detail, close_code):
-        await self.send(text_data=events.error_frame(code, detail))
+    async def refuse(self, code, detail, close_code, **extra):
+        await self.send(text_data=events.error_frame(code, detail, **extra))
         await self.close(code=close_code)
 
     async def disconnect(self, code):
@@ -172,8 +211,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             text = await self.outbox.get()
             await self.base_send({"type": "websocket.send", "text": text})
 
-    async def send_error(self, code, detail):
-        self.push(events.error_frame(code, detail))
+    async def send_error(self, code, detail, **extra):
+        self.push(events.error_frame(code, detail, **extra))
 
     # --- hub event handlers: named after the event type, like the Channels tutorial ------------
 
@@ -219,29 +258,36 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             return await self.send_error("invalid_json", "Frames must be JSON objects.")
         if not isinstance(frame, dict):
             return await self.send_error("invalid_frame", "Frames must be JSON objects with a type.")
-        handler = self.frame_handlers.get(frame.get("type"))
+        frame_type = frame.get("type")
+        # A list or object as `type` is unhashable: look up strings only.
+        handler = self.frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
         if handler is None:
             return await self.send_error("unknown_type", f"Unknown frame type: {str(frame.get('type'))[:40]!r}.")
         fields, handle = handler
         unexpected = set(frame) - fields - {"type"}
         if unexpected:
-            return await self.send_error(
-                "invalid_frame", f"Unexpected field(s): {', '.join(sorted(unexpected))[:100]}."
-            )
+            names = ", ".join(sorted(unexpected))[:100]
+            # Field names are the client's text: no lone surrogates in our frame (they cannot be sent).
+            names = names.encode("utf-8", "backslashreplace").decode("utf-8")
+            return await self.send_error("invalid_frame", f"Unexpected field(s): {names}.")
+        # An error about a message names its client_id, so the client knows which one to retry.
+        about = {"client_id": frame["client_id"]} if isinstance(frame.get("client_id"), str) else {}
         try:
             await handle(self, frame)
         except ChatError as error:
-            await self.send_error(error.code, error.detail)
+            await self.send_error(error.code, error.detail, **error.extra, **about)
         except DatabaseError:
-            await self.send_error("unavailable", "The server could not store that right now; please retry.")
+            await self.send_error("unavailable", "The server could not store that right now; please retry.", **about)
 
     async def receive_message(self, frame):
         if not self.bucket.take():
-            raise ChatError("rate_limited", "You are sending messages too fast; slow down.")
+            raise ChatError(
+                "rate_limited", "You are sending messages too fast; slow down.", retry_after=self.bucket.wait()
+            )
         message, created = await db(services.post_message)(
             self.room, self.name, frame.get("body"), frame.get("client_id")
         )

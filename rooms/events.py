@@ -46,5 +46,5 @@ def history_frame(messages, has_more, **extra):
     )
 
 
-def error_frame(code, detail):
-    return encode({"type": "error", "code": code, "detail": detail})
+def error_frame(code, detail, **extra):
+    return encode({"type": "error", "code": code, "detail": detail, **extra})

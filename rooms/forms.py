@@ -47,9 +47,10 @@ class HomeForm(NameForm):
         widget=forms.TextInput(attrs={"maxlength": settings.TITLE_MAX_CHARS}),
     )
 
-    def __init__(self, *args, action="create", **kwargs):
+    def __init__(self, *args, action="create", client_ip="unknown", **kwargs):
         super().__init__(*args, **kwargs)
         self.action = action
+        self.client_ip = client_ip  # unknown codes are limited per IP (services.find_room_to_join)
 
     def clean_title(self):
         return _validate_with(services.check_title)(self.cleaned_data["title"])
@@ -60,7 +61,10 @@ class HomeForm(NameForm):
             return code
         if not code:
             raise forms.ValidationError("Enter the code of the room to join.", code="missing_code")
-        self.room = services.find_room(code)
+        try:
+            self.room = services.find_room_to_join(code, self.client_ip)
+        except services.ChatError as error:
+            raise forms.ValidationError(error.detail, code=error.code) from error
         if self.room is None:
             raise forms.ValidationError(f"There is no room with code {code}.", code="room_not_found")
         return code

@@ -7,11 +7,14 @@ the other functions perform the change. All functions are synchronous ORM code: 
 wrap them with `database_sync_to_async`.
 """
 
+import math
 import secrets
+import time
 import unicodedata
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -26,10 +29,11 @@ CLIENT_ID_MAX_CHARS = 64
 class ChatError(Exception):
     """A request that breaks a rule; `code` is machine-readable, `detail` is shown to the user."""
 
-    def __init__(self, code, detail):
+    def __init__(self, code, detail, **extra):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+        self.extra = extra  # more fields for the error frame, e.g. retry_after
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -129,7 +133,8 @@ def create_room(title="", code=None):
 def find_room(code):
     """The room with this code (any case, spaces ignored), or None."""
     code = normalize_code(code)
-    if not code:
+    # No real code is longer than the column or holds NUL (which PostgreSQL cannot even compare).
+    if not code or len(code) > Room._meta.get_field("code").max_length or "\x00" in code:
         return None
     return Room.objects.filter(code=code).first()
 
@@ -275,3 +280,64 @@ def expire_stale_servers():
 def rooms_with_stats():
     """Rooms annotated with message count and last activity, for operators."""
     return Room.objects.annotate(message_count=Count("messages"), last_activity=Max("messages__created_at"))
+
+
+# --- join attempts on unknown codes -----------------------------------------------------------
+# Counted per client IP in Django's cache. The default cache (LocMemCache) is per process, so with
+# several server processes each allows JOIN_MISS_LIMIT; a shared cache (Redis) makes it global.
+
+
+def client_ip(remote_addr, forwarded_for=None):
+    """The client's address: the socket peer, or, behind TRUSTED_PROXY_COUNT trusted proxies, the
+    address the outermost trusted proxy saw (X-Forwarded-For is only believed from those)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0 and forwarded_for:
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        if hops:
+            # Each proxy appends the peer it saw; entries further left can be forged by the client.
+            return hops[-proxies] if len(hops) >= proxies else hops[0]
+    return remote_addr or "unknown"
+
+
+def _join_miss_keys(ip):
+    return f"rooms:join-miss:{ip}:count", f"rooms:join-miss:{ip}:start"
+
+
+def check_join_attempts(ip):
+    """Refuse any join by code from an IP that guessed too many unknown codes lately.
+
+    Known codes are refused too while the limit holds, so a lock-out cannot be used to tell
+    existing codes from unknown ones."""
+    count_key, start_key = _join_miss_keys(ip)
+    if (cache.get(count_key) or 0) < settings.JOIN_MISS_LIMIT:
+        return
+    start = cache.get(start_key) or time.time()
+    wait = max(1, math.ceil(start + settings.JOIN_MISS_WINDOW_SECONDS - time.time()))
+    raise ChatError(
+        "rate_limited",
+        f"Too many attempts with unknown room codes; try again in {wait} seconds.",
+        retry_after=wait,
+    )
+
+
+def record_join_miss(ip):
+    """Count one join attempt on an unknown code; the window starts at the first miss."""
+    count_key, start_key = _join_miss_keys(ip)
+    window = settings.JOIN_MISS_WINDOW_SECONDS
+    cache.add(start_key, time.time(), window)
+    cache.add(count_key, 0, window)
+    try:
+        cache.incr(count_key)
+    except ValueError:  # expired between add and incr: this miss opens a new window
+        cache.set(start_key, time.time(), window)
+        cache.set(count_key, 1, window)
+
+
+def find_room_to_join(code, ip):
+    """The room a visitor asks for by code, or None; every miss counts against their IP and a
+    locked-out IP gets `ChatError("rate_limited")`. Views and the consumer join through this."""
+    check_join_attempts(ip)
+    room = find_room(code)
+    if room is None:
+        record_join_miss(ip)
+    return room

@@ -15,12 +15,16 @@ from .forms import HomeForm, NameForm
 logger = logging.getLogger(__name__)
 
 
+def request_ip(request):
+    return services.client_ip(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
+
+
 @require_http_methods(["GET", "POST"])
 def home(request):
     if request.method == "POST":
         # Enter in the code field submits the form without a button; a typed code means join.
         wants_join = "join" in request.POST or ("create" not in request.POST and request.POST.get("code", "").strip())
-        form = HomeForm(request.POST, action="join" if wants_join else "create")
+        form = HomeForm(request.POST, action="join" if wants_join else "create", client_ip=request_ip(request))
         if form.is_valid():
             if wants_join:
                 room = form.room
@@ -36,7 +40,11 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def room(request, code):
     canonical = services.normalize_code(code)
-    room = services.find_room(canonical)
+    try:
+        room = services.find_room_to_join(canonical, request_ip(request))
+    except services.ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("rooms:home")
     if room is None:
         messages.error(request, f"There is no room with code {canonical}.")
         return redirect("rooms:home")

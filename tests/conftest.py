@@ -75,3 +75,13 @@ def pytest_runtest_setup(item):
                 f"PRODUCTION PATH NOT TESTED: {', '.join(missing)} unset. `make test` runs these against "
                 "PostgreSQL and Redis in its second pass (scripts/ensure-services.sh starts them)."
             )
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Join-attempt counters live in the cache (per process): every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

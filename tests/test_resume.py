@@ -1,0 +1,230 @@
+"""Reconnecting clients lose nothing and see nothing twice: resume with ?after, idempotent resends,
+one order for everybody (docs/protocol.md, "Resume" and "Idempotent sends")."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from rooms import delivery, events, services
+from rooms.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def post(room, bodies, name="Ann"):
+    def store():
+        return [services.post_message(room, name, body)[0].id for body in bodies]
+
+    return await database_sync_to_async(store)()
+
+
+async def stored_ids(room):
+    return await database_sync_to_async(lambda: list(Message.objects.filter(room=room).values_list("id", flat=True)))()
+
+
+async def read_history(communicator):
+    """All history frames of a (resumed) connection, up to the complete one, and their message ids."""
+    frames = []
+    while True:
+        frame = await communicator.receive_json_from(timeout=3)
+        if frame["type"] != "history":
+            continue  # presence/system frames may interleave with later pages
+        frames.append(frame)
+        if frame.get("complete", True):
+            return frames, [m["id"] for f in frames for m in f["messages"]]
+
+
+async def message_ids(communicator, count, timeout=3):
+    """The ids of the next `count` message frames (history frames included), in arrival order."""
+    ids = []
+    while len(ids) < count:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        if frame["type"] == "message":
+            ids.append(frame["id"])
+        elif frame["type"] == "history":
+            ids.extend(m["id"] for m in frame["messages"])
+    return ids
+
+
+async def settled(communicator):
+    """Read a new connection's opening frames (history, then its presence update): it has joined."""
+    assert (await communicator.receive_json_from(timeout=3))["type"] == "history"
+    while (await communicator.receive_json_from(timeout=3))["type"] != "presence":
+        pass
+    return communicator
+
+
+async def assert_no_more_messages(communicator):
+    """Drain what else arrives (presence, joins) and check that no message is among it."""
+    while not await communicator.receive_nothing(timeout=0.3):
+        frame = await communicator.receive_json_from()
+        assert frame["type"] != "message", frame
+        assert not frame.get("messages"), frame
+
+
+async def live_message(communicator, timeout=3):
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        if frame["type"] == "message":
+            return frame
+
+
+async def test_resume_sends_exactly_the_missed_messages_then_live_ones(room, session_for, open_socket):
+    ids = await post(room, ["one", "two", "three", "four"])
+    ann, bob = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
+    ann_socket = await open_socket(room.code, ann, query=f"after={ids[1]}")
+    frames, resumed = await read_history(ann_socket)
+    assert resumed == ids[2:]
+    assert frames[-1]["after"] == ids[1] and frames[-1]["complete"] is True
+    assert [m["body"] for m in frames[0]["messages"]] == ["three", "four"]
+
+    bob_socket = await open_socket(room.code, bob)
+    await bob_socket.send_json_to({"type": "message", "body": "live", "client_id": "live-1"})
+    frame = await live_message(ann_socket)
+    assert (frame["body"], frame["client_id"]) == ("live", "live-1")
+    assert frame["id"] > ids[-1]
+    await assert_no_more_messages(ann_socket)
+    assert await stored_ids(room) == [*ids, frame["id"]]
+
+
+async def test_resume_from_the_newest_id_sends_an_empty_complete_page(room, session_for, open_socket):
+    ids = await post(room, ["one"])
+    ann = await database_sync_to_async(session_for)("Ann")
+    communicator = await open_socket(room.code, ann, query=f"after={ids[-1]}")
+    frames, resumed = await read_history(communicator)
+    assert resumed == [] and len(frames) == 1 and frames[0]["complete"] is True
+
+
+async def test_resume_over_many_pages_keeps_order_and_marks_the_last_page(room, session_for, open_socket, settings):
+    settings.HISTORY_LIMIT = 3
+    ids = await post(room, [f"m{n}" for n in range(11)])
+    ann = await database_sync_to_async(session_for)("Ann")
+    communicator = await open_socket(room.code, ann, query=f"after={ids[0]}")
+    frames, resumed = await read_history(communicator)
+    assert resumed == ids[1:]
+    assert [len(f["messages"]) for f in frames] == [3, 3, 3, 1]
+    assert [f["complete"] for f in frames] == [False, False, False, True]
+    assert all(f["after"] == ids[0] and f["has_more"] is False for f in frames)
+
+
+def inject_messages_while_history_is_read(monkeypatch, room, function_name, injections, both=False):
+    """Make another member's messages get stored and delivered while a connecting client is still
+    reading history: the race a reconnect meets in a busy room. Odd calls post before the page's
+    query (so the message is in that page *and* delivered live), even calls after it; with `both`,
+    every call does both."""
+    hub = delivery.get_hub()
+    loop = asyncio.get_running_loop()
+    original = getattr(services, function_name)
+    posted = []
+    calls = []
+
+    def post_and_deliver():
+        message, _ = services.post_message(room, "Bob", f"racing {len(posted)}", f"race-{len(posted)}")
+        posted.append(message.id)
+        # Delivered on the event loop, as Bob's consumer would, before this page is returned.
+        loop.call_soon_threadsafe(hub.deliver, room.code, events.message_event(message))
+
+    def racing(*args, **kwargs):
+        call = len(calls)
+        calls.append(call)
+        if call < injections and call % 2 == 0:
+            post_and_deliver()
+        result = original(*args, **kwargs)
+        if call < injections and (call % 2 == 1 or both):
+            post_and_deliver()
+        return result
+
+    monkeypatch.setattr(services, function_name, racing)
+    return posted
+
+
+async def test_messages_posted_while_resume_pages_are_sent_arrive_once_with_no_gap(
+    room, session_for, open_socket, settings, monkeypatch
+):
+    settings.HISTORY_LIMIT = 2
+    ids = await post(room, [f"before {n}" for n in range(6)])
+    posted = inject_messages_while_history_is_read(monkeypatch, room, "messages_after", injections=4)
+    ann = await database_sync_to_async(session_for)("Ann")
+    communicator = await open_socket(room.code, ann, query=f"after={ids[1]}")
+    # 4 missed + 4 racing messages, over pages of 2: pages and live deliveries overlap.
+    received = await message_ids(communicator, 8)
+    assert len(posted) == 4
+    everything = await stored_ids(room)
+    assert received == [i for i in everything if i > ids[1]]  # increasing, no gap, no duplicate
+    assert set(posted) <= set(received)
+    await assert_no_more_messages(communicator)
+
+
+async def test_messages_posted_while_first_history_is_read_arrive_once(room, session_for, open_socket, monkeypatch):
+    ids = await post(room, ["old"])
+    posted = inject_messages_while_history_is_read(monkeypatch, room, "recent_history", injections=1, both=True)
+    ann = await database_sync_to_async(session_for)("Ann")
+    communicator = await open_socket(room.code, ann)
+    received = await message_ids(communicator, 3)
+    assert len(posted) == 2
+    assert received == [ids[0], *posted]
+    await assert_no_more_messages(communicator)
+
+
+async def test_a_resend_is_stored_and_broadcast_once_and_echoed_to_the_sender(room, session_for, open_socket):
+    ann, bob = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
+    ann_socket = await open_socket(room.code, ann)
+    bob_socket = await open_socket(room.code, bob)
+    frame = {"type": "message", "body": "only once", "client_id": "ann-42"}
+    await ann_socket.send_json_to(frame)
+    first = await live_message(ann_socket)
+    assert (await live_message(bob_socket))["id"] == first["id"]
+
+    # The acknowledgement was "lost": Ann resends on the same connection, then after reconnecting.
+    await ann_socket.send_json_to(frame)
+    echo = await live_message(ann_socket)
+    assert echo == first
+    await ann_socket.disconnect()
+    again = await open_socket(room.code, ann, query=f"after={first['id'] - 1}")
+    _, resumed = await read_history(again)
+    assert resumed == [first["id"]]  # the resumed history already shows it as sent
+    await again.send_json_to(frame)
+    echo = await live_message(again)
+    assert (echo["id"], echo["client_id"], echo["body"]) == (first["id"], "ann-42", "only once")
+
+    await assert_no_more_messages(bob_socket)
+    assert await stored_ids(room) == [first["id"]]
+
+
+async def test_concurrent_resends_from_two_tabs_store_one_message(room, session_for, open_socket):
+    ann, bob = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
+    tabs = [await settled(await open_socket(room.code, ann)) for _ in range(2)]
+    bob_socket = await settled(await open_socket(room.code, bob))
+    frame = {"type": "message", "body": "from both tabs", "client_id": "same-key"}
+    await asyncio.gather(*(tab.send_json_to(frame) for tab in tabs))
+    echoes = [await live_message(tab) for tab in tabs]
+    assert echoes[0]["id"] == echoes[1]["id"]
+    assert (await live_message(bob_socket))["id"] == echoes[0]["id"]
+    assert await stored_ids(room) == [echoes[0]["id"]]
+
+
+async def test_concurrent_senders_give_every_member_the_same_increasing_order(room, session_for, open_socket):
+    names = ["Ann", "Bob", "Cat", "Dan", "Eve"]
+    sockets = []
+    for name in names:
+        key = await database_sync_to_async(session_for)(name)
+        sockets.append(await open_socket(room.code, key))
+    per_sender = 8
+
+    async def chatter(index, communicator):
+        for number in range(per_sender):
+            await communicator.send_json_to(
+                {"type": "message", "body": f"{names[index]} {number}", "client_id": f"{index}-{number}"}
+            )
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(chatter(i, s) for i, s in enumerate(sockets)))
+    total = per_sender * len(names)
+    views = []
+    for communicator in sockets:
+        views.append(await message_ids(communicator, total, timeout=5))
+    stored = await stored_ids(room)
+    assert len(stored) == total
+    for view in views:
+        assert view == stored  # identical for everyone, increasing, complete
