@@ -118,9 +118,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")  # where collectstatic writes
-# Hashed, compressed files (run `manage.py collectstatic` first) unless debugging; STATIC_MANIFEST=0
-# serves the plain files from the finders instead, without collectstatic.
-STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
+# Hashed, compressed files (run `manage.py collectstatic` first) on the production path (DATABASE_URL
+# set, DEBUG off); the local default serves the plain files from the finders, without collectstatic.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG and "DATABASE_URL" in os.environ)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
