@@ -245,6 +245,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         message, created = await db(services.post_message)(
             self.room, self.name, frame.get("body"), frame.get("client_id")
         )
+        self.typing_sent_at = float("-inf")  # typing after a sent message is news again
         event = events.message_event(message)
         if created:
             # Broadcast only after the row is committed, so a delivered message is in history.

@@ -6,7 +6,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
 from rooms import services
-from rooms.models import Message, Presence
+from rooms.models import Message, Presence, Room
 from tests.test_consumer import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,6 +155,18 @@ async def test_typing_is_relayed_each_time_once_the_interval_has_passed(room, se
     assert await bob_socket.receive_json_from(timeout=2) == {"type": "typing", "name": "Ann"}
 
 
+async def test_typing_right_after_a_sent_message_is_relayed(room, session_for, open_socket):
+    ann, bob = await people(session_for, "Ann", "Bob")
+    ann_socket, _ = await joined(open_socket, room.code, ann)
+    bob_socket, _ = await joined(open_socket, room.code, bob)
+    await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
+    await ann_socket.send_json_to({"type": "typing"})
+    await send(ann_socket, "first")
+    await ann_socket.send_json_to({"type": "typing"})
+    frames = [await bob_socket.receive_json_from(timeout=2) for _ in range(3)]
+    assert [frame["type"] for frame in frames] == ["typing", "message", "typing"]
+
+
 async def test_typing_is_not_shown_to_the_typists_other_tab(room, session_for, open_socket):
     (ann,) = await people(session_for, "Ann")
     first_tab, _ = await joined(open_socket, room.code, ann)
@@ -218,3 +230,46 @@ async def test_a_bad_history_request_gets_an_error(before, room, session_for, op
     assert error["code"] == "invalid_before"
     await send(ann_socket, "connection still works")
     await receive_until(ann_socket, "message")
+
+
+# --- the room page and named rooms ----------------------------------------------------------
+
+
+def create_room_via_form(browser, **data):
+    browser.get("/")
+    return browser.post("/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value, **data})
+
+
+def test_the_room_page_has_the_rename_paging_typing_and_new_message_controls():
+    browser = Client(enforce_csrf_checks=True)
+    response = create_room_via_form(browser, name="Ann", create="")
+    page = browser.get(response["Location"]).content.decode()
+    for snippet in (
+        'id="rename-toggle"',
+        '<label for="rename-name">New name</label>',
+        'id="load-earlier"',
+        'id="new-messages"',
+        'id="typing"',
+        '<textarea id="message"',
+        '<ol id="messages" aria-live="polite"',
+    ):
+        assert snippet in page
+
+
+def test_a_titled_room_shows_its_title_in_the_page_and_the_tab_escaped():
+    browser = Client(enforce_csrf_checks=True)
+    response = create_room_via_form(browser, name="Ann", title="  <b>Book</b> club  ", create="")
+    page = browser.get(response["Location"]).content.decode()
+    assert "<title>&lt;b&gt;Book&lt;/b&gt; club · " in page
+    assert '<p id="room-title" class="room-title">&lt;b&gt;Book&lt;/b&gt; club</p>' in page
+
+
+def test_a_title_over_60_characters_is_refused_and_the_typed_values_are_kept():
+    browser = Client(enforce_csrf_checks=True)
+    response = create_room_via_form(browser, name="Ann", title="t" * 61, create="")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Titles can be at most 60 characters." in page
+    assert 'value="' + "t" * 61 + '"' in page
+    assert 'value="Ann"' in page
+    assert not Room.objects.exists()

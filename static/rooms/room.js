@@ -397,7 +397,9 @@ composer.addEventListener("submit", () => {
   requestAnimationFrame(fitComposer);
 });
 input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) requestAnimationFrame(fitComposer);
+  if (event.key !== "Enter" || event.shiftKey) return;
+  typingSentAt = 0; // the next message's typing is news again
+  requestAnimationFrame(fitComposer);
 });
 
 // Rename: a small form under the member list; the server confirms with a rename notice that
