@@ -285,6 +285,9 @@ function followNewContent(wasAtBottom) {
     scrollToEnd();
     newMessagesPill.hidden = true;
   } else {
+    // Float just above the list's bottom edge, whatever the composer's height is now.
+    const conversationBottom = list.parentElement.getBoundingClientRect().bottom;
+    newMessagesPill.style.bottom = `${conversationBottom - list.getBoundingClientRect().bottom + 12}px`;
     newMessagesPill.hidden = false;
   }
 }
