@@ -150,6 +150,8 @@ PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10)  # how of
 PRESENCE_STALE_SECONDS = env_int("PRESENCE_STALE_SECONDS", 30)  # presence of a silent process expires
 MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  # sustained messages/s per connection
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
+# At most one typing frame is relayed per connection per this many seconds.
+TYPING_THROTTLE_SECONDS = float(os.environ.get("TYPING_THROTTLE_SECONDS", 2))
 OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for one slow client before it is cut
 JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP may try per window
 JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in the default cache)

@@ -291,6 +291,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         message, created = await db(services.post_message)(
             self.room, self.name, frame.get("body"), frame.get("client_id")
         )
+        self.typing_sent_at = float("-inf")  # typing after a sent message is news again
         event = events.message_event(message)
         if created:
             # Broadcast only after the row is committed, so a delivered message is in history.
@@ -304,4 +305,47 @@ class RoomConsumer(AsyncWebsocketConsumer):
     frame_handlers = {
         "message": ({"body", "client_id"}, receive_message),
         "ping": (set(), receive_ping),
+    }
+
+    # --- room experience: rename, typing, history paging --------------------------------------
+
+    typing_sent_at = float("-inf")
+
+    def chat_rename(self, event):
+        if event["session_key"] == self.session_key:
+            # This person renamed (maybe in another tab): later messages carry the new name.
+            self.name = event["name"]
+            event = {**event, "text": event["own_text"]}
+        self.chat_message(event)
+
+    def chat_typing(self, event):
+        if event["session_key"] != self.session_key:
+            self.chat_message(event)
+
+    async def receive_rename(self, frame):
+        if not self.bucket.take():
+            raise ChatError("rate_limited", "You are sending too fast; slow down.")
+        old, new, rooms = await db(services.rename_member)(self.session_key, frame.get("name"))
+        self.name = new
+        for code, members in rooms.items():
+            await self.hub.publish(code, events.member_renamed_event(self.session_key, old, new))
+            await self.hub.publish(code, events.presence_event(members))
+
+    async def receive_typing(self, frame):
+        # Throttled per connection; extra frames are dropped silently (typing is only a hint).
+        now = time.monotonic()
+        if now - self.typing_sent_at < settings.TYPING_THROTTLE_SECONDS:
+            return
+        self.typing_sent_at = now
+        await self.hub.publish(self.code, events.typing_event(self.session_key, self.name))
+
+    async def receive_history(self, frame):
+        messages, has_more = await db(services.history_before)(self.room, frame.get("before"))
+        self.push(events.history_frame(messages, has_more, before=frame["before"]))
+
+    frame_handlers = {
+        **frame_handlers,
+        "rename": ({"name"}, receive_rename),
+        "typing": (set(), receive_typing),
+        "history": ({"before"}, receive_history),
     }

@@ -48,3 +48,16 @@ def history_frame(messages, has_more, **extra):
 
 def error_frame(code, detail, **extra):
     return encode({"type": "error", "code": code, "detail": detail, **extra})
+
+
+def member_renamed_event(session_key, old, new):
+    """The rename notice, carrying the session so that session's other connections adopt the new
+    name; they alone get the frame with `"you":true`, which tells a page its own name changed."""
+    event = rename_event(old, new)
+    own = {**json.loads(event["text"]), "you": True}
+    return {**event, "type": "chat.rename", "session_key": session_key, "name": new, "own_text": encode(own)}
+
+
+def typing_event(session_key, name):
+    """Someone is typing: delivered to everyone in the room except that person's own connections."""
+    return {"type": "chat.typing", "session_key": session_key, "text": encode({"type": "typing", "name": name})}

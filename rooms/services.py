@@ -341,3 +341,48 @@ def find_room_to_join(code, ip):
     if room is None:
         record_join_miss(ip)
     return room
+
+
+# --- room experience: rename, typing, history paging ----------------------------------------
+
+
+def _session_store(session_key):
+    """The session with this key, loaded fresh (not a connection's cached copy), or None if gone."""
+    from importlib import import_module
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    store.get("name")  # loads it; a missing or expired session leaves no key
+    return store if store.session_key else None
+
+
+def rename_member(session_key, new_name):
+    """Change a session's display name: in its session (so a refresh keeps it) and in its presence in
+    every room. Returns `(old, new, rooms)` where `rooms` maps each room code the session is in to
+    its member list after the change; `rooms` is empty when the name did not change."""
+    new_name = check_name(new_name)
+    store = _session_store(session_key)
+    if store is None:
+        raise ChatError("no_name", "Your session has ended; reload the page to choose a name.")
+    # The stored name, not the connection's copy: a rename made in another tab is the "old" one.
+    old_name = store.get("name") or new_name
+    if old_name == new_name:
+        return old_name, new_name, {}
+    store["name"] = new_name
+    store.save()
+    with transaction.atomic():
+        Presence.objects.filter(session_key=session_key).update(name=new_name)
+        room_ids = set(live_presences().filter(session_key=session_key).values_list("room_id", flat=True))
+    rooms = {room.code: room_members(room) for room in Room.objects.filter(id__in=room_ids)}
+    return old_name, new_name, rooms
+
+
+def check_before(before):
+    """The id a history page ends before: a positive integer."""
+    if isinstance(before, bool) or not isinstance(before, int) or before < 1:
+        raise ChatError("invalid_before", "`before` must be a positive message id.")
+    return before
+
+
+def history_before(room, before):
+    """The page of messages before the id `before` (HISTORY_LIMIT of them), oldest first, and has_more."""
+    return recent_history(room, before=check_before(before))

@@ -41,7 +41,8 @@ BAD_FRAMES = [
     ('{"type": ["message"]}', "unknown_type"),
     ('{"type": {"x": 1}}', "unknown_type"),
     ('{"type": "MESSAGE", "body": "hi"}', "unknown_type"),
-    ('{"type": "history"}', "unknown_type"),  # server-to-client types are not commands
+    ('{"type": "presence"}', "unknown_type"),  # server-to-client types are not commands
+    ('{"type": "history"}', "invalid_before"),  # a history page needs the id it ends before
     ('{"type": "error", "code": "x"}', "unknown_type"),
     ('{"type": "\\u0000"}', "unknown_type"),
     ('{"type": "\\ud800"}', "unknown_type"),

@@ -1,6 +1,17 @@
 // The room page: one websocket to the room, the message list, the member list and the composer.
 // Every user-supplied string is put in the page with textContent, never as HTML.
 
+import {
+  TYPING_EXPIRY_MS,
+  TYPING_SEND_INTERVAL_MS,
+  avatarElement,
+  continuesGroup,
+  linkedText,
+  paintName,
+  typingText,
+  unreadTitle,
+} from "./room_view.js";
+
 const config = JSON.parse(document.getElementById("room-config").textContent);
 const list = document.getElementById("messages");
 const membersList = document.getElementById("members");
@@ -57,11 +68,17 @@ function renderMessage(message) {
   lastId = Math.max(lastId, message.id);
   const item = el("li", "message");
   if (message.name === config.name) item.classList.add("own");
+  item.dataset.name = message.name;
+  item.dataset.ts = message.ts;
   const header = el("div", "message-header");
-  header.append(el("span", "author", message.name), timeElement(message.ts));
-  item.append(header, el("p", "body", message.body));
+  header.append(paintName(el("span", "author", message.name), message.name), timeElement(message.ts));
+  const body = el("p", "body");
+  body.append(linkedText(message.body));
+  item.append(avatarElement(message.name), header, body);
   if (message.client_id) item.dataset.clientId = message.client_id;
   insertById(item, message.id);
+  regroup(item);
+  regroup(item.nextElementSibling);
 }
 
 function renderPending(frame) {
@@ -89,7 +106,7 @@ function renderSystem(frame) {
 }
 
 function renderMembers(members) {
-  membersList.replaceChildren(...members.map((name) => el("li", name === config.name ? "member me" : "member", name)));
+  membersList.replaceChildren(...members.map(memberItem));
   memberCount.textContent = String(members.length);
 }
 
@@ -109,21 +126,30 @@ function setConnection(state, text) {
 
 const handlers = {
   history(frame) {
+    if (frame.before !== undefined) return showEarlierPage(frame); // a page asked for by "load earlier"
+    noteHistoryStart(frame);
     frame.messages.forEach(renderMessage);
     scrollToEnd();
   },
   message(frame) {
+    const wasAtBottom = isAtBottom();
+    const unseen = !shownIds.has(frame.id);
     renderMessage(frame);
-    scrollToEnd();
+    forgetTypist(frame.name);
+    if (unseen && frame.name !== config.name) countUnread();
+    followNewContent(wasAtBottom);
   },
   system(frame) {
+    const wasAtBottom = isAtBottom();
+    if (frame.event === "rename") adoptRename(frame);
     renderSystem(frame);
-    scrollToEnd();
+    followNewContent(wasAtBottom);
   },
   presence(frame) {
     renderMembers(frame.members);
   },
   error(frame) {
+    if (showRenameError(frame)) return;
     showError(frame.detail);
     if (FATAL_ERRORS.has(frame.code)) {
       stopped = true;
@@ -215,6 +241,217 @@ window.addEventListener("online", () => {
   if (socket || stopped) return;
   clearTimeout(reconnectTimer);
   connect();
+});
+
+
+// --- room experience: grouping, scrolling, unread, paging, typing, rename -------------------
+
+const loadEarlierButton = document.getElementById("load-earlier");
+const newMessagesPill = document.getElementById("new-messages");
+const typingStatus = document.getElementById("typing");
+const renameToggle = document.getElementById("rename-toggle");
+const renameForm = document.getElementById("rename-form");
+const renameInput = document.getElementById("rename-name");
+const renameError = document.getElementById("rename-error");
+const baseTitle = document.title;
+const BOTTOM_SLACK_PX = 48; // this close to the end still counts as "reading the newest"
+
+let unread = 0;
+let loadingEarlier = false;
+let typingSentAt = 0;
+const typists = new Map(); // name -> timer that forgets them
+
+function memberItem(name) {
+  const item = el("li", name === config.name ? "member me" : "member");
+  item.append(avatarElement(name, 24), paintName(el("span", "member-name", name), name));
+  return item;
+}
+
+// A message continuing its author's run (same person, within 5 minutes) shows no second header.
+function regroup(item) {
+  if (!item || !item.dataset.ts) return;
+  const previous = item.previousElementSibling;
+  const continues = Boolean(previous && previous.dataset.ts && continuesGroup(previous.dataset, item.dataset));
+  item.classList.toggle("grouped", continues);
+}
+
+function isAtBottom() {
+  return list.scrollHeight - list.scrollTop - list.clientHeight <= BOTTOM_SLACK_PX;
+}
+
+// Follow new content only when the reader was already at the end; otherwise offer a way down.
+function followNewContent(wasAtBottom) {
+  if (wasAtBottom) {
+    scrollToEnd();
+    newMessagesPill.hidden = true;
+  } else {
+    // Float just above the list's bottom edge, whatever the composer's height is now.
+    const conversationBottom = list.parentElement.getBoundingClientRect().bottom;
+    newMessagesPill.style.bottom = `${conversationBottom - list.getBoundingClientRect().bottom + 12}px`;
+    newMessagesPill.hidden = false;
+  }
+}
+
+newMessagesPill.addEventListener("click", () => {
+  scrollToEnd();
+  newMessagesPill.hidden = true;
+  input.focus();
+});
+
+list.addEventListener("scroll", () => {
+  if (isAtBottom()) newMessagesPill.hidden = true;
+  if (list.scrollTop < 24 && list.scrollHeight > list.clientHeight && !loadEarlierButton.hidden) loadEarlier();
+});
+
+// Unread count in the tab title while the page is hidden; cleared when the reader is back.
+function countUnread() {
+  if (!document.hidden) return;
+  unread += 1;
+  document.title = unreadTitle(unread, baseTitle);
+}
+
+function clearUnread() {
+  if (document.hidden) return;
+  unread = 0;
+  document.title = baseTitle;
+}
+
+document.addEventListener("visibilitychange", clearUnread);
+window.addEventListener("focus", clearUnread);
+
+// History paging: the on-connect frame says whether older messages exist ("after" frames are a
+// reconnect's catch-up and say nothing about the start); "before" frames are pages we asked for.
+function noteHistoryStart(frame) {
+  loadingEarlier = false; // a page asked for on a dropped connection will not come
+  if (frame.after === undefined) setHasEarlier(frame.has_more);
+}
+
+function setHasEarlier(hasMore) {
+  loadEarlierButton.hidden = !hasMore;
+  loadEarlierButton.disabled = false;
+  loadEarlierButton.textContent = "Load earlier messages";
+}
+
+function oldestShownId() {
+  let oldest = Infinity;
+  for (const id of shownIds) oldest = Math.min(oldest, id);
+  return oldest;
+}
+
+function loadEarlier() {
+  const before = oldestShownId();
+  if (loadingEarlier || !Number.isFinite(before) || !socket || socket.readyState !== WebSocket.OPEN) return;
+  loadingEarlier = true;
+  loadEarlierButton.disabled = true;
+  loadEarlierButton.textContent = "Loading…";
+  socket.send(JSON.stringify({ type: "history", before }));
+}
+
+function showEarlierPage(frame) {
+  loadingEarlier = false;
+  // Keep the reader's place: what was on screen stays put while older messages go above it.
+  const fromBottom = list.scrollHeight - list.scrollTop;
+  frame.messages.forEach(renderMessage);
+  list.scrollTop = list.scrollHeight - fromBottom;
+  setHasEarlier(frame.has_more);
+}
+
+loadEarlierButton.addEventListener("click", loadEarlier);
+
+// Typing: tell the room at most once per interval while typing; show others for 5 s after their last.
+function sendTyping() {
+  const now = Date.now();
+  if (!input.value.trim() || now - typingSentAt < TYPING_SEND_INTERVAL_MS) return;
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  typingSentAt = now;
+  socket.send(JSON.stringify({ type: "typing" }));
+}
+
+function showTypists() {
+  typingStatus.textContent = typingText([...typists.keys()]);
+}
+
+function forgetTypist(name) {
+  clearTimeout(typists.get(name));
+  if (typists.delete(name)) showTypists();
+}
+
+handlers.typing = (frame) => {
+  clearTimeout(typists.get(frame.name));
+  typists.set(
+    frame.name,
+    setTimeout(() => forgetTypist(frame.name), TYPING_EXPIRY_MS),
+  );
+  showTypists();
+};
+
+// The composer grows with its text (up to the CSS max-height) and announces typing.
+function fitComposer() {
+  input.style.height = "auto";
+  input.style.height = `${input.scrollHeight + 2}px`;
+}
+
+input.addEventListener("input", () => {
+  fitComposer();
+  sendTyping();
+});
+composer.addEventListener("submit", () => {
+  typingSentAt = 0; // the next message's typing is news again
+  requestAnimationFrame(fitComposer);
+});
+input.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || event.shiftKey) return;
+  typingSentAt = 0; // the next message's typing is news again
+  requestAnimationFrame(fitComposer);
+});
+
+// Rename: a small form under the member list; the server confirms with a rename notice that
+// carries "you":true, and only then does this page take the new name.
+function openRename(open) {
+  renameForm.hidden = !open;
+  renameToggle.setAttribute("aria-expanded", String(open));
+  renameError.hidden = true;
+  if (open) {
+    renameInput.value = config.name;
+    renameInput.focus();
+    renameInput.select();
+  } else {
+    input.focus();
+  }
+}
+
+function adoptRename(frame) {
+  forgetTypist(frame.old);
+  if (!frame.you) return;
+  config.name = frame.new;
+  input.placeholder = `Message as ${frame.new} (Enter sends, Shift+Enter for a new line)`;
+  if (!renameForm.hidden) openRename(false);
+}
+
+function showRenameError(frame) {
+  if (frame.code !== "invalid_name" || renameForm.hidden) return false;
+  renameError.textContent = frame.detail;
+  renameError.hidden = false;
+  renameInput.focus();
+  return true;
+}
+
+renameToggle.addEventListener("click", () => openRename(renameForm.hidden));
+document.getElementById("rename-cancel").addEventListener("click", () => openRename(false));
+renameForm.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") openRename(false);
+});
+renameForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = renameInput.value.trim();
+  if (name === config.name) return openRename(false);
+  if (!socket || socket.readyState !== WebSocket.OPEN) {
+    renameError.textContent = "Not connected right now; try again in a moment.";
+    renameError.hidden = false;
+    return;
+  }
+  renameError.hidden = true;
+  socket.send(JSON.stringify({ type: "rename", name }));
 });
 
 connect();
