@@ -144,7 +144,10 @@ const handlers = {
     scrollToEnd();
   },
   presence(frame) {
+    // On phones the member list sits above the messages: when it grows, keep the newest in view.
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 2;
     renderMembers(frame.members);
+    if (atEnd) scrollToEnd();
   },
   error(frame) {
     showError(frame.detail);
