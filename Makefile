@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format
+.PHONY: run test lint format browser-deps screenshots
 
 # Debian's stock Python needs python3-venv for `-m venv`; install it when missing.
 $(BIN)/python:
@@ -23,7 +23,7 @@ run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
 
-test: $(VENV)/.dev-deps
+test: $(VENV)/.dev-deps browser-deps
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-deps
@@ -33,3 +33,12 @@ lint: $(VENV)/.dev-deps
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Debian's Chromium for the browser tests (Playwright's own download does not work here). Locally a
+# failed install only warns (the browser tests then skip, loudly); with REQUIRE_BROWSER set (CI) it fails.
+browser-deps:
+	@scripts/install-chromium.sh || { [ -z "$$REQUIRE_BROWSER" ] && echo "WARNING: Chromium is not installed; the browser tests will be SKIPPED." >&2; }
+
+# PNGs of the home page and a room (light, dark, phone width) into docs/screenshots/.
+screenshots: $(VENV)/.dev-deps browser-deps
+	$(BIN)/python scripts/screenshots.py

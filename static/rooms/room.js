@@ -124,6 +124,29 @@ function setConnection(state, text) {
   connectionStatus.textContent = text;
 }
 
+// Errors that answer a message frame. The server answers a connection's frames in order, so the
+// refused message is the oldest one still waiting; it is marked "not sent" with a Retry button.
+const MESSAGE_ERRORS = new Set(["rate_limited", "empty_message", "message_too_long", "invalid_message", "unavailable"]);
+
+function markFailed(item) {
+  const status = item.querySelector(".ts");
+  const retry = el("button", "retry", "Retry");
+  retry.type = "button";
+  retry.addEventListener("click", () => {
+    retry.remove();
+    composerError.hidden = true;
+    item.classList.remove("failed");
+    status.textContent = "sending…";
+    list.append(item); // back to the end, so waiting messages stay in the order they were sent
+    const frame = { type: "message", body: item.querySelector(".body").textContent, client_id: item.dataset.clientId };
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+    else unsent.push(frame);
+  });
+  item.classList.add("failed");
+  status.textContent = "not sent";
+  status.after(retry);
+}
+
 const handlers = {
   history(frame) {
     if (frame.before !== undefined) return showEarlierPage(frame); // a page asked for by "load earlier"
@@ -146,11 +169,16 @@ const handlers = {
     followNewContent(wasAtBottom);
   },
   presence(frame) {
+    // On phones the member list sits above the messages: when it grows, keep the newest in view.
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 2;
     renderMembers(frame.members);
+    if (atEnd) scrollToEnd();
   },
   error(frame) {
     if (showRenameError(frame)) return;
     showError(frame.detail);
+    const refused = MESSAGE_ERRORS.has(frame.code) && list.querySelector("li.pending:not(.failed)");
+    if (refused) markFailed(refused);
     if (FATAL_ERRORS.has(frame.code)) {
       stopped = true;
       setConnection("offline", "Disconnected");

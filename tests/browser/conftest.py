@@ -1,0 +1,177 @@
+"""Fixtures for the real-browser tests: a daphne live server, Debian's Chromium, and people.
+
+Playwright's sync API is used from plain (non-async) tests and fixtures: pytest-asyncio only runs an
+event loop around async tests, so nothing here runs inside a loop.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .live_server import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+# Every wait in these tests is bounded; a broken page fails in seconds, not at a global timeout.
+WAIT_MS = 5000
+NAVIGATION_MS = 15000
+# A timezone with a half-hour offset: a timestamp shown in UTC (or the server's zone) cannot pass.
+LOCAL_TIMEZONE = "Asia/Kolkata"
+
+
+def pytest_collection_modifyitems(items):
+    # Every test under tests/browser drives Chromium; mark them so `-m "not browser"` skips them all.
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+
+
+def browser_missing_reason():
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -r requirements-dev.txt)"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing; run `make browser-deps` (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = browser_missing_reason()
+    if reason:
+        message = f"BROWSER TESTS NOT RUN: {reason}"
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(message + " (REQUIRE_BROWSER is set)", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=NAVIGATION_MS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """One server for the session (each test makes its own rooms, so tests do not interfere)."""
+    server = LiveServer(tmp_path_factory.mktemp("live") / "db.sqlite3")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server for one test alone (e.g. one the test restarts)."""
+    server = LiveServer(tmp_path / "db.sqlite3")
+    server.start()
+    yield server
+    server.stop()
+
+
+class Person:
+    """One person in their own browser context (own cookies, so own session and name)."""
+
+    def __init__(self, context, base_url):
+        self.context = context
+        self.base_url = base_url
+        self.page = context.new_page()
+        self.page_errors = []
+        self.dialogs = []
+        self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        self.page.on("dialog", self._on_dialog)
+
+    def _on_dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def goto(self, path="/"):
+        self.page.goto(self.base_url + path)
+
+    def fill_home(self, name="", code="", title=""):
+        self.goto("/")
+        self.page.fill("input[name=name]", name)
+        if title:
+            self.page.fill("input[name=title]", title)
+        if code:
+            self.page.fill("input[name=code]", code)
+
+    def create_room(self, name, title=""):
+        """Create a room from the home page; returns its code as the page shows it."""
+        self.fill_home(name=name, title=title)
+        self.page.click("button[name=create]")
+        return self.wait_in_room()
+
+    def join_room(self, name, code):
+        self.fill_home(name=name, code=code)
+        self.page.click("button[name=join]")
+        return self.wait_in_room()
+
+    def wait_in_room(self):
+        from playwright.sync_api import expect
+
+        self.page.wait_for_url(re.compile(r"/rooms/[A-Z0-9]+/$"))
+        expect(self.page.locator("#connection")).to_have_attribute("data-state", "connected")
+        return self.page.locator("#room-code").inner_text()
+
+    def send(self, text):
+        self.page.fill("#message", text)
+        self.page.press("#message", "Enter")
+
+    @property
+    def messages(self):
+        """Confirmed messages (not the sender's own pending copy)."""
+        return self.page.locator("#messages li.message:not(.pending)")
+
+    def message(self, body):
+        return self.messages.filter(has=self.page.locator(".body", has_text=body))
+
+    @property
+    def system_notices(self):
+        return self.page.locator("#messages li.system")
+
+    @property
+    def members(self):
+        return self.page.locator("#members li")
+
+
+@pytest.fixture
+def people(browser, app_server):
+    """people(n) → n Persons, each in a separate browser context, on the session's live server.
+
+    people(n, server=own_server) uses another server. Contexts run in LOCAL_TIMEZONE with a 24-hour
+    locale, and every page's uncaught script errors fail the test.
+    """
+    contexts = []
+    made = []
+
+    def make(count, server=None, **context_options):
+        base_url = (server or app_server).url
+        group = []
+        for _ in range(count):
+            options = {"timezone_id": LOCAL_TIMEZONE, "locale": "en-GB", **context_options}
+            context = browser.new_context(**options)
+            context.set_default_timeout(WAIT_MS)
+            context.set_default_navigation_timeout(NAVIGATION_MS)
+            contexts.append(context)
+            person = Person(context, base_url)
+            made.append(person)
+            group.append(person)
+        return group
+
+    yield make
+    errors = [error for person in made for error in person.page_errors]
+    for context in contexts:
+        context.close()
+    assert not errors, f"uncaught script errors in the page: {errors}"
