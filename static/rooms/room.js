@@ -159,7 +159,8 @@ const handlers = {
     const unseen = !shownIds.has(frame.id);
     renderMessage(frame);
     forgetTypist(frame.name);
-    if (unseen && frame.name !== config.name) countUnread();
+    if (!unseen) return; // a resend's confirmation: nothing new to show
+    if (frame.name !== config.name) countUnread();
     followNewContent(wasAtBottom);
   },
   system(frame) {
@@ -270,7 +271,6 @@ window.addEventListener("online", () => {
   clearTimeout(reconnectTimer);
   connect();
 });
-
 
 // --- room experience: grouping, scrolling, unread, paging, typing, rename -------------------
 
