@@ -90,17 +90,23 @@ function renderPending(frame) {
   list.append(item);
 }
 
+// A name inside a sentence is its own <bdi>, so a right-to-left override in the name cannot
+// reverse the words around it.
+const nameInText = (name) => el("bdi", "name", name);
+
 const SYSTEM_TEXT = {
-  join: (frame) => `${frame.name} has entered the room`,
-  leave: (frame) => `${frame.name} has left the room`,
-  rename: (frame) => `${frame.old} is now ${frame.new}`,
+  join: (frame) => [nameInText(frame.name), " has entered the room"],
+  leave: (frame) => [nameInText(frame.name), " has left the room"],
+  rename: (frame) => [nameInText(frame.old), " is now ", nameInText(frame.new)],
 };
 
 function renderSystem(frame) {
   const describe = SYSTEM_TEXT[frame.event];
   if (!describe) return;
   const item = el("li", "system");
-  item.append(el("span", "system-text", describe(frame)));
+  const text = el("span", "system-text");
+  text.append(...describe(frame));
+  item.append(text);
   if (frame.ts) item.append(timeElement(frame.ts));
   list.append(item);
 }

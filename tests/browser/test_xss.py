@@ -16,6 +16,7 @@ PAYLOADS = [
     "</textarea><b onclick=__pwned=6>",
     '\'"><iframe srcdoc="<p>">',
     "Bob\u202eevil\u202c \u200bzero\u200dwidth",
+    "Eve\u202etxet desrever",  # an unclosed right-to-left override
 ]
 
 
@@ -24,6 +25,27 @@ def pwned(person):
         "() => [window.__pwned, document.querySelectorAll('#messages img, #messages svg, "
         "#messages script, #messages iframe, #members img, #members svg').length]"
     )
+
+
+# Unicode isolates (LRI, RLI, FSI, PDI) the page may wrap around a name so its bidi controls stay inside it.
+ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"))
+
+# Where the words of a notice are drawn: in a left-to-right notice "has" is left of "room". A name
+# with an unclosed right-to-left override must not reverse the words that follow it.
+WORD_POSITIONS = """notice => {
+    const walker = document.createTreeWalker(notice.querySelector(".system-text"), NodeFilter.SHOW_TEXT);
+    const texts = [];
+    while (walker.nextNode()) texts.push(walker.currentNode);
+    const left = word => {
+        const text = texts.filter(node => node.textContent.includes(word)).pop();
+        const range = document.createRange();
+        const start = text.textContent.lastIndexOf(word);
+        range.setStart(text, start);
+        range.setEnd(text, start + word.length);
+        return range.getBoundingClientRect().left;
+    };
+    return [left("has"), left("room")];
+}"""
 
 
 def assert_nothing_ran(*persons):
@@ -63,7 +85,10 @@ def test_hostile_names_are_literal_text(people):
         mallory.join_room(payload, code)
         name = payload.strip()
         expect(alice.system_notices.last).to_contain_text("has entered the room")
-        assert alice.system_notices.last.locator(".system-text").text_content() == f"{name} has entered the room"
+        notice = alice.system_notices.last
+        assert notice.locator(".system-text").text_content().translate(ISOLATES) == f"{name} has entered the room"
+        has_left, room_left = notice.evaluate(WORD_POSITIONS)
+        assert has_left < room_left, f"the name {name!r} reversed the notice text around it"
         expect(alice.members).to_have_count(2)
         assert sorted(alice.members.evaluate_all("nodes => nodes.map(n => n.textContent)")) == sorted(["Alice", name])
         mallory.send(f"hello {index}")
