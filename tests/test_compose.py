@@ -126,6 +126,7 @@ def test_web_environment_points_at_the_compose_database_and_redis(services):
         assert database.path == "/" + postgres["POSTGRES_DB"]
         assert urllib.parse.urlsplit(environment["REDIS_URL"]).hostname == "redis"
         assert environment["DEBUG"] == "0"
+        assert {"path": ".env", "required": False} in services[name]["env_file"]
         with pytest.raises(KeyError, match="SECRET_KEY"):
             substitute(environment["SECRET_KEY"], {})  # compose refuses to start without a key
 
