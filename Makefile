@@ -21,10 +21,23 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
 
+# The production pass: a database, Redis prefix and key of this checkout's own, so parallel runs
+# on one machine do not collide.
+CHECKOUT := $(notdir $(CURDIR))
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/roomchat_$(CHECKOUT)
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+TEST_REDIS_PREFIX ?= roomchat-$(CHECKOUT)-$(shell printf %s "$(CURDIR)" | cksum | cut -d" " -f1)
+
+# Twice: SQLite + in-memory layer (the default path), then everything, production tests included,
+# on PostgreSQL + Redis (started, or installed, by scripts/ensure-services.sh).
 test: $(VENV)/.dev-deps browser-deps
-	$(BIN)/python -m pytest
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -m "not production"
+	scripts/ensure-services.sh "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" REDIS_PREFIX="$(TEST_REDIS_PREFIX)" \
+		SECRET_KEY=test-only-not-a-secret $(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

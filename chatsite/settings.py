@@ -95,6 +95,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_PATH") or None}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
+    # Under ASGI each database_sync_to_async call ends by closing its connection; a psycopg pool makes
+    # that a return to the pool instead of a new PostgreSQL login per query. (Pooling replaces
+    # persistent connections: CONN_MAX_AGE must then be 0.)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 2),  # connections each process keeps open
+        "max_size": env_int("DB_POOL_MAX_SIZE", 10),  # most connections one process opens
+        "timeout": 10,  # seconds to wait for a free connection before failing the request
+    }
 
 # In-memory layer by default (one process); REDIS_URL shares rooms between processes.
 REDIS_URL = os.environ.get("REDIS_URL", "")
