@@ -14,14 +14,24 @@ const connectionStatus = document.getElementById("connection");
 const FATAL_ERRORS = new Set(["no_name", "room_not_found", "forbidden_origin", "room_removed"]);
 const RECONNECT_BASE_MS = 500;
 const RECONNECT_MAX_MS = 10000;
+// The database hiccuped: the message is sent again by itself (same client_id) after a delay.
+// Any other refusal (rate_limited: the person is typing too fast; invalid input) marks it failed
+// with a Retry button; it is never dropped.
+const AUTO_RETRY_ERRORS = new Set(["unavailable"]);
+const AUTO_RETRIES = 5; // then it is marked failed too
+const RESEND_SPACING_MS = 250; // queued messages go out at 4/s, under the server's 5/s rate limit
 
 let socket = null;
 let lastId = 0; // highest message id seen: a reconnect asks for everything after it
 let reconnectAttempts = 0;
 let stopped = false;
 let reconnectTimer = null;
+let resuming = false; // between (re)connecting and the last page of its history
 const shownIds = new Set();
-const unsent = []; // frames typed while disconnected, sent on reconnect (same client_id)
+// Messages not yet confirmed by their echo, by client_id, in the order typed: typed offline,
+// sent but unanswered when the connection dropped, or refused for now. Resent (same client_id,
+// so never stored twice) after each (re)connect's history, or after a delay when refused.
+const unconfirmed = new Map();
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -52,6 +62,7 @@ function insertById(item, id) {
 function renderMessage(message) {
   const pending = message.client_id && list.querySelector(`li.pending[data-client-id="${CSS.escape(message.client_id)}"]`);
   if (pending) pending.remove();
+  if (message.client_id) forgetUnconfirmed(message.client_id);
   if (shownIds.has(message.id)) return;
   shownIds.add(message.id);
   lastId = Math.max(lastId, message.id);
@@ -71,6 +82,80 @@ function renderPending(frame) {
   header.append(el("span", "author", config.name), el("span", "ts", "sending…"));
   item.append(header, el("p", "body", frame.body));
   list.append(item);
+}
+
+function pendingItem(clientId) {
+  return list.querySelector(`li.pending[data-client-id="${CSS.escape(clientId)}"]`);
+}
+
+function setPendingState(clientId, text, failed) {
+  const item = pendingItem(clientId);
+  if (!item) return;
+  item.classList.toggle("failed", Boolean(failed));
+  item.querySelector(".ts").textContent = text;
+  item.querySelector(".retry")?.remove();
+  if (failed) {
+    const retry = el("button", "retry", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", () => {
+      const entry = unconfirmed.get(clientId);
+      if (!entry) return;
+      entry.attempts = 0;
+      entry.failed = false;
+      composerError.hidden = true;
+      setPendingState(clientId, "sending…", false);
+      list.append(item); // back to the end: waiting messages stay in the order they are sent
+      sendFrame(entry.frame); // offline: resent after the next connect's history
+    });
+    item.querySelector(".message-header").append(retry);
+  }
+}
+
+function forgetUnconfirmed(clientId) {
+  const entry = unconfirmed.get(clientId);
+  if (entry) clearTimeout(entry.timer);
+  unconfirmed.delete(clientId);
+}
+
+function sendFrame(frame) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+}
+
+// After a (re)connect has delivered what was missed (which confirms whatever was stored before
+// the drop), send what is still unconfirmed, paced under the rate limit.
+function resendUnconfirmed() {
+  let delay = 0;
+  for (const entry of unconfirmed.values()) {
+    if (entry.failed || entry.timer) continue;
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      if (unconfirmed.has(entry.frame.client_id)) sendFrame(entry.frame);
+    }, delay);
+    delay += RESEND_SPACING_MS;
+  }
+}
+
+// The server refused one of our messages (the error names its client_id): retry later if that
+// can help, otherwise keep its text on screen, marked failed, with a Retry button.
+// Returns "retrying", "failed", or null when the error is not about a waiting message.
+function messageRefused(frame) {
+  const entry = frame.client_id && unconfirmed.get(frame.client_id);
+  if (!entry) return null;
+  clearTimeout(entry.timer);
+  entry.timer = null;
+  if (AUTO_RETRY_ERRORS.has(frame.code) && entry.attempts < AUTO_RETRIES) {
+    entry.attempts += 1;
+    const delay = frame.retry_after ? frame.retry_after * 1000 : Math.min(30000, 1000 * 2 ** entry.attempts);
+    setPendingState(frame.client_id, "retrying…", false);
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      sendFrame(entry.frame); // if offline by then, the next connect resends it
+    }, delay + Math.random() * 250);
+    return "retrying";
+  }
+  entry.failed = true;
+  setPendingState(frame.client_id, "not sent", true);
+  return "failed";
 }
 
 const SYSTEM_TEXT = {
@@ -111,6 +196,11 @@ const handlers = {
   history(frame) {
     frame.messages.forEach(renderMessage);
     scrollToEnd();
+    // The last page of a resume (or a fresh connect's only page) shows which ones were stored.
+    if (resuming && frame.complete !== false) {
+      resuming = false;
+      resendUnconfirmed();
+    }
   },
   message(frame) {
     renderMessage(frame);
@@ -124,6 +214,7 @@ const handlers = {
     renderMembers(frame.members);
   },
   error(frame) {
+    if (messageRefused(frame) === "retrying") return;
     showError(frame.detail);
     if (FATAL_ERRORS.has(frame.code)) {
       stopped = true;
@@ -137,10 +228,10 @@ function connect() {
   const resume = lastId ? `?after=${lastId}` : "";
   setConnection(reconnectAttempts ? "reconnecting" : "connecting", reconnectAttempts ? "Reconnecting…" : "Connecting…");
   socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${encodeURIComponent(config.code)}/${resume}`);
+  resuming = true;
   socket.addEventListener("open", () => {
     reconnectAttempts = 0;
     setConnection("connected", "Connected");
-    while (unsent.length) socket.send(JSON.stringify(unsent.shift()));
   });
   socket.addEventListener("message", (event) => {
     let frame;
@@ -175,8 +266,8 @@ function sendMessage() {
   const frame = { type: "message", body, client_id: newClientId() };
   renderPending(frame);
   scrollToEnd();
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-  else unsent.push(frame);
+  unconfirmed.set(frame.client_id, { frame, attempts: 0, failed: false, timer: null });
+  sendFrame(frame); // offline: sent when the connection is back
   input.value = "";
   input.focus();
 }
@@ -215,6 +306,10 @@ window.addEventListener("online", () => {
   if (socket || stopped) return;
   clearTimeout(reconnectTimer);
   connect();
+});
+
+window.addEventListener("offline", () => {
+  if (!stopped) setConnection("offline", "Offline");
 });
 
 connect();
