@@ -25,14 +25,24 @@ const connectionStatus = document.getElementById("connection");
 const FATAL_ERRORS = new Set(["no_name", "room_not_found", "forbidden_origin", "room_removed"]);
 const RECONNECT_BASE_MS = 500;
 const RECONNECT_MAX_MS = 10000;
+// The database hiccuped: the message is sent again by itself (same client_id) after a delay.
+// Any other refusal (rate_limited: the person is typing too fast; invalid input) marks it failed
+// with a Retry button; it is never dropped.
+const AUTO_RETRY_ERRORS = new Set(["unavailable"]);
+const AUTO_RETRIES = 5; // then it is marked failed too
+const RESEND_SPACING_MS = 250; // queued messages go out at 4/s, under the server's 5/s rate limit
 
 let socket = null;
 let lastId = 0; // highest message id seen: a reconnect asks for everything after it
 let reconnectAttempts = 0;
 let stopped = false;
 let reconnectTimer = null;
+let resuming = false; // between (re)connecting and the last page of its history
 const shownIds = new Set();
-const unsent = []; // frames typed while disconnected, sent on reconnect (same client_id)
+// Messages not yet confirmed by their echo, by client_id, in the order typed: typed offline,
+// sent but unanswered when the connection dropped, or refused for now. Resent (same client_id,
+// so never stored twice) after each (re)connect's history, or after a delay when refused.
+const unconfirmed = new Map();
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -63,6 +73,7 @@ function insertById(item, id) {
 function renderMessage(message) {
   const pending = message.client_id && list.querySelector(`li.pending[data-client-id="${CSS.escape(message.client_id)}"]`);
   if (pending) pending.remove();
+  if (message.client_id) forgetUnconfirmed(message.client_id);
   if (shownIds.has(message.id)) return;
   shownIds.add(message.id);
   lastId = Math.max(lastId, message.id);
@@ -93,6 +104,80 @@ function renderPending(frame) {
 // A name inside a sentence is its own <bdi>, so a right-to-left override in the name cannot
 // reverse the words around it.
 const nameInText = (name) => el("bdi", "name", name);
+
+function pendingItem(clientId) {
+  return list.querySelector(`li.pending[data-client-id="${CSS.escape(clientId)}"]`);
+}
+
+function setPendingState(clientId, text, failed) {
+  const item = pendingItem(clientId);
+  if (!item) return;
+  item.classList.toggle("failed", Boolean(failed));
+  item.querySelector(".ts").textContent = text;
+  item.querySelector(".retry")?.remove();
+  if (failed) {
+    const retry = el("button", "retry", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", () => {
+      const entry = unconfirmed.get(clientId);
+      if (!entry) return;
+      entry.attempts = 0;
+      entry.failed = false;
+      composerError.hidden = true;
+      setPendingState(clientId, "sending…", false);
+      list.append(item); // back to the end: waiting messages stay in the order they are sent
+      sendFrame(entry.frame); // offline: resent after the next connect's history
+    });
+    item.querySelector(".message-header").append(retry);
+  }
+}
+
+function forgetUnconfirmed(clientId) {
+  const entry = unconfirmed.get(clientId);
+  if (entry) clearTimeout(entry.timer);
+  unconfirmed.delete(clientId);
+}
+
+function sendFrame(frame) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+}
+
+// After a (re)connect has delivered what was missed (which confirms whatever was stored before
+// the drop), send what is still unconfirmed, paced under the rate limit.
+function resendUnconfirmed() {
+  let delay = 0;
+  for (const entry of unconfirmed.values()) {
+    if (entry.failed || entry.timer) continue;
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      if (unconfirmed.has(entry.frame.client_id)) sendFrame(entry.frame);
+    }, delay);
+    delay += RESEND_SPACING_MS;
+  }
+}
+
+// The server refused one of our messages (the error names its client_id): retry later if that
+// can help, otherwise keep its text on screen, marked failed, with a Retry button.
+// Returns "retrying", "failed", or null when the error is not about a waiting message.
+function messageRefused(frame) {
+  const entry = frame.client_id && unconfirmed.get(frame.client_id);
+  if (!entry) return null;
+  clearTimeout(entry.timer);
+  entry.timer = null;
+  if (AUTO_RETRY_ERRORS.has(frame.code) && entry.attempts < AUTO_RETRIES) {
+    entry.attempts += 1;
+    const delay = frame.retry_after ? frame.retry_after * 1000 : Math.min(30000, 1000 * 2 ** entry.attempts);
+    setPendingState(frame.client_id, "retrying…", false);
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      sendFrame(entry.frame); // if offline by then, the next connect resends it
+    }, delay + Math.random() * 250);
+    return "retrying";
+  }
+  entry.failed = true;
+  setPendingState(frame.client_id, "not sent", true);
+  return "failed";
+}
 
 const SYSTEM_TEXT = {
   join: (frame) => [nameInText(frame.name), " has entered the room"],
@@ -130,35 +215,17 @@ function setConnection(state, text) {
   connectionStatus.textContent = text;
 }
 
-// Errors that answer a message frame. The server answers a connection's frames in order, so the
-// refused message is the oldest one still waiting; it is marked "not sent" with a Retry button.
-const MESSAGE_ERRORS = new Set(["rate_limited", "empty_message", "message_too_long", "invalid_message", "unavailable"]);
-
-function markFailed(item) {
-  const status = item.querySelector(".ts");
-  const retry = el("button", "retry", "Retry");
-  retry.type = "button";
-  retry.addEventListener("click", () => {
-    retry.remove();
-    composerError.hidden = true;
-    item.classList.remove("failed");
-    status.textContent = "sending…";
-    list.append(item); // back to the end, so waiting messages stay in the order they were sent
-    const frame = { type: "message", body: item.querySelector(".body").textContent, client_id: item.dataset.clientId };
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-    else unsent.push(frame);
-  });
-  item.classList.add("failed");
-  status.textContent = "not sent";
-  status.after(retry);
-}
-
 const handlers = {
   history(frame) {
     if (frame.before !== undefined) return showEarlierPage(frame); // a page asked for by "load earlier"
     noteHistoryStart(frame);
     frame.messages.forEach(renderMessage);
     scrollToEnd();
+    // The last page of a resume (or a fresh connect's only page) shows which ones were stored.
+    if (resuming && frame.complete !== false) {
+      resuming = false;
+      resendUnconfirmed();
+    }
   },
   message(frame) {
     const wasAtBottom = isAtBottom();
@@ -183,9 +250,8 @@ const handlers = {
   },
   error(frame) {
     if (showRenameError(frame)) return;
+    if (messageRefused(frame) === "retrying") return;
     showError(frame.detail);
-    const refused = MESSAGE_ERRORS.has(frame.code) && list.querySelector("li.pending:not(.failed)");
-    if (refused) markFailed(refused);
     if (FATAL_ERRORS.has(frame.code)) {
       stopped = true;
       setConnection("offline", "Disconnected");
@@ -198,10 +264,10 @@ function connect() {
   const resume = lastId ? `?after=${lastId}` : "";
   setConnection(reconnectAttempts ? "reconnecting" : "connecting", reconnectAttempts ? "Reconnecting…" : "Connecting…");
   socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${encodeURIComponent(config.code)}/${resume}`);
+  resuming = true;
   socket.addEventListener("open", () => {
     reconnectAttempts = 0;
     setConnection("connected", "Connected");
-    while (unsent.length) socket.send(JSON.stringify(unsent.shift()));
   });
   socket.addEventListener("message", (event) => {
     let frame;
@@ -236,8 +302,8 @@ function sendMessage() {
   const frame = { type: "message", body, client_id: newClientId() };
   renderPending(frame);
   scrollToEnd();
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-  else unsent.push(frame);
+  unconfirmed.set(frame.client_id, { frame, attempts: 0, failed: false, timer: null });
+  sendFrame(frame); // offline: sent when the connection is back
   input.value = "";
   input.focus();
 }
@@ -486,6 +552,10 @@ renameForm.addEventListener("submit", (event) => {
   }
   renameError.hidden = true;
   socket.send(JSON.stringify({ type: "rename", name }));
+});
+
+window.addEventListener("offline", () => {
+  if (!stopped) setConnection("offline", "Offline");
 });
 
 connect();
