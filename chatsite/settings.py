@@ -149,6 +149,10 @@ MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  #
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
 OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for one slow client before it is cut
 
+# --- Operators (admin and manage.py commands) ---
+ROOM_IDLE_DAYS = env_int("ROOM_IDLE_DAYS", 30)  # purge_rooms deletes rooms idle longer than this by default
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # base of the invite links create_room prints
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
