@@ -1,5 +1,6 @@
 """The operators' admin: what an operator sees in /admin/ and what its actions do."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -338,3 +339,38 @@ async def test_exporting_under_asgi_streams_asynchronously(async_client, admin_u
     assert response.is_async
     content = b"".join([chunk async for chunk in response.streaming_content])
     assert [m["body"] for m in json.loads(content)["rooms"][0]["messages"]] == ["message 0", "message 1"]
+
+
+def redis_is_up():
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.production
+@pytest.mark.skipif(not redis_is_up(), reason="needs Redis on 127.0.0.1:6379")
+@pytest.mark.django_db(transaction=True)
+async def test_a_purge_in_another_process_reaches_the_server_through_the_shared_layer(
+    settings, session_for, open_socket
+):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"], "prefix": "roomchat-operators-test"},
+        }
+    }
+    settings.PRESENCE_HEARTBEAT_SECONDS = 60  # so only the layer can deliver the notice in time
+    room = await database_sync_to_async(make_room)()
+    ann = await database_sync_to_async(session_for)("Ann")
+    communicator = await open_socket(room.code, ann)
+    await read_opening_frames(communicator)
+
+    # Like `manage.py purge_rooms`: a thread with no hub and its own event loop for the announcement.
+    result = await asyncio.to_thread(services.purge_rooms, Room.objects.filter(pk=room.pk))
+
+    assert result.codes == [room.code]
+    await assert_closed_as_removed(communicator)
