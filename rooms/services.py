@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import ijson
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
@@ -422,16 +423,78 @@ def _parse_timestamp(value, where):
     return moment
 
 
-def check_export(data):
-    """The rooms of a parsed export file (format and version checked)."""
-    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
-    if data.get("version") != EXPORT_VERSION:
-        raise ChatError("invalid_export", f"Unsupported export version {data.get('version')!r}.")
-    rooms = data.get("rooms")
-    if not isinstance(rooms, list):
-        raise ChatError("invalid_export", "The export has no list of rooms.")
-    return rooms
+def read_export(stream):
+    """The rooms of an export file (a binary stream), read incrementally: yields one dict per room
+    whose "messages" is a lazy iterator over the file, so importing a room of a million messages
+    holds one batch at a time. Consume each room's messages before asking for the next room. The
+    format and version must come before "rooms", and a room's fields before its messages, as
+    export_rooms writes them."""
+    events = ijson.parse(stream, use_float=True)
+    header = {}
+    depth = 0
+    for prefix, event, value in events:
+        if event == "start_map" and prefix == "" and depth == 0:
+            depth = 1
+        elif depth == 1 and prefix in ("format", "version") and event in ("string", "number"):
+            header[prefix] = value
+        elif depth == 1 and prefix == "rooms" and event == "start_array":
+            if header.get("format") != EXPORT_FORMAT:
+                raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+            if header.get("version") != EXPORT_VERSION:
+                raise ChatError("invalid_export", f"Unsupported export version {header.get('version')!r}.")
+            yield from _read_export_rooms(events)
+            return
+        elif depth == 1 and event in ("start_map", "start_array"):
+            _build_value(events, event, value)  # some other field: skip it
+        elif depth == 0:
+            break
+    raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+
+
+def _build_value(events, event, value):
+    """The whole JSON value that starts with (event, value), read from `events`."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1 if event in ("start_map", "start_array") else 0
+    while depth:
+        _, event, value = next(events)
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+    return builder.value
+
+
+def _read_export_rooms(events):
+    for _, event, value in events:
+        if event == "end_array":
+            return
+        if event != "start_map":
+            raise ChatError("invalid_export", "Each room must be a JSON object.")
+        room, key, had_messages = {}, None, False
+        for _, event, value in events:
+            if event == "end_map":
+                break
+            if event == "map_key":
+                key = value
+            elif key == "messages" and event == "start_array":
+                had_messages = True
+                messages = _read_export_messages(events)
+                yield {**room, "messages": messages}
+                for _ in messages:  # whatever the caller left unread
+                    pass
+            else:
+                room[key] = _build_value(events, event, value)
+        if not had_messages:
+            yield {**room, "messages": iter(())}
+
+
+def _read_export_messages(events):
+    for _, event, value in events:
+        if event == "end_array":
+            return
+        yield _build_value(events, event, value)
 
 
 def _imported_messages(room, entries):
@@ -450,7 +513,8 @@ def _imported_messages(room, entries):
 
 
 def import_room(data, batch_size=None):
-    """Recreate one exported room (a dict as export_rooms writes it) with all its messages. It keeps
+    """Recreate one exported room (a dict as export_rooms writes it, or from read_export, whose
+    messages are a lazy iterator) with all its messages. It keeps
     its code when that is free, otherwise it gets a new one. Messages are inserted in batches, each
     its own transaction; if the data turns out bad midway the half-made room is removed again.
     Returns the new room."""
@@ -458,7 +522,7 @@ def import_room(data, batch_size=None):
     if not isinstance(data, dict):
         raise ChatError("invalid_export", "A room must be a JSON object.")
     entries = data.get("messages", [])
-    if not isinstance(entries, list):
+    if isinstance(entries, dict | str) or not hasattr(entries, "__iter__"):
         raise ChatError("invalid_export", "A room's messages must be a list.")
     title = check_title(data.get("title"))
     created_at = _parse_timestamp(data.get("created_at"), "room") if data.get("created_at") else None

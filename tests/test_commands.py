@@ -240,7 +240,12 @@ def test_import_gives_a_new_code_when_the_code_is_taken(tmp_path):
 @pytest.mark.parametrize(
     "content, error",
     [
-        ("not json at all", "is not a JSON file"),
+        ("not json at all", "is not a valid JSON file"),
+        (
+            '{"format": "roomchat-export", "version": 1, "rooms": [{"code": "AAAAAA", "messages": [{"name": "A',
+            "valid JSON",
+        ),
+        ("[1, 2]", "Not a roomchat export"),
         ('{"rooms": []}', "Not a roomchat export"),
         ('{"format": "roomchat-export", "version": 99, "rooms": []}', "Unsupported export version 99"),
         ('{"format": "roomchat-export", "version": 1, "rooms": []}', "holds no rooms"),
@@ -263,6 +268,26 @@ def test_import_refuses_a_bad_file_and_leaves_nothing_behind(tmp_path, content, 
         run("import_room", str(source))
     assert not Room.objects.exists()
     assert not Message.objects.exists()
+
+
+def test_import_of_a_room_without_messages_and_of_several_rooms(tmp_path):
+    source = tmp_path / "two.json"
+    source.write_text(
+        '{"format": "roomchat-export", "version": 1, "extra": {"ignored": [1]}, "rooms": ['
+        '{"code": "EMPTY2", "title": "Nothing said", "created_at": "2025-01-02T03:04:05Z"},'
+        '{"title": "Chatty", "messages": [{"name": "Ann", "body": "hello", "ts": "2025-01-02T03:04:06+00:00"}]}]}',
+        encoding="utf-8",
+    )
+    output = run("import_room", str(source))
+    empty = Room.objects.get(code="EMPTY2")
+    assert empty.title == "Nothing said" and not empty.messages.exists()
+    assert empty.created_at.isoformat() == "2025-01-02T03:04:05+00:00"
+    chatty = Room.objects.get(title="Chatty")
+    assert [(m.name, m.body) for m in chatty.messages.all()] == [("Ann", "hello")]
+    assert output.splitlines() == [
+        "Imported room EMPTY2 with 0 message(s).",
+        f"Imported room {chatty.code} with 1 message(s).",
+    ]
 
 
 def test_import_refuses_a_missing_file(tmp_path):

@@ -1,6 +1,6 @@
-import json
 import sys
 
+import ijson
 from django.core.management.base import BaseCommand, CommandError
 
 from rooms import services
@@ -17,27 +17,32 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, **options):
         try:
-            if file == "-":
-                data = json.load(sys.stdin)
-            else:
-                with open(file, encoding="utf-8") as source:
-                    data = json.load(source)
+            source = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115 (closed below)
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror or error}.") from None
-        except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
-            raise CommandError(f"{file} is not a JSON file: {error}.") from None
+        imported = 0
         try:
-            rooms = services.check_export(data)
+            # Read incrementally: a room of a million messages is never in memory at once.
+            for number, room_data in enumerate(services.read_export(source), 1):
+                try:
+                    room = services.import_room(room_data)
+                except services.ChatError as error:
+                    raise CommandError(f"Room {number} of {file}: {error.detail}") from None
+                imported += 1
+                old_code = services.normalize_code(
+                    room_data.get("code") if isinstance(room_data.get("code"), str) else ""
+                )
+                renamed = f" (code {old_code} was taken)" if old_code and old_code != room.code else ""
+                self.stdout.write(f"Imported room {room.code}{renamed} with {room.messages.count()} message(s).")
         except services.ChatError as error:
             raise CommandError(error.detail) from None
-        if not rooms:
+        except ijson.JSONError as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise CommandError(f"{file} is not a valid JSON file ({reason}).") from None
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror or error}.") from None
+        finally:
+            if source is not sys.stdin.buffer:
+                source.close()
+        if not imported:
             raise CommandError(f"{file} holds no rooms.")
-        for number, room_data in enumerate(rooms, 1):
-            try:
-                room = services.import_room(room_data)
-            except services.ChatError as error:
-                raise CommandError(f"Room {number} of {file}: {error.detail}") from None
-            old_code = services.normalize_code(room_data.get("code") if isinstance(room_data.get("code"), str) else "")
-            renamed = f" (code {old_code} was taken)" if old_code and old_code != room.code else ""
-            count = room.messages.count()
-            self.stdout.write(f"Imported room {room.code}{renamed} with {count} message(s).")
