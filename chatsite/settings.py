@@ -167,6 +167,10 @@ JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP ma
 JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in the default cache)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed
 
+# --- Operators (admin and manage.py commands) ---
+ROOM_IDLE_DAYS = env_int("ROOM_IDLE_DAYS", 30)  # purge_rooms deletes rooms idle longer than this by default
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # base of the invite links create_room prints
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -118,6 +118,9 @@ class RoomHub:
                 departed = await database_sync_to_async(services.expire_stale_servers)()
                 for code, names in departed.items():
                     await publish_departures(self, code, names)
+                # Catches rooms deleted by a process the channel layer cannot reach (in-memory layer).
+                for code in await database_sync_to_async(services.missing_room_codes)(list(self.connections)):
+                    self.deliver(code, ROOM_REMOVED)
             except Exception:  # a database hiccup must not stop the heartbeat for good
                 logger.exception("presence heartbeat failed")
 
@@ -148,6 +151,23 @@ async def publish_departures(hub, code, names):
         await hub.publish(code, events.leave_event(name))
     members = await database_sync_to_async(services.room_members)(room)
     await hub.publish(code, events.presence_event(members))
+
+
+# Sent to the connections of a room an operator deleted; they close with an error frame.
+ROOM_REMOVED = {"type": "room.removed"}
+
+
+async def publish_rooms_removed(codes):
+    """Close the connections of deleted rooms in every process: through this loop's hub when the
+    caller runs in a server process, else straight to the shared layer (a management command)."""
+    hub = _hubs.get(asyncio.get_running_loop())
+    for code in codes:
+        if hub is not None:
+            await hub.publish(code, ROOM_REMOVED)
+        else:
+            layer = get_channel_layer()
+            if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+                await layer.group_send(group_name(code), {**ROOM_REMOVED, "room": code, "origin": None})
 
 
 # One hub per event loop: a server has one loop; tests open a fresh loop per test.

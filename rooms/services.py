@@ -7,16 +7,20 @@ the other functions perform the change. All functions are synchronous ORM code: 
 wrap them with `database_sync_to_async`.
 """
 
+import json
 import math
 import secrets
 import time
 import unicodedata
-from datetime import UTC, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
+import ijson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Message, Presence, Room, ServerProcess
@@ -277,11 +281,6 @@ def expire_stale_servers():
     return departed
 
 
-def rooms_with_stats():
-    """Rooms annotated with message count and last activity, for operators."""
-    return Room.objects.annotate(message_count=Count("messages"), last_activity=Max("messages__created_at"))
-
-
 # --- join attempts on unknown codes -----------------------------------------------------------
 # Counted per client IP in Django's cache. The default cache (LocMemCache) is per process, so with
 # several server processes each allows JOIN_MISS_LIMIT; a shared cache (Redis) makes it global.
@@ -386,3 +385,326 @@ def check_before(before):
 def history_before(room, before):
     """The page of messages before the id `before` (HISTORY_LIMIT of them), oldest first, and has_more."""
     return recent_history(room, before=check_before(before))
+
+
+def rooms_with_stats(rooms=None):
+    """Rooms annotated, in one query, with their message count, last activity (the last message, or
+    the creation of a room without any) and members online, for operators. Correlated subqueries
+    rather than joins, so the counts do not multiply each other and a page costs one query."""
+    rooms = Room.objects.all() if rooms is None else rooms
+    messages = Message.objects.filter(room=OuterRef("pk")).order_by()
+    members = live_presences().filter(room=OuterRef("pk")).order_by()
+    return rooms.annotate(
+        message_count=Coalesce(Subquery(messages.values("room").annotate(n=Count("id")).values("n")), 0),
+        last_activity=Coalesce(Subquery(messages.order_by("-id").values("created_at")[:1]), F("created_at")),
+        members_online=Coalesce(
+            Subquery(members.values("room").annotate(n=Count("session_key", distinct=True)).values("n")), 0
+        ),
+    )
+
+
+# --- operators: idle rooms, purge, export, import, statistics ---------------------------------
+
+PURGE_BATCH_SIZE = 5000  # messages deleted per transaction, so a big purge never holds a long lock
+EXPORT_CHUNK_SIZE = 2000  # rows fetched per database round trip while exporting
+IMPORT_BATCH_SIZE = 1000  # messages inserted per transaction while importing
+EXPORT_FORMAT = "roomchat-export"
+EXPORT_VERSION = 1
+
+
+def idle_condition(days):
+    """Filter for rooms_with_stats(): no message for more than `days` days (for an empty room:
+    created before that) and nobody in the room now."""
+    return Q(last_activity__lt=timezone.now() - timedelta(days=days), members_online=0)
+
+
+def idle_rooms(days, rooms=None):
+    """Rooms idle for more than `days` days (see idle_condition), annotated like rooms_with_stats."""
+    return rooms_with_stats(rooms).filter(idle_condition(days))
+
+
+@dataclass
+class PurgeResult:
+    rooms: int = 0
+    messages: int = 0
+    codes: list = field(default_factory=list)
+
+
+def purge_rooms(rooms, batch_size=None):
+    """Delete rooms (a queryset or an iterable of rooms) with their messages, then close the live
+    connections of every deleted room with a `room_removed` error.
+
+    A room's messages go in batches of `batch_size`, each its own short transaction, so purging a
+    large room never locks the database for long; the room row goes last, with any message posted
+    meanwhile. Returns a PurgeResult with the numbers of rooms and messages deleted."""
+    batch_size = batch_size or PURGE_BATCH_SIZE
+    room_ids = list(rooms.values_list("pk", flat=True)) if isinstance(rooms, QuerySet) else [r.pk for r in rooms]
+    result = PurgeResult()
+    for room_id in room_ids:
+        while True:
+            # The id closing a full batch: deleting up to it touches exactly batch_size rows.
+            edge = list(
+                Message.objects.filter(room_id=room_id)
+                .order_by("id")
+                .values_list("id", flat=True)[batch_size - 1 : batch_size]
+            )
+            if not edge:
+                break
+            with transaction.atomic():
+                result.messages += Message.objects.filter(room_id=room_id, id__lte=edge[0]).delete()[0]
+        with transaction.atomic():
+            room = Room.objects.filter(pk=room_id).first()
+            if room is None:
+                continue  # already gone
+            _, per_model = room.delete()
+        result.rooms += 1
+        result.messages += per_model.get(Message._meta.label, 0)
+        result.codes.append(room.code)
+    if result.codes:
+        codes = list(result.codes)
+        transaction.on_commit(lambda: announce_rooms_removed(codes))
+    return result
+
+
+def announce_rooms_removed(codes):
+    """Close every live connection of these deleted rooms, in every process."""
+    from asgiref.sync import async_to_sync
+
+    from . import delivery  # delivery imports this module
+
+    async_to_sync(delivery.publish_rooms_removed)(codes)
+
+
+def missing_room_codes(codes):
+    """Those of `codes` whose room no longer exists."""
+    codes = set(codes)
+    return codes - set(Room.objects.filter(code__in=codes).values_list("code", flat=True)) if codes else set()
+
+
+_quote = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
+
+
+def _encode(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _room_header(room):
+    return {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
+
+
+def iter_room_messages(room, chunk_size=None):
+    """A room's messages as (name, body, created_at, client_id), oldest first, fetched in chunks so
+    memory stays constant however long the history is."""
+    return (
+        Message.objects.filter(room=room)
+        .order_by("id")
+        .values_list("name", "body", "created_at", "client_id")
+        .iterator(chunk_size=chunk_size or EXPORT_CHUNK_SIZE)
+    )
+
+
+def _iter_export_json(rooms):
+    yield f'{{"format":"{EXPORT_FORMAT}","version":{EXPORT_VERSION},"rooms":['
+    for index, room in enumerate(rooms):
+        header = _encode(_room_header(room))
+        yield ("," if index else "") + "\n" + header[:-1] + ',"messages":['
+        separator = "\n"
+        for name, body, created_at, client_id in iter_room_messages(room):
+            # Same text as _encode() of the dict, built directly: this loop runs once per message.
+            client = "null" if client_id is None else _quote(client_id)
+            ts = format_timestamp(created_at)
+            yield f'{separator}{{"name":{_quote(name)},"body":{_quote(body)},"ts":"{ts}","client_id":{client}}}'
+            separator = ",\n"
+        yield "\n]}"
+    yield "\n]}\n"
+
+
+def _iter_export_text(rooms):
+    for index, room in enumerate(rooms):
+        title = f" {room.title}" if room.title else ""
+        yield ("\n" if index else "") + f"# Room {room.code}{title} (created {format_timestamp(room.created_at)})\n"
+        for name, body, created_at, _ in iter_room_messages(room):
+            # Continuation lines are indented so a multi-line message stays one entry.
+            yield f"[{format_timestamp(created_at)}] {name}: {body.replace(chr(10), chr(10) + '  ')}\n"
+
+
+def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
+    """The full history of `rooms` as an iterator of text chunks of about `chunk_chars` characters:
+    `json` (what import_room reads back) or `text` (for people). Streams: memory stays constant."""
+    if fmt not in ("json", "text"):
+        raise ChatError("invalid_format", "Export format must be json or text.")
+    pieces = _iter_export_json(rooms) if fmt == "json" else _iter_export_text(rooms)
+    buffer, size = [], 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= chunk_chars:
+            yield "".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer)
+
+
+def _parse_timestamp(value, where):
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ChatError("invalid_export", f"{where}: {str(value)[:40]!r} is not an ISO 8601 time.") from None
+    if timezone.is_naive(moment):
+        raise ChatError("invalid_export", f"{where}: time {value!r} has no time zone.")
+    return moment
+
+
+def read_export(stream):
+    """The rooms of an export file (a binary stream), read incrementally: yields one dict per room
+    whose "messages" is a lazy iterator over the file, so importing a room of a million messages
+    holds one batch at a time. Consume each room's messages before asking for the next room. The
+    format and version must come before "rooms", and a room's fields before its messages, as
+    export_rooms writes them."""
+    events = ijson.parse(stream, use_float=True)
+    header = {}
+    depth = 0
+    for prefix, event, value in events:
+        if event == "start_map" and prefix == "" and depth == 0:
+            depth = 1
+        elif depth == 1 and prefix in ("format", "version") and event in ("string", "number"):
+            header[prefix] = value
+        elif depth == 1 and prefix == "rooms" and event == "start_array":
+            if header.get("format") != EXPORT_FORMAT:
+                raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+            if header.get("version") != EXPORT_VERSION:
+                raise ChatError("invalid_export", f"Unsupported export version {header.get('version')!r}.")
+            yield from _read_export_rooms(events)
+            return
+        elif depth == 1 and event in ("start_map", "start_array"):
+            _build_value(events, event, value)  # some other field: skip it
+        elif depth == 0:
+            break
+    raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+
+
+def _build_value(events, event, value):
+    """The whole JSON value that starts with (event, value), read from `events`."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1 if event in ("start_map", "start_array") else 0
+    while depth:
+        _, event, value = next(events)
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+    return builder.value
+
+
+def _read_export_rooms(events):
+    for _, event, value in events:
+        if event == "end_array":
+            return
+        if event != "start_map":
+            raise ChatError("invalid_export", "Each room must be a JSON object.")
+        room, key, had_messages = {}, None, False
+        for _, event, value in events:
+            if event == "end_map":
+                break
+            if event == "map_key":
+                key = value
+            elif key == "messages" and event == "start_array":
+                had_messages = True
+                messages = _read_export_messages(events)
+                yield {**room, "messages": messages}
+                for _ in messages:  # whatever the caller left unread
+                    pass
+            else:
+                room[key] = _build_value(events, event, value)
+        if not had_messages:
+            yield {**room, "messages": iter(())}
+
+
+def _read_export_messages(events):
+    for _, event, value in events:
+        if event == "end_array":
+            return
+        yield _build_value(events, event, value)
+
+
+def _imported_messages(room, entries):
+    for number, entry in enumerate(entries, 1):
+        where = f"message {number}"
+        if not isinstance(entry, dict):
+            raise ChatError("invalid_export", f"{where}: not an object.")
+        try:
+            name = check_name(entry.get("name"))
+            body = check_body(entry.get("body"))
+            client_id = check_client_id(entry.get("client_id"))
+        except ChatError as error:
+            raise ChatError("invalid_export", f"{where}: {error.detail}") from None
+        created_at = _parse_timestamp(entry.get("ts"), where)
+        yield Message(room=room, name=name, body=body, created_at=created_at, client_id=client_id)
+
+
+def import_room(data, batch_size=None):
+    """Recreate one exported room (a dict as export_rooms writes it, or from read_export, whose
+    messages are a lazy iterator) with all its messages. It keeps
+    its code when that is free, otherwise it gets a new one. Messages are inserted in batches, each
+    its own transaction; if the data turns out bad midway the half-made room is removed again.
+    Returns the new room."""
+    batch_size = batch_size or IMPORT_BATCH_SIZE
+    if not isinstance(data, dict):
+        raise ChatError("invalid_export", "A room must be a JSON object.")
+    entries = data.get("messages", [])
+    if isinstance(entries, dict | str) or not hasattr(entries, "__iter__"):
+        raise ChatError("invalid_export", "A room's messages must be a list.")
+    title = check_title(data.get("title"))
+    created_at = _parse_timestamp(data.get("created_at"), "room") if data.get("created_at") else None
+    code = normalize_code(data.get("code") if isinstance(data.get("code"), str) else "")
+    room = None
+    if code and all(char in CODE_ALPHABET for char in code):
+        try:
+            room = create_room(title, code=code)
+        except ChatError:
+            room = None  # taken: draw a new one below
+    room = room or create_room(title)
+    try:
+        if created_at is not None:
+            Room.objects.filter(pk=room.pk).update(created_at=created_at)
+            room.created_at = created_at
+        batch = []
+        for message in _imported_messages(room, entries):
+            batch.append(message)
+            if len(batch) >= batch_size:
+                Message.objects.bulk_create(batch)
+                batch = []
+        if batch:
+            Message.objects.bulk_create(batch)
+    except BaseException:
+        Room.objects.filter(pk=room.pk).delete()
+        raise
+    return room
+
+
+def chat_stats(top=5):
+    """Counts for operators: rooms, messages (all, last hour, last day), members online and the
+    busiest rooms of the last day."""
+    now = timezone.now()
+    day_ago = now - timedelta(days=1)
+    live = live_presences()
+    busiest = (
+        Message.objects.filter(created_at__gte=day_ago)
+        .values("room__code", "room__title")
+        .annotate(messages=Count("id"))
+        .order_by("-messages", "room__code")[:top]
+    )
+    return {
+        "rooms": Room.objects.count(),
+        "messages": Message.objects.count(),
+        "messages_last_hour": Message.objects.filter(created_at__gte=now - timedelta(hours=1)).count(),
+        "messages_last_day": Message.objects.filter(created_at__gte=day_ago).count(),
+        "members_online": live.values("room", "session_key").distinct().count(),
+        "rooms_with_members": live.values("room").distinct().count(),
+        "busiest_rooms": [
+            {"code": row["room__code"], "title": row["room__title"], "messages_last_day": row["messages"]}
+            for row in busiest
+        ],
+    }
