@@ -45,7 +45,9 @@ def browser_missing_reason():
     return None
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: a live sync Playwright keeps its event loop marked running, which
+# would break the async tests collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser():
     reason = browser_missing_reason()
     if reason:
@@ -143,7 +145,8 @@ class Person:
 
     @property
     def members(self):
-        return self.page.locator("#members li")
+        """The names in the member list (each item also holds an avatar with initials)."""
+        return self.page.locator("#members li .member-name")
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ PAYLOADS = [
 
 def pwned(person):
     return person.page.evaluate(
-        "() => [window.__pwned, document.querySelectorAll('#messages img, #messages svg, "
-        "#messages script, #messages iframe, #members img, #members svg').length]"
+        "() => [window.__pwned, document.querySelectorAll('#messages img, #messages svg:not(.avatar), "
+        "#messages script, #messages iframe, #members img, #members svg:not(.avatar)').length]"
     )
 
 
@@ -82,8 +82,10 @@ def test_hostile_names_are_literal_text(people):
     alice, mallory = people(2)
     code = alice.create_room("Alice")
     for index, payload in enumerate(PAYLOADS):
+        notices_before = alice.system_notices.count()
         mallory.join_room(payload, code)
         name = payload.strip()
+        expect(alice.system_notices).to_have_count(notices_before + 1)
         expect(alice.system_notices.last).to_contain_text("has entered the room")
         notice = alice.system_notices.last
         assert notice.locator(".system-text").text_content().translate(ISOLATES) == f"{name} has entered the room"
