@@ -119,6 +119,17 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds the per-IP join-attempt counters: shared through Redis when several processes run,
+# so the limit is per deployment, not per process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("REDIS_PREFIX", "roomchat"),
+        }
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -164,7 +175,7 @@ MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection 
 TYPING_THROTTLE_SECONDS = float(os.environ.get("TYPING_THROTTLE_SECONDS", 2))
 OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for one slow client before it is cut
 JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP may try per window
-JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in the default cache)
+JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in CACHES)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed
 
 # --- Operators (admin and manage.py commands) ---

@@ -78,10 +78,12 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    """Join-attempt counters live in the cache (per process): every test starts with none."""
+def fresh_cache(settings):
+    """Join-attempt counters live in the cache: every test starts with none. A private in-memory
+    cache, since clearing the Redis cache would flush the Redis database other test servers use."""
     from django.core.cache import cache
 
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
     cache.clear()
     yield
     cache.clear()
