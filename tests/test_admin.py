@@ -215,7 +215,7 @@ def test_purge_asks_first_showing_the_rooms_and_message_counts(admin_client):
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Are you sure you want to purge these 2 rooms?" in page
+    assert "Are you sure you want to purge 2 rooms?" in page
     assert "all of their 9 messages" in page
     assert "1 member online will be disconnected" in page
     assert f"<td>{doomed.code}</td><td>Doomed</td><td>7</td><td>1</td>" in page
