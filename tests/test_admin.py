@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -370,7 +370,13 @@ async def test_a_purge_in_another_process_reaches_the_server_through_the_shared_
     await read_opening_frames(communicator)
 
     # Like `manage.py purge_rooms`: a thread with no hub and its own event loop for the announcement.
-    result = await asyncio.to_thread(services.purge_rooms, Room.objects.filter(pk=room.pk))
+    def purge_like_a_command():
+        try:
+            return services.purge_rooms(Room.objects.filter(pk=room.pk))
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    result = await asyncio.to_thread(purge_like_a_command)
 
     assert result.codes == [room.code]
     await assert_closed_as_removed(communicator)
