@@ -134,6 +134,8 @@ def test_room_search_by_code_or_title(admin_client):
 @pytest.mark.django_db
 def test_room_page_shows_the_latest_messages_read_only_and_links_to_all(admin_client):
     room = make_room(title="History", messages=LATEST_MESSAGES_SHOWN + 5)
+    be_online(room, "Zoe")
+    be_online(room, "bob")
     Message.objects.filter(room=room, body="message 0").update(body="the very first")
     newest = f"message {LATEST_MESSAGES_SHOWN + 4}"
 
@@ -147,6 +149,7 @@ def test_room_page_shows_the_latest_messages_read_only_and_links_to_all(admin_cl
     assert f'href="{MESSAGES_URL}?room={room.pk}"' in page
     assert f"All {LATEST_MESSAGES_SHOWN + 5} messages of this room" in page
     assert 'name="messages-0-body"' not in page  # read-only: no inputs for messages
+    assert "2: bob, Zoe" in page  # who is online now
 
 
 @pytest.mark.django_db
