@@ -128,8 +128,8 @@ class RoomAdmin(admin.ModelAdmin):
     list_display = ["code", "title", "created_at", "last_activity", "message_count", "members_online"]
     list_filter = [ActivityFilter, MessagesFilter, OnlineFilter]
     search_fields = ["code", "title"]
-    fields = ["code", "title", "created_at", "last_activity", "message_count", "members_online", "all_messages"]
-    readonly_fields = ["code", "created_at", "last_activity", "message_count", "members_online", "all_messages"]
+    fields = ["code", "title", "created_at", "last_activity", "message_count", "members", "all_messages"]
+    readonly_fields = ["code", "created_at", "last_activity", "message_count", "members", "all_messages"]
     inlines = [LatestMessagesInline]
     actions = ["purge_selected", "export_selected"]
 
@@ -150,6 +150,11 @@ class RoomAdmin(admin.ModelAdmin):
     @admin.display(ordering="members_online")
     def members_online(self, room):
         return room.members_online
+
+    @admin.display(description="members online")
+    def members(self, room):
+        names = services.room_members(room)
+        return f"{len(names)}: {', '.join(names)}" if names else "nobody"
 
     @admin.display(description="history")
     def all_messages(self, room):

@@ -431,16 +431,22 @@ class PurgeResult:
 
 
 def purge_rooms(rooms, batch_size=None):
-    """Delete rooms (a queryset or an iterable of rooms) with their messages, then close the live
-    connections of every deleted room with a `room_removed` error.
+    """Delete rooms (a queryset, whose conditions are checked again before each room goes, or an
+    iterable of rooms) with their messages, then close the live connections of every deleted room
+    with a `room_removed` error.
 
     A room's messages go in batches of `batch_size`, each its own short transaction, so purging a
     large room never locks the database for long; the room row goes last, with any message posted
     meanwhile. Returns a PurgeResult with the numbers of rooms and messages deleted."""
     batch_size = batch_size or PURGE_BATCH_SIZE
-    room_ids = list(rooms.values_list("pk", flat=True)) if isinstance(rooms, QuerySet) else [r.pk for r in rooms]
+    is_queryset = isinstance(rooms, QuerySet)
+    room_ids = list(rooms.values_list("pk", flat=True)) if is_queryset else [r.pk for r in rooms]
     result = PurgeResult()
     for room_id in room_ids:
+        # A queryset's conditions (say, idle_rooms) are checked again right before each room goes:
+        # a room that came back to life during a long purge is kept.
+        if is_queryset and not rooms.filter(pk=room_id).exists():
+            continue
         while True:
             # The id closing a full batch: deleting up to it touches exactly batch_size rows.
             edge = list(

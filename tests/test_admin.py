@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -134,6 +134,8 @@ def test_room_search_by_code_or_title(admin_client):
 @pytest.mark.django_db
 def test_room_page_shows_the_latest_messages_read_only_and_links_to_all(admin_client):
     room = make_room(title="History", messages=LATEST_MESSAGES_SHOWN + 5)
+    be_online(room, "Zoe")
+    be_online(room, "bob")
     Message.objects.filter(room=room, body="message 0").update(body="the very first")
     newest = f"message {LATEST_MESSAGES_SHOWN + 4}"
 
@@ -147,6 +149,7 @@ def test_room_page_shows_the_latest_messages_read_only_and_links_to_all(admin_cl
     assert f'href="{MESSAGES_URL}?room={room.pk}"' in page
     assert f"All {LATEST_MESSAGES_SHOWN + 5} messages of this room" in page
     assert 'name="messages-0-body"' not in page  # read-only: no inputs for messages
+    assert "2: bob, Zoe" in page  # who is online now
 
 
 @pytest.mark.django_db
@@ -215,7 +218,7 @@ def test_purge_asks_first_showing_the_rooms_and_message_counts(admin_client):
 
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Are you sure you want to purge these 2 rooms?" in page
+    assert "Are you sure you want to purge 2 rooms?" in page
     assert "all of their 9 messages" in page
     assert "1 member online will be disconnected" in page
     assert f"<td>{doomed.code}</td><td>Doomed</td><td>7</td><td>1</td>" in page
@@ -370,7 +373,13 @@ async def test_a_purge_in_another_process_reaches_the_server_through_the_shared_
     await read_opening_frames(communicator)
 
     # Like `manage.py purge_rooms`: a thread with no hub and its own event loop for the announcement.
-    result = await asyncio.to_thread(services.purge_rooms, Room.objects.filter(pk=room.pk))
+    def purge_like_a_command():
+        try:
+            return services.purge_rooms(Room.objects.filter(pk=room.pk))
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    result = await asyncio.to_thread(purge_like_a_command)
 
     assert result.codes == [room.code]
     await assert_closed_as_removed(communicator)

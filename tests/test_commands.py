@@ -163,6 +163,26 @@ def test_a_purge_deletes_messages_in_separate_batches():
     assert (result.rooms, result.messages, result.codes) == (1, 25, [room.code])
 
 
+def test_a_room_that_comes_back_to_life_during_a_purge_is_kept():
+    first = make_room(messages=2, days_old=40)
+    revived = make_room(messages=2, days_old=40)
+    revived_pk = revived.pk if first.pk < revived.pk else first.pk
+    posted = []
+
+    def post_after_the_first_room_goes(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("DELETE") and '"rooms_room"' in sql and not posted:
+            posted.append(services.post_message(Room.objects.get(pk=revived_pk), "Bob", "I'm back"))
+        return result
+
+    with connection.execute_wrapper(post_after_the_first_room_goes):
+        result = services.purge_rooms(services.idle_rooms(30).order_by("pk"))
+
+    assert result.rooms == 1 and result.messages == 2
+    assert list(Room.objects.values_list("pk", flat=True)) == [revived_pk]
+    assert Message.objects.filter(room_id=revived_pk).count() == 3
+
+
 def test_purge_rooms_refuses_bad_numbers():
     with pytest.raises(CommandError, match="--idle-days must be 0 or more"):
         run("purge_rooms", "--idle-days", "-1")
