@@ -140,6 +140,7 @@ class Client:
         self.cookies = CookieJar()
         self.code = None
         self.socket = None
+        self.reader = None  # the reading task of the final phase's connection
         self.sent_here = set()
         self.view = []  # message ids in arrival order, over every connection, duplicates kept
         self.seen = set()
@@ -203,7 +204,15 @@ class Client:
         self.highest = max(self.highest, message_id)
 
     async def read(self):
-        async for text in self.socket:
+        socket = self.socket
+        try:
+            await self.read_frames(socket)
+        finally:
+            # The close code the server sent (None: aborted by this client, or still open).
+            self.stats[f"close:{socket.close_code}"] += 1
+
+    async def read_frames(self, socket):
+        async for text in socket:
             frame = json.loads(text)
             kind = frame["type"]
             if kind == "history":
@@ -283,29 +292,37 @@ class Client:
         while time.monotonic() < until:
             try:
                 await self.session(until, mean_interval, mean_session)
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:
                 self.stats["connect_failures"] += 1
+                self.stats[f"failure:{type(error).__name__}"] += 1
             await asyncio.sleep(self.rng.uniform(0, 2))  # offline for a moment, then reconnect
 
-    async def settle(self, deadline):
-        """Reconnect and resend until every message this client created is acknowledged; stays
-        connected so the final view can catch up."""
-        while time.monotonic() < deadline:
-            try:
-                await self.connect()
-                reader = asyncio.ensure_future(self.read())
-                await self.wait_resumed(reader)
-                await self.resend_due(everything=True)
-                while self.unacked and not reader.done() and time.monotonic() < deadline:
-                    await asyncio.sleep(0.2)
-                    await self.resend_due()
-                if not reader.done():
-                    return reader
-                reader.cancel()
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
-                self.stats["connect_failures"] += 1
-                await asyncio.sleep(1)
-        return None
+    async def ensure_connected(self):
+        """Reconnect (resuming, then resending what is unacknowledged) if the connection is gone."""
+        if self.reader is not None and not self.reader.done():
+            return
+        try:
+            await self.connect()
+            self.reader = asyncio.ensure_future(self.read())
+            await self.wait_resumed(self.reader)
+            await self.resend_due(everything=True)
+        except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as error:
+            self.stats["connect_failures"] += 1
+            self.stats[f"failure:{type(error).__name__}"] += 1
+            await asyncio.sleep(1)
+
+    async def finish(self, done, deadline):
+        """Stay connected (reconnecting and resending as needed) until `done()` or the deadline."""
+        while time.monotonic() < deadline and not done():
+            await self.ensure_connected()
+            await self.resend_due()
+            await asyncio.sleep(0.2)
+
+    async def close(self):
+        if self.reader is not None:
+            self.reader.cancel()
+        if self.socket is not None:
+            await self.socket.close()
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -348,27 +365,30 @@ async def soak(args, base_url, database_path):
     # A busy server may still be working through a backlog: wait (bounded) until every message is
     # acknowledged, then until every client has caught up with what the database holds.
     deadline = time.monotonic() + args.settle_seconds
-    readers = await asyncio.gather(*(c.settle(deadline) for c in clients))
+    await asyncio.gather(*(c.finish(lambda c=c: not c.unacked, deadline) for c in clients))
     while True:
         rows = await asyncio.to_thread(stored_rows, args, database_path, codes)
-        by_room = defaultdict(list)
+        by_room = defaultdict(set)
         for code, message_id, _ in rows:
-            by_room[code].append(message_id)
-        while time.monotonic() < deadline and any(not set(by_room[c.code]) <= c.seen for c in clients):
-            await asyncio.sleep(0.2)
+            by_room[code].add(message_id)
+        await asyncio.gather(*(c.finish(lambda c=c, room=by_room: room[c.code] <= c.seen, deadline) for c in clients))
         if len(await asyncio.to_thread(stored_rows, args, database_path, codes)) == len(rows):
             break  # nothing was stored meanwhile: this is the final state
     print(f"settled after {time.monotonic() - started - args.seconds:.0f} s", flush=True)
-    for client, reader in zip(clients, readers, strict=True):
-        if reader is not None:
-            reader.cancel()
-        if client.socket is not None:
-            await client.socket.close()
+    for client in clients:
+        await client.close()
+    # A message missing below the highest id a client has is a gap (lost); above it, the client
+    # had not caught up by the deadline (behind).
+    gaps = {c.number: sorted(i for i in by_room[c.code] - c.seen if i < c.highest) for c in clients}
+    behind = {c.number: sorted(i for i in by_room[c.code] - c.seen if i > c.highest) for c in clients}
+    for label, missing in (("gap", gaps), ("behind", behind)):
+        for number, ids in list((n, i) for n, i in missing.items() if i)[:5]:
+            print(f"  client {number} {label}: {len(ids)} missing, e.g. {ids[:5]}", flush=True)
 
     created = {f"soak-{c.number}-{n}" for c in clients for n in range(1, c.created + 1)}
     stored_ids = Counter(client_id for _, _, client_id in rows)
     lost_sends = len(created - set(stored_ids))
-    lost_deliveries = sum(len(set(by_room[c.code]) - c.seen) for c in clients)
+    lost_deliveries = sum(len(by_room[c.code] - c.seen) for c in clients)
     stored_twice = sum(count - 1 for count in stored_ids.values() if count > 1)
     foreign = len(set(stored_ids) - created)
     latencies = sorted(stats["latencies"])
@@ -380,6 +400,8 @@ async def soak(args, base_url, database_path):
         "lost": lost_sends + lost_deliveries,
         "lost_sends": lost_sends,
         "lost_deliveries": lost_deliveries,
+        "gaps_in_views": sum(len(ids) for ids in gaps.values()),
+        "views_behind_at_deadline": sum(len(ids) for ids in behind.values()),
         "duplicated": stored_twice + sum(c.duplicates for c in clients),
         "resend_echoes": sum(c.resend_echoes for c in clients),
         "out_of_order": sum(c.out_of_order for c in clients),
@@ -389,6 +411,8 @@ async def soak(args, base_url, database_path):
         "disconnects": stats["disconnects"],
         "connect_failures": stats["connect_failures"],
         "errors": {k.removeprefix("error:"): v for k, v in stats.items() if k.startswith("error:")},
+        "failures": {k.removeprefix("failure:"): v for k, v in stats.items() if k.startswith("failure:")},
+        "close_codes": {k.removeprefix("close:"): v for k, v in stats.items() if k.startswith("close:")},
         "ack_latency_ms_p50": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "ack_latency_ms_p99": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
         "seconds": args.seconds,
