@@ -35,6 +35,18 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+def pytest_terminal_summary(terminalreporter):
+    # A skipped browser suite must not pass unnoticed in a green run: say so at the very end.
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "BROWSER TESTS NOT RUN" in str(getattr(report, "longrepr", ""))
+    ]
+    if skipped:
+        reason = browser_missing_reason() or "see the skip reasons above"
+        terminalreporter.write_sep("!", f"{len(skipped)} BROWSER TESTS SKIPPED: {reason}", red=True, bold=True)
+
+
 def browser_missing_reason():
     try:
         import playwright  # noqa: F401
@@ -74,12 +86,25 @@ def app_server(tmp_path_factory):
 
 
 @pytest.fixture
-def own_server(tmp_path):
+def start_server(tmp_path):
+    """start_server(**env) → a new server for this test alone, with extra environment settings."""
+    servers = []
+
+    def start(**env):
+        server = LiveServer(tmp_path / f"db{len(servers)}.sqlite3", extra_env=env)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def own_server(start_server):
     """A server for one test alone (e.g. one the test restarts)."""
-    server = LiveServer(tmp_path / "db.sqlite3")
-    server.start()
-    yield server
-    server.stop()
+    return start_server()
 
 
 class Person:

@@ -114,3 +114,20 @@ def test_second_room_messages_stay_in_their_room(people):
         expect(person.members).to_have_text(["Alice", "Bob"])
     expect(carol.page.locator("#messages")).not_to_contain_text("first room")
     expect(carol.members).to_have_text(["Carol"])
+
+
+def test_copied_invite_link_brings_a_new_person_in(people):
+    (alice,) = people(1, permissions=["clipboard-read", "clipboard-write"])
+    code = alice.create_room("Alice")
+    alice.page.click("#copy-link")
+    expect(alice.page.locator("#copy-link")).to_have_text("Link copied")
+    link = alice.page.evaluate("() => navigator.clipboard.readText()")
+    assert link == f"{alice.base_url}/rooms/{code}/"
+
+    (bob,) = people(1)
+    bob.page.goto(link)
+    expect(bob.page.locator("input[name=name]")).to_be_visible()
+    bob.page.fill("input[name=name]", "Bob")
+    bob.page.click("button[type=submit]")
+    assert bob.wait_in_room() == code
+    expect(alice.members).to_have_text(["Alice", "Bob"])
