@@ -139,3 +139,36 @@ async def test_events_cross_processes_once_through_redis(room):
         for hub in (first, second):
             await hub.stop()
             await hub.layer.flush()
+
+
+@pytest.mark.production
+def test_two_processes_expiring_the_same_dead_one_announce_its_departures_once():
+    import threading
+
+    from django.db import connections, transaction
+
+    room = services.create_room()
+    services.beat_heart("dead")
+    services.add_presence(room, "dead", "d1", "Zed", "s-zed")
+    silence("dead")
+    locked, release = threading.Event(), threading.Event()
+
+    def another_process_expiring_it():
+        # Stands in for the other live process, midway through its own expire_stale_servers.
+        try:
+            with transaction.atomic():
+                ServerProcess.objects.select_for_update().get(id="dead")
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=another_process_expiring_it)
+    other.start()
+    try:
+        assert locked.wait(10)
+        assert services.expire_stale_servers() == {}  # skipped: the other process is on it
+    finally:
+        release.set()
+        other.join(10)
+    assert services.expire_stale_servers() == {room.code: {"Zed"}}
