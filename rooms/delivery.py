@@ -28,6 +28,10 @@ from . import events, services
 logger = logging.getLogger(__name__)
 
 
+# "Service restart": the client should reconnect (and resume after its last message id).
+CLOSE_RESUME = 1012
+
+
 def group_name(code):
     return f"room.{code}"
 
@@ -95,17 +99,45 @@ class RoomHub:
         self.tasks.clear()
 
     async def _read_layer(self):
+        lost = False
         while True:
+            if lost:
+                lost = not await self._recover_layer()
+                if lost:
+                    await asyncio.sleep(1)
+                    continue
             try:
                 event = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # Redis restarting: keep reading once it is back, or rooms go deaf
-                logger.exception("channel layer receive failed; retrying")
+            except Exception:  # Redis went away: recover once it is back, or rooms go deaf
+                logger.warning("channel layer receive failed; recovering", exc_info=True)
+                lost = True
                 await asyncio.sleep(1)
                 continue
             if event.get("origin") != self.server_id:
                 self.deliver(event["room"], event)
+
+    async def _refresh_groups(self):
+        """(Re)join the layer group of every room served here: a restarted Redis has forgotten the
+        groups, and channels-redis expires a group membership after a day. Idempotent."""
+        for code in list(self.connections):
+            await self.layer.group_add(group_name(code), self.channel)
+            if code not in self.connections:  # emptied meanwhile: its leave() already discarded
+                await self.layer.group_discard(group_name(code), self.channel)
+
+    async def _recover_layer(self):
+        """After the layer failed, rejoin the groups, then close this process's connections so that
+        each client reconnects and resumes after its last message id: events other processes
+        published meanwhile never reached it. Returns False while the layer is still down."""
+        try:
+            await self._refresh_groups()
+        except Exception:
+            return False
+        for local in list(self.connections.values()):
+            for connection in tuple(local):
+                await connection.close(code=CLOSE_RESUME)
+        return True
 
     async def _beat(self):
         """Keep this process's presence alive and announce the departures of processes that died."""
@@ -120,6 +152,11 @@ class RoomHub:
                     await publish_departures(self, code, names)
             except Exception:  # a database hiccup must not stop the heartbeat for good
                 logger.exception("presence heartbeat failed")
+            if self.shared:
+                try:
+                    await self._refresh_groups()
+                except Exception:  # Redis down: the layer reader recovers when it is back
+                    logger.warning("refreshing channel layer groups failed", exc_info=True)
 
     async def _register_again(self):
         """This process was silent long enough for the others to expire it (a long pause, a lost
