@@ -139,19 +139,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")  # where collectstatic writes
-# Hashed, compressed files (run `manage.py collectstatic` first) on the production path (DATABASE_URL
-# set, DEBUG off); the local default serves the plain files from the finders, without collectstatic.
-STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG and "DATABASE_URL" in os.environ)
+# Hashed, compressed files from STATIC_ROOT (after `manage.py collectstatic`) unless debugging;
+# before collectstatic the plain names are used. STATIC_MANIFEST=0 always uses the plain files.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "chatsite.static_storage.ManifestStaticFilesStorage"
         if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Without a manifest WhiteNoise serves straight from the finders; with one, from STATIC_ROOT.
-WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# WhiteNoise serves STATIC_ROOT and, for files not collected (yet), the app's static directories.
+WHITENOISE_USE_FINDERS = True
 
 # Database sessions: the websocket consumer can save a rename into the session.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -28,6 +28,10 @@ from . import events, services
 logger = logging.getLogger(__name__)
 
 
+# "Service restart": the client should reconnect (and resume after its last message id).
+CLOSE_RESUME = 1012
+
+
 def group_name(code):
     return f"room.{code}"
 
@@ -44,6 +48,9 @@ class RoomHub:
         self.channel = None
         self.tasks = []
         self.started = None
+        self.layer_lost = False  # the layer failed; events may have been missed until recovery
+        self.recovering = asyncio.Lock()
+        self.echo = None  # the future the next layer self-check waits on
 
     async def start(self):
         """Register this process and start its heartbeat (and layer reader); idempotent."""
@@ -56,6 +63,7 @@ class RoomHub:
         if self.shared:
             self.channel = await self.layer.new_channel()
             self.tasks.append(asyncio.ensure_future(self._read_layer()))
+            self.tasks.append(asyncio.ensure_future(self._watch_layer()))
         self.tasks.append(asyncio.ensure_future(self._beat()))
 
     async def join(self, code, connection):
@@ -96,16 +104,76 @@ class RoomHub:
 
     async def _read_layer(self):
         while True:
+            if self.layer_lost and not await self._recover_layer():
+                await asyncio.sleep(1)
+                continue
             try:
                 event = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # Redis restarting: keep reading once it is back, or rooms go deaf
-                logger.exception("channel layer receive failed; retrying")
+            except Exception:  # Redis went away: recover once it is back, or rooms go deaf
+                logger.warning("channel layer receive failed; recovering", exc_info=True)
+                self.layer_lost = True
                 await asyncio.sleep(1)
                 continue
-            if event.get("origin") != self.server_id:
+            if event["type"] == "hub.echo":
+                if self.echo is not None and not self.echo.done():
+                    self.echo.set_result(event["token"])
+            elif event.get("origin") != self.server_id:
                 self.deliver(event["room"], event)
+
+    async def _watch_layer(self):
+        """Every heartbeat: check the layer answers, and renew this process's group memberships."""
+        while True:
+            await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
+            await self._check_layer()
+            try:
+                await self._refresh_groups()
+            except Exception:  # Redis down: recovery follows once the layer answers again
+                logger.warning("refreshing channel layer groups failed", exc_info=True)
+
+    async def _check_layer(self):
+        """Send an event to this process through the layer and wait for it: some layers (pub/sub)
+        reconnect by themselves without reporting the events lost meanwhile; this notices."""
+        token = uuid.uuid4().hex
+        self.echo = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(self.layer.send(self.channel, {"type": "hub.echo", "token": token}), 5)
+            # Generous: a busy process must not take slowness for an outage and drop its clients.
+            heard = await asyncio.wait_for(self.echo, 15)
+        except Exception:
+            heard = None
+        if heard != token:
+            if not self.layer_lost:
+                logger.warning("channel layer did not echo; recovering when it does")
+            self.layer_lost = True
+        elif self.layer_lost:
+            await self._recover_layer()
+
+    async def _refresh_groups(self):
+        """(Re)join the layer group of every room served here: a restarted Redis has forgotten the
+        groups, and channels-redis expires a group membership after a day. Idempotent."""
+        for code in list(self.connections):
+            await self.layer.group_add(group_name(code), self.channel)
+            if code not in self.connections:  # emptied meanwhile: its leave() already discarded
+                await self.layer.group_discard(group_name(code), self.channel)
+
+    async def _recover_layer(self):
+        """After the layer failed, rejoin the groups, then close this process's connections so that
+        each client reconnects and resumes after its last message id: events other processes
+        published meanwhile never reached it. Returns False while the layer is still down."""
+        async with self.recovering:
+            if not self.layer_lost:
+                return True  # recovered by the other caller
+            try:
+                await self._refresh_groups()
+            except Exception:
+                return False
+            self.layer_lost = False
+            for local in list(self.connections.values()):
+                for connection in tuple(local):
+                    await connection.close(code=CLOSE_RESUME)
+            return True
 
     async def _beat(self):
         """Keep this process's presence alive and announce the departures of processes that died."""

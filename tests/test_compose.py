@@ -165,7 +165,7 @@ def test_settings_built_from_the_compose_environment_use_postgresql_and_redis(se
     assert loaded["layer"]["BACKEND"].startswith("channels_redis.")
     assert loaded["layer"]["CONFIG"]["hosts"] == [environment["REDIS_URL"]]
     assert loaded["layer"]["CONFIG"]["prefix"] == environment["REDIS_PREFIX"]
-    assert loaded["storage"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert loaded["storage"] == "chatsite.static_storage.ManifestStaticFilesStorage"
     assert loaded["static_root"] == environment["STATIC_ROOT"]
     assert loaded["debug"] is False
 

@@ -94,18 +94,24 @@ class RecordingConnection:
         self.frames = []
         self.arrived = asyncio.Event()
 
+        self.closed_with = None
+
     def chat_message(self, event):
         self.frames.append(json.loads(event["text"]))
         self.arrived.set()
 
     chat_system = chat_presence = chat_message
 
+    async def close(self, code=None):
+        self.closed_with = code
 
-async def process_hub():
-    """A RoomHub with its own connection to the configured Redis layer, as a separate process has."""
-    config = django_settings.CHANNEL_LAYERS["default"]
+
+async def process_hub(backend=None, **config):
+    """A RoomHub with its own connection to the Redis layer (the configured one unless given), as a
+    separate process has."""
+    configured = django_settings.CHANNEL_LAYERS["default"]
     hub = delivery.RoomHub()
-    hub.layer = import_string(config["BACKEND"])(**config.get("CONFIG", {}))
+    hub.layer = import_string(backend or configured["BACKEND"])(**(config or configured.get("CONFIG", {})))
     hub.shared = True
     await hub.start()
     return hub
@@ -139,3 +145,123 @@ async def test_events_cross_processes_once_through_redis(room):
         for hub in (first, second):
             await hub.stop()
             await hub.layer.flush()
+
+
+@pytest.mark.production
+def test_two_processes_expiring_the_same_dead_one_announce_its_departures_once():
+    import threading
+
+    from django.db import connections, transaction
+
+    room = services.create_room()
+    services.beat_heart("dead")
+    services.add_presence(room, "dead", "d1", "Zed", "s-zed")
+    silence("dead")
+    locked, release = threading.Event(), threading.Event()
+
+    def another_process_expiring_it():
+        # Stands in for the other live process, midway through its own expire_stale_servers.
+        try:
+            with transaction.atomic():
+                ServerProcess.objects.select_for_update().get(id="dead")
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=another_process_expiring_it)
+    other.start()
+    try:
+        assert locked.wait(10)
+        assert services.expire_stale_servers() == {}  # skipped: the other process is on it
+    finally:
+        release.set()
+        other.join(10)
+    assert services.expire_stale_servers() == {room.code: {"Zed"}}
+
+
+async def wait_for_close(connection):
+    while connection.closed_with is None:
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of this test's own, which it may stop and start again."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("REDIS RESTART NOT TESTED: no redis-server binary (scripts/ensure-services.sh installs it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path)]
+    server = {}
+
+    def start():
+        server["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=tmp_path)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port, socket_timeout=1).ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop():
+        server["process"].terminate()
+        server["process"].wait(10)
+
+    start()
+    yield {"url": f"redis://127.0.0.1:{port}/0", "start": start, "stop": stop}
+    if server["process"].poll() is None:
+        stop()
+
+
+@pytest.mark.production
+@pytest.mark.parametrize(
+    "backend", ["channels_redis.core.RedisChannelLayer", "channels_redis.pubsub.RedisPubSubChannelLayer"]
+)
+async def test_rooms_hear_each_other_again_after_redis_restarts(backend, private_redis, room, settings):
+    settings.PRESENCE_HEARTBEAT_SECONDS = 0.3  # the layer self-check runs with the heartbeat
+    config = {"hosts": [private_redis["url"]], "prefix": "restart"}
+    first, second = await process_hub(backend, **config), await process_hub(backend, **config)
+    try:
+        there = RecordingConnection()
+        await second.join(room.code, there)
+        await asyncio.sleep(0.2)
+        await first.publish(room.code, delivery.events.join_event("before"))
+        await settle([there], 1)
+
+        # Redis restarts empty: group memberships are gone, events published meanwhile are lost.
+        await asyncio.to_thread(private_redis["stop"])
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(private_redis["start"])
+
+        async def publish_until_heard():
+            attempt = 0
+            while not any(frame["name"].startswith("after") for frame in there.frames):
+                attempt += 1
+                try:
+                    await first.publish(room.code, delivery.events.join_event(f"after {attempt}"))
+                except Exception:
+                    pass  # the publisher's own connection is still reconnecting
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(publish_until_heard(), 20)
+        # Events published during the outage were lost: the clients here are told to reconnect
+        # and resume after their last message id.
+        await asyncio.wait_for(wait_for_close(there), 10)
+        assert there.closed_with == delivery.CLOSE_RESUME
+    finally:
+        for hub in (first, second):
+            await hub.stop()
