@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format
+.PHONY: run test lint format bench bench-quick bench-2proc
 
 # Debian's stock Python needs python3-venv for `-m venv`; install it when missing.
 $(BIN)/python:
@@ -19,9 +19,19 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
+# uvicorn with uvloop + httptools + websockets measured fastest (bench/README.md); per-message
+# deflate is off because it costs a zlib context per connection and CPU on every small frame.
+# `make run SERVER=daphne` serves the same application with daphne.
+SERVER ?= uvicorn
+UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets --ws-per-message-deflate false
+
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
+ifeq ($(SERVER),daphne)
 	$(BIN)/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
+else
+	$(BIN)/uvicorn chatsite.asgi:application --host $(HOST) --port $(PORT) $(UVICORN_FLAGS)
+endif
 
 test: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest
@@ -33,3 +43,14 @@ lint: $(VENV)/.dev-deps
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks (bench/README.md): the standard set with the floor, a smoke-sized run, and two
+# processes over PostgreSQL + Redis (both must listen on 127.0.0.1).
+bench: $(VENV)/.dev-deps
+	$(BIN)/python bench/run.py --servers floor,uvicorn,daphne --update-readme
+
+bench-quick: $(VENV)/.dev-deps
+	$(BIN)/python bench/run.py --quick --servers floor,uvicorn,daphne
+
+bench-2proc: $(VENV)/.dev-deps
+	$(BIN)/python bench/run.py --scenarios heavy --servers floor,uvicorn --processes 2

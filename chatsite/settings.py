@@ -98,11 +98,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # In-memory layer by default (one process); REDIS_URL shares rooms between processes.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Which channels-redis layer carries the one-message-per-process-per-room fan-out (bench/README.md
+# has the measurements): "pubsub" (Redis PUBLISH/SUBSCRIBE) or "core" (Redis lists).
+REDIS_CHANNEL_LAYER = os.environ.get("REDIS_CHANNEL_LAYER", "pubsub")
+REDIS_CHANNEL_LAYER_BACKENDS = {
+    "pubsub": ("channels_redis.pubsub.RedisPubSubChannelLayer", {}),
+    # Capacity per channel is 100 by default and a full channel drops group messages silently;
+    # the hub's channel takes a whole process's share of every busy room, so it gets room to spare.
+    "core": ("channels_redis.core.RedisChannelLayer", {"capacity": 10000, "expiry": 60}),
+}
+if REDIS_CHANNEL_LAYER not in REDIS_CHANNEL_LAYER_BACKENDS:
+    raise ImproperlyConfigured(f"REDIS_CHANNEL_LAYER must be one of {', '.join(REDIS_CHANNEL_LAYER_BACKENDS)}.")
 if REDIS_URL:
+    _layer_backend, _layer_config = REDIS_CHANNEL_LAYER_BACKENDS[REDIS_CHANNEL_LAYER]
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": _layer_backend,
+            "CONFIG": {"hosts": [REDIS_URL], **_layer_config},
         }
     }
 else:
