@@ -25,6 +25,7 @@ import http.client
 import itertools
 import json
 import multiprocessing
+import os
 import re
 import resource
 import statistics
@@ -399,6 +400,8 @@ async def worker_idle(config, worker, room_indexes, pipe):
 
 def worker_main(mode, config, worker, room_indexes, pipe):
     raise_fd_limit()
+    if config.get("priority"):
+        os.nice(config["priority"])
     runner = worker_chat if mode == "chat" else worker_idle
     coroutine = runner(config, worker, room_indexes, pipe)
     try:
@@ -496,6 +499,7 @@ def run_chat(
     settle=1.0,
     drain=10.0,
     connect_timeout=120.0,
+    priority=0,
 ):
     """Run one chat scenario and return its measurements (a dict)."""
     config = {
@@ -508,6 +512,7 @@ def run_chat(
         "settle": settle,
         "drain": drain,
         "connect_timeout": connect_timeout,
+        "priority": priority,
     }
     handles = start_workers("chat", config, rooms, workers)
     try:
@@ -517,6 +522,8 @@ def run_chat(
         start = time.monotonic() + 0.5
         for _, pipe in handles:
             pipe.send(("go", start))
+        if os.environ.get("LOADGEN_GO_FILE"):  # lets a profiler attach for the sending phase only
+            open(os.environ["LOADGEN_GO_FILE"], "w").close()
         results = [receive(pipe, duration + drain + 60, "done") for _, pipe in handles]
         cpu_used = cpu_seconds(processes) - cpu_before
     finally:
@@ -559,7 +566,16 @@ def run_chat(
 
 
 def run_idle(
-    urls, connections, server_pids, workers=2, floor=False, deflate=True, per_room=20, settle=2.0, connect_timeout=180.0
+    urls,
+    connections,
+    server_pids,
+    workers=2,
+    floor=False,
+    deflate=True,
+    per_room=20,
+    settle=2.0,
+    connect_timeout=180.0,
+    priority=0,
 ):
     """Open `connections` idle websockets; return the server's RSS growth per connection."""
     rooms = max(1, connections // per_room)
@@ -573,6 +589,7 @@ def run_idle(
         "settle": 0,
         "drain": 0,
         "connect_timeout": connect_timeout,
+        "priority": priority,
     }
     processes = server_processes(server_pids)
     rss_before = rss_bytes(processes)

@@ -98,8 +98,8 @@ def wait_for_port(port, process, log_path, timeout=60.0):
 class Servers:
     """Start `count` servers of one kind on free ports; stop them on exit."""
 
-    def __init__(self, kind, count, workdir, env):
-        self.kind, self.count, self.workdir, self.env = kind, count, workdir, env
+    def __init__(self, kind, count, workdir, env, priority=0):
+        self.kind, self.count, self.workdir, self.env, self.priority = kind, count, workdir, env, priority
         self.processes, self.ports = [], []
 
     def __enter__(self):
@@ -108,11 +108,17 @@ class Servers:
             command = [part.format(port=port) for part in SERVER_COMMANDS[self.kind]]
             log_path = Path(self.workdir) / f"{self.kind}-{number}.log"
             log = open(log_path, "w")  # noqa: SIM115 - closed with the process
-            process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.set_priority
+            )
             self.processes.append(process)
             self.ports.append(port)
             wait_for_port(port, process, log_path)
         return self
+
+    def set_priority(self):
+        if self.priority:
+            os.nice(self.priority)
 
     @property
     def urls(self):
@@ -171,15 +177,17 @@ def prepare_database(env, processes):
         redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def run_once(kind, scenario, params, processes, layer, workers, deflate):
+def run_once(kind, scenario, params, processes, layer, workers, deflate, priority=0):
     with tempfile.TemporaryDirectory(prefix="roomchat-bench-") as workdir:
         floor = kind == "floor"
         env = django_env(workdir, processes if not floor else 1, layer)
         if not floor:
             prepare_database(env, processes)
-        with Servers(kind, processes if not floor else 1, workdir, env) as servers:
+        with Servers(kind, processes if not floor else 1, workdir, env, priority) as servers:
             if scenario == "idle":
-                return loadgen.run_idle(servers.urls, params["connections"], servers.pids, workers, floor, deflate)
+                return loadgen.run_idle(
+                    servers.urls, params["connections"], servers.pids, workers, floor, deflate, priority=priority
+                )
             return loadgen.run_chat(
                 servers.urls,
                 params["rooms"],
@@ -190,6 +198,7 @@ def run_once(kind, scenario, params, processes, layer, workers, deflate):
                 workers,
                 floor,
                 deflate,
+                priority=priority,
             )
 
 
@@ -270,6 +279,13 @@ def main(argv=None):
     parser.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     parser.add_argument("--rate", type=float, help="override messages/s per member (find a server's ceiling)")
     parser.add_argument("--duration", type=float, help="override seconds of sending")
+    parser.add_argument(
+        "--priority",
+        type=int,
+        default=0,
+        help="nice increment for servers and load clients (negative: ahead of "
+        "other work on a shared machine; needs root)",
+    )
     parser.add_argument("--update-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
     loadgen.raise_fd_limit()
@@ -284,7 +300,9 @@ def main(argv=None):
             procs = 1 if kind == "floor" else args.processes
             runs = []
             for number in range(repeats):
-                run = run_once(kind, scenario, params, procs, args.layer, args.workers, not args.no_deflate)
+                run = run_once(
+                    kind, scenario, params, procs, args.layer, args.workers, not args.no_deflate, args.priority
+                )
                 runs.append(run)
                 summary = (
                     f"{run['kib_per_connection']:.1f} KiB/conn ({run['connections']} conns)"
@@ -300,6 +318,7 @@ def main(argv=None):
     header = (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()} — `{command.strip()}` — medians of {repeats} "
         f"run(s); channel layer {layer}; load client on the same machine ({args.workers} processes)"
+        + (f"; servers and clients at nice {args.priority}" if args.priority else "")
     )
     markdown = f"{header}\n\n{table(results, args.processes, layer)}\n"
     print()

@@ -19,8 +19,10 @@ import uuid
 import weakref
 from collections import defaultdict
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django import db
 from django.conf import settings
 
 from . import events, services
@@ -118,6 +120,21 @@ class RoomHub:
                 logger.exception("presence heartbeat failed")
 
 
+def _store_batch(entries):
+    # Channels' database_sync_to_async would close and reopen the connection around every batch
+    # (CONN_MAX_AGE is 0, as Django advises under ASGI), which costs more than the INSERT itself.
+    # The database thread keeps it between batches instead; one that failed is dropped.
+    try:
+        return services.store_messages(entries)
+    except Exception:
+        db.connection.close()
+        raise
+
+
+# The same single database thread that database_sync_to_async uses (thread_sensitive).
+store_in_db_thread = sync_to_async(_store_batch, thread_sensitive=True)
+
+
 class MessageWriter:
     """Group commit for one process: messages posted while the database is busy with a batch are
     stored together in the next one (one thread hop, one transaction, one INSERT), so the single
@@ -144,7 +161,7 @@ class MessageWriter:
             while self.queue:
                 batch, self.queue = self.queue[: self.BATCH_MAX], self.queue[self.BATCH_MAX :]
                 try:
-                    stored = await database_sync_to_async(services.store_messages)([entry for _, entry, _ in batch])
+                    stored = await store_in_db_thread([entry for _, entry, _ in batch])
                 except Exception as error:  # the senders get the error (e.g. DatabaseError → "unavailable")
                     for _, _, future in batch:
                         if not future.done():
