@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format browser-deps screenshots
+.PHONY: run test lint format browser-deps screenshots bench bench-quick bench-2proc
 
 # Debian's stock Python needs python3-venv for `-m venv`; install it when missing.
 $(BIN)/python:
@@ -19,10 +19,20 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
+# uvicorn with uvloop + httptools + websockets measured fastest (bench/README.md); per-message
+# deflate is off because it costs a zlib context per connection and CPU on every small frame.
+# `make run SERVER=daphne` serves the same application with daphne.
+SERVER ?= uvicorn
+UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets --ws-per-message-deflate false
+
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v 0
+ifeq ($(SERVER),daphne)
 	$(BIN)/daphne -b $(HOST) -p $(PORT) chatsite.asgi:application
+else
+	$(BIN)/uvicorn chatsite.asgi:application --host $(HOST) --port $(PORT) $(UVICORN_FLAGS)
+endif
 
 # The production pass: a database, Redis prefix and key of this checkout's own, so parallel runs
 # on one machine do not collide.
@@ -55,3 +65,15 @@ browser-deps:
 # PNGs of the home page and a room (light, dark, phone width) into docs/screenshots/.
 screenshots: $(VENV)/.dev-deps browser-deps
 	$(BIN)/python scripts/screenshots.py
+
+
+# Benchmarks (bench/README.md): the standard set with the floor, a smoke-sized run, and two
+# processes over PostgreSQL + Redis (both must listen on 127.0.0.1).
+bench: $(VENV)/.dev-deps
+	$(BIN)/python bench/run.py --servers floor,uvicorn,daphne --update-readme
+
+bench-quick: $(VENV)/.dev-deps
+	$(BIN)/python bench/run.py --quick --servers floor,uvicorn,daphne
+
+bench-2proc: $(VENV)/.dev-deps
+	$(BIN)/python bench/run.py --scenarios heavy --servers floor,uvicorn --processes 2

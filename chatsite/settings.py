@@ -108,12 +108,24 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
 
 # In-memory layer by default (one process); REDIS_URL shares rooms between processes.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Which channels-redis layer carries the one-message-per-process-per-room fan-out (bench/README.md
+# has the measurements): "pubsub" (Redis PUBLISH/SUBSCRIBE) or "core" (Redis lists).
+REDIS_CHANNEL_LAYER = os.environ.get("REDIS_CHANNEL_LAYER", "pubsub")
+REDIS_CHANNEL_LAYER_BACKENDS = {
+    "pubsub": ("channels_redis.pubsub.RedisPubSubChannelLayer", {}),
+    # Capacity per channel is 100 by default and a full channel drops group messages silently;
+    # the hub's channel takes a whole process's share of every busy room, so it gets room to spare.
+    "core": ("channels_redis.core.RedisChannelLayer", {"capacity": 10000, "expiry": 60}),
+}
+if REDIS_CHANNEL_LAYER not in REDIS_CHANNEL_LAYER_BACKENDS:
+    raise ImproperlyConfigured(f"REDIS_CHANNEL_LAYER must be one of {', '.join(REDIS_CHANNEL_LAYER_BACKENDS)}.")
 if REDIS_URL:
+    _layer_backend, _layer_config = REDIS_CHANNEL_LAYER_BACKENDS[REDIS_CHANNEL_LAYER]
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": _layer_backend,
             # A key prefix per deployment (or per test run) keeps parallel users of one Redis apart.
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("REDIS_PREFIX", "roomchat")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("REDIS_PREFIX", "roomchat"), **_layer_config},
         }
     }
 else:

@@ -19,8 +19,10 @@ import uuid
 import weakref
 from collections import defaultdict
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django import db
 from django.conf import settings
 
 from . import events, services
@@ -51,6 +53,8 @@ class RoomHub:
         self.layer_lost = False  # the layer failed; events may have been missed until recovery
         self.recovering = asyncio.Lock()
         self.echo = None  # the future the next layer self-check waits on
+
+        self.writer = MessageWriter(self)
 
     async def start(self):
         """Register this process and start its heartbeat (and layer reader); idempotent."""
@@ -96,6 +100,10 @@ class RoomHub:
         self.deliver(code, event)
         if self.shared:
             await self.layer.group_send(group_name(code), {**event, "room": code, "origin": self.server_id})
+
+    async def post_message(self, code, room, name, body, client_id):
+        """Store a checked message and publish it once committed; returns (message, created, event)."""
+        return await self.writer.post(code, room, name, body, client_id)
 
     async def stop(self):
         for task in self.tasks:
@@ -209,6 +217,68 @@ class RoomHub:
             if room is not None:
                 members = await database_sync_to_async(services.room_members)(room)
                 await self.publish(code, events.presence_event(members))
+
+
+def _store_batch(entries):
+    # Channels' database_sync_to_async would close and reopen the connection around every batch
+    # (CONN_MAX_AGE is 0, as Django advises under ASGI), which costs more than the INSERT itself.
+    # The database thread keeps it between batches instead; one that failed is dropped.
+    try:
+        return services.store_messages(entries)
+    except Exception:
+        db.connection.close()
+        raise
+
+
+# The same single database thread that database_sync_to_async uses (thread_sensitive).
+store_in_db_thread = sync_to_async(_store_batch, thread_sensitive=True)
+
+
+class MessageWriter:
+    """Group commit for one process: messages posted while the database is busy with a batch are
+    stored together in the next one (one thread hop, one transaction, one INSERT), so the single
+    database thread keeps up with thousands of messages a second. Each message is published right
+    after its batch commits, in id order, by the writer itself: a delivered message is always in
+    history, and a sender that disconnects meanwhile cannot keep its stored message from the room."""
+
+    BATCH_MAX = 500
+
+    def __init__(self, hub):
+        self.hub = hub
+        self.queue = []
+        self.task = None
+
+    async def post(self, code, room, name, body, client_id):
+        future = asyncio.get_running_loop().create_future()
+        self.queue.append((code, (room, name, body, client_id), future))
+        if self.task is None:
+            self.task = asyncio.ensure_future(self._write())
+        return await asyncio.shield(future)
+
+    async def _write(self):
+        try:
+            while self.queue:
+                batch, self.queue = self.queue[: self.BATCH_MAX], self.queue[self.BATCH_MAX :]
+                try:
+                    stored = await store_in_db_thread([entry for _, entry, _ in batch])
+                except Exception as error:  # the senders get the error (e.g. DatabaseError → "unavailable")
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (code, _, future), result in zip(batch, stored, strict=True):
+                    if isinstance(result, Exception):
+                        if not future.done():
+                            future.set_exception(result)
+                        continue
+                    message, created = result
+                    event = events.message_event(message)
+                    if created:
+                        await self.hub.publish(code, event)
+                    if not future.done():
+                        future.set_result((message, created, event))
+        finally:
+            self.task = None
 
 
 async def publish_departures(hub, code, names):

@@ -171,21 +171,50 @@ def message_to_dict(message):
 
 def post_message(room, name, body, client_id=None):
     """Store a message. Returns `(message, created)`; a repeated client_id returns the stored one."""
-    body = check_body(body)
-    client_id = check_client_id(client_id)
-    if client_id is not None:
-        existing = Message.objects.filter(room=room, client_id=client_id).first()
-        if existing is not None:
-            return existing, False
+    return _store_one(room, name, check_body(body), check_client_id(client_id), timezone.now())
+
+
+def _store_one(room, name, body, client_id, created_at):
+    # Insert first: a resend is rare, so the common case costs one INSERT and no lookup.
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                room=room, name=name, body=body, client_id=client_id, created_at=timezone.now()
+                room=room, name=name, body=body, client_id=client_id, created_at=created_at
             )
     except IntegrityError:
-        # Two resends raced past the lookup above: the first one stored wins.
-        return Message.objects.get(room=room, client_id=client_id), False
+        stored = client_id is not None and Message.objects.filter(room=room, client_id=client_id).first()
+        if stored:
+            return stored, False
+        if not Room.objects.filter(pk=room.pk).exists():  # purged while the message was on its way
+            raise ChatError("room_removed", "This room was removed.") from None
+        raise
     return message, True
+
+
+def store_messages(entries):
+    """Store already checked `(room, name, body, client_id)` entries together (group commit): one
+    transaction and one multi-row INSERT for the lot. Returns `(message, created)` per entry, in
+    order; a client_id stored before (or twice in `entries`) gives the stored message, not created,
+    and an entry for a room removed meanwhile gives `ChatError("room_removed")` instead of a pair."""
+    now = timezone.now()
+    messages = [
+        Message(room=room, name=name, body=body, client_id=client_id, created_at=now)
+        for room, name, body, client_id in entries
+    ]
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(messages)
+        return [(message, True) for message in messages]
+    except IntegrityError:
+        # A resend (or a removed room) is in the batch: store one by one, each resend resolving to the
+        # stored message; a refused entry gives its ChatError, so only its sender hears of it.
+        results = []
+        for room, name, body, client_id in entries:
+            try:
+                results.append(_store_one(room, name, body, client_id, now))
+            except ChatError as error:
+                results.append(error)
+        return results
 
 
 def recent_history(room, before=None, limit=None):

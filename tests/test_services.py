@@ -2,7 +2,7 @@ import pytest
 from django.test import override_settings
 
 from rooms import services
-from rooms.models import Message
+from rooms.models import Message, Room
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +77,18 @@ def test_presence_counts_sessions_and_expires_with_a_silent_process(settings):
     settings.PRESENCE_STALE_SECONDS = -1  # every heartbeat is now stale
     assert services.room_members(room) == []
     assert services.expire_stale_servers() == {room.code: {"Ann", "bob"}}
+
+
+# Real commits: the foreign key is only checked when the transaction commits (deferred on SQLite).
+@pytest.mark.django_db(transaction=True)
+def test_a_message_for_a_room_removed_meanwhile_is_refused_without_harming_the_batch():
+    doomed = services.create_room()
+    other = services.create_room()
+    Room.objects.filter(pk=doomed.pk).delete()  # purged while its message waited for the writer
+    refused, (stored, created) = services.store_messages([(doomed, "Ann", "hello", "c-1"), (other, "Bob", "hi", "c-2")])
+    assert isinstance(refused, services.ChatError) and refused.code == "room_removed"
+    assert created and stored.body == "hi"
+    assert list(Message.objects.values_list("body", flat=True)) == ["hi"]
+    with pytest.raises(services.ChatError) as error:
+        services.post_message(doomed, "Ann", "again")
+    assert error.value.code == "room_removed"

@@ -1,0 +1,339 @@
+"""Run roomchat's standard benchmark scenarios against servers this script starts itself.
+
+Every server listens on a free 127.0.0.1 port with its own temporary SQLite database (or, with
+`--processes 2`, two servers share PostgreSQL `roomchat_bench` and Redis DB 11), and the floor
+(bench/floor_server.py) runs in the same session so each roomchat result prints its ratio to it.
+Each scenario runs `--repeats` times per server (fresh server each time) and the table shows the
+medians, because other work on this machine makes single runs noisy.
+
+    python bench/run.py                       # standard set: heavy, light, idle; floor + uvicorn
+    python bench/run.py --quick               # small, one repeat: a smoke test
+    python bench/run.py --servers floor,uvicorn,daphne --scenarios heavy
+    python bench/run.py --processes 2 --layer core
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+import loadgen  # noqa: E402
+
+PYTHON = sys.executable
+PG_URL = "postgres://postgres@127.0.0.1:5432/roomchat_bench"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+
+# name: (rooms, members, msgs/s per member, seconds); idle: connections.
+SCENARIOS = {
+    "heavy": {"rooms": 20, "members": 25, "rate": 2.0, "duration": 10.0},
+    "light": {"rooms": 10, "members": 10, "rate": 1.0, "duration": 10.0},
+    "idle": {"connections": 1000},
+}
+QUICK = {
+    "heavy": {"rooms": 5, "members": 10, "rate": 2.0, "duration": 3.0},
+    "light": {"rooms": 3, "members": 5, "rate": 1.0, "duration": 3.0},
+    "idle": {"connections": 100},
+}
+
+# The commands `make run` uses (uvicorn) and the supported alternative (daphne).
+SERVER_COMMANDS = {
+    "uvicorn": [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "chatsite.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets",
+        "--ws-per-message-deflate",
+        "false",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ],
+    "daphne": [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0", "chatsite.asgi:application"],
+    "floor": [PYTHON, str(BENCH / "floor_server.py"), "--port", "{port}"],
+}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, process, log_path, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited ({process.returncode}):\n{Path(log_path).read_text()[-3000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"server did not listen on {port} within {timeout} s")
+
+
+class Servers:
+    """Start `count` servers of one kind on free ports; stop them on exit."""
+
+    def __init__(self, kind, count, workdir, env, priority=0):
+        self.kind, self.count, self.workdir, self.env, self.priority = kind, count, workdir, env, priority
+        self.processes, self.ports = [], []
+
+    def __enter__(self):
+        for number in range(self.count):
+            port = free_port()
+            command = [part.format(port=port) for part in SERVER_COMMANDS[self.kind]]
+            log_path = Path(self.workdir) / f"{self.kind}-{number}.log"
+            log = open(log_path, "w")  # noqa: SIM115 - closed with the process
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=self.set_priority
+            )
+            self.processes.append(process)
+            self.ports.append(port)
+            wait_for_port(port, process, log_path)
+        return self
+
+    def set_priority(self):
+        if self.priority:
+            os.nice(self.priority)
+
+    @property
+    def urls(self):
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    @property
+    def pids(self):
+        return [process.pid for process in self.processes]
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def django_env(workdir, processes, layer):
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="chatsite.settings", LOG_LEVEL="ERROR")
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    if processes > 1:
+        env.update(DATABASE_URL=PG_URL, REDIS_URL=REDIS_URL, SECRET_KEY="roomchat-bench-only")
+        if layer:
+            env["REDIS_CHANNEL_LAYER"] = layer
+    else:
+        env["SQLITE_PATH"] = str(Path(workdir) / "bench.sqlite3")
+    return env
+
+
+def prepare_database(env, processes):
+    """A fresh schema: a new SQLite file, or PostgreSQL roomchat_bench emptied (and Redis DB 11)."""
+    if processes > 1:
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'roomchat_bench'").fetchone():
+                conn.execute("CREATE DATABASE roomchat_bench")
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            for suffix in ("", "-wal", "-shm"):
+                os.unlink(env["SQLITE_PATH"] + suffix)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    if processes > 1:
+        import psycopg
+        import redis
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/roomchat_bench", autocommit=True) as conn:
+            conn.execute(
+                "TRUNCATE rooms_message, rooms_presence, rooms_serverprocess, rooms_room, django_session CASCADE"
+            )
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def run_once(kind, scenario, params, processes, layer, workers, deflate, priority=0):
+    with tempfile.TemporaryDirectory(prefix="roomchat-bench-") as workdir:
+        floor = kind == "floor"
+        env = django_env(workdir, processes if not floor else 1, layer)
+        if not floor:
+            prepare_database(env, processes)
+        with Servers(kind, processes if not floor else 1, workdir, env, priority) as servers:
+            if scenario == "idle":
+                return loadgen.run_idle(
+                    servers.urls, params["connections"], servers.pids, workers, floor, deflate, priority=priority
+                )
+            return loadgen.run_chat(
+                servers.urls,
+                params["rooms"],
+                params["members"],
+                params["rate"],
+                params["duration"],
+                servers.pids,
+                workers,
+                floor,
+                deflate,
+                priority=priority,
+            )
+
+
+def median_of(runs):
+    """Medians of the numeric measurements; worst case of lost/duplicates/closed."""
+    merged = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values = [run[key] for run in runs]
+            merged[key] = (
+                max(values) if key in ("lost", "duplicates", "closed_by_server") else statistics.median(values)
+            )
+    merged["runs"] = len(runs)
+    return merged
+
+
+def describe(scenario, params):
+    if scenario == "idle":
+        return f"idle {params['connections']} conns"
+    return f"{scenario} {params['rooms']}×{params['members']}×{params['rate']:g}/s×{params['duration']:g}s"
+
+
+def table(results, processes, layer):
+    lines = [
+        "| scenario | server | procs | delivered/s | lost | dup | p50 ms | p90 ms | p99 ms | max ms "
+        "| CPU-ms/1000 | × floor | KiB/conn |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    floors = {r["scenario"]: r for r in results if r["server"] == "floor"}
+    for r in results:
+        floor = floors.get(r["scenario"])
+        if r["scenario"] == "idle":
+            ratio = f"{r['kib_per_connection'] / floor['kib_per_connection']:.2f}" if floor and r is not floor else ""
+            lines.append(
+                f"| {r['label']} | {r['server']} | {r['procs']} | | | | | | | | | {ratio} "
+                f"| {r['kib_per_connection']:.1f} |"
+            )
+            continue
+        ratio = f"{r['cpu_ms_per_1000'] / floor['cpu_ms_per_1000']:.2f}" if floor and r is not floor else ""
+        lines.append(
+            f"| {r['label']} | {r['server']} | {r['procs']} | {r['delivered_per_s']:.0f} | {r['lost']} "
+            f"| {r['duplicates']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.0f} "
+            f"| {r['cpu_ms_per_1000']:.1f} | {ratio} | |"
+        )
+    return "\n".join(lines)
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def update_readme(markdown):
+    readme = BENCH / "README.md"
+    text = readme.read_text()
+    begin, end = "<!-- latest-results -->", "<!-- /latest-results -->"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    readme.write_text(f"{head}{begin}\n{markdown}\n{end}{tail}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small scenarios, one repeat (smoke test)")
+    parser.add_argument("--scenarios", default="heavy,light,idle")
+    parser.add_argument("--servers", default="floor,uvicorn", help="any of floor,uvicorn,daphne")
+    parser.add_argument("--processes", type=int, default=1, help="roomchat processes (2: PostgreSQL + Redis)")
+    parser.add_argument("--layer", choices=["pubsub", "core"], help="REDIS_CHANNEL_LAYER with --processes 2")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per server and scenario (default 3)")
+    parser.add_argument("--workers", type=int, default=2, help="load generator processes")
+    parser.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
+    parser.add_argument("--rate", type=float, help="override messages/s per member (find a server's ceiling)")
+    parser.add_argument("--duration", type=float, help="override seconds of sending")
+    parser.add_argument(
+        "--priority",
+        type=int,
+        default=0,
+        help="nice increment for servers and load clients (negative: ahead of "
+        "other work on a shared machine; needs root)",
+    )
+    parser.add_argument("--update-readme", action="store_true", help="write the table into bench/README.md")
+    args = parser.parse_args(argv)
+    loadgen.raise_fd_limit()
+    repeats = args.repeats or (1 if args.quick else 3)
+    sizes = QUICK if args.quick else SCENARIOS
+    results = []
+    for scenario in args.scenarios.split(","):
+        params = dict(sizes[scenario])
+        if scenario != "idle":
+            params.update({k: v for k, v in (("rate", args.rate), ("duration", args.duration)) if v})
+        for kind in args.servers.split(","):
+            procs = 1 if kind == "floor" else args.processes
+            runs = []
+            for number in range(repeats):
+                run = run_once(
+                    kind, scenario, params, procs, args.layer, args.workers, not args.no_deflate, args.priority
+                )
+                runs.append(run)
+                summary = (
+                    f"{run['kib_per_connection']:.1f} KiB/conn ({run['connections']} conns)"
+                    if scenario == "idle"
+                    else loadgen.format_chat(run)
+                )
+                print(f"{describe(scenario, params)} {kind} ×{procs} run {number + 1}: {summary}", flush=True)
+            merged = median_of(runs)
+            merged.update(scenario=scenario, label=describe(scenario, params), server=kind, procs=procs)
+            results.append(merged)
+    layer = args.layer or ("(default)" if args.processes > 1 else "in-memory")
+    command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    header = (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()} — `{command.strip()}` — medians of {repeats} "
+        f"run(s); channel layer {layer}; load client on the same machine ({args.workers} processes)"
+        + (f"; servers and clients at nice {args.priority}" if args.priority else "")
+    )
+    markdown = f"{header}\n\n{table(results, args.processes, layer)}\n"
+    print()
+    print(markdown)
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    (out / f"{stamp}.json").write_text(json.dumps({"header": header, "results": results}, indent=1, default=str))
+    (out / f"{stamp}.md").write_text(markdown)
+    if args.update_readme:
+        update_readme(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    if shutil.which("redis-server") is None and "--processes" in sys.argv:
+        print("note: redis-server not on PATH; Redis must already listen on 127.0.0.1:6379", file=sys.stderr)
+    sys.exit(main())

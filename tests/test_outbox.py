@@ -1,0 +1,67 @@
+"""Outbound flow control and the group-committed message path, as a client sees them."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from rooms import delivery, events, services
+from rooms.models import Message
+
+from .test_consumer import joined, receive_until, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_a_client_that_cannot_keep_up_is_cut_with_4008_and_resumes_by_id(
+    room, session_for, open_socket, settings
+):
+    settings.OUTBOUND_QUEUE_MAX = 5
+    ann = await database_sync_to_async(session_for)("Ann")
+    slow, _ = await joined(open_socket, room.code, ann)
+
+    def post_many():
+        return [services.post_message(room, "Bob", f"burst {n}")[0] for n in range(20)]
+
+    stored = await database_sync_to_async(post_many)()
+    hub = delivery.get_hub()
+    # Twenty frames handed over in one go, before its writer can run: more than it may queue.
+    for message in stored:
+        hub.deliver(room.code, events.message_event(message))
+    received = []
+    while True:
+        output = await slow.receive_output(timeout=2)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4008
+            break
+        received.append(output["text"])
+    assert 0 < len(received) <= 5
+
+    again = await open_socket(room.code, ann, query=f"after={stored[len(received) - 1].id}")
+    history = await again.receive_json_from(timeout=2)
+    assert [m["body"] for m in history["messages"]] == [f"burst {n}" for n in range(len(received), 20)]
+
+
+async def test_messages_sent_together_are_stored_and_delivered_once_in_id_order(room, session_for, open_socket):
+    keys = [await database_sync_to_async(session_for)(name) for name in ("Ann", "Bob", "Cat")]
+    sockets = [(await joined(open_socket, room.code, key))[0] for key in keys]
+    # Everyone sends at once, so the messages share group commits; one resend is in the mix.
+    await asyncio.gather(
+        *(send(sock, f"{n} from {i}", client_id=f"{i}-{n}") for i, sock in enumerate(sockets) for n in range(5)),
+        send(sockets[0], "0 from 0", client_id="0-0"),
+    )
+    seen = []
+    for number, sock in enumerate(sockets):
+        ids, repeats = [], []
+        while len(ids) + len(repeats) < (16 if number == 0 else 15):
+            frame, _ = await receive_until(sock, "message")
+            (repeats if frame["id"] in ids else ids).append(frame["id"])
+        seen.append((ids, repeats))
+    stored = await database_sync_to_async(lambda: list(Message.objects.filter(room=room).order_by("id")))()
+    assert len(stored) == 15
+    assert sum(m.body == "0 from 0" for m in stored) == 1
+    assert await sockets[1].receive_nothing(timeout=0.2)
+    for number, (ids, repeats) in enumerate(seen):
+        assert ids == [m.id for m in stored]  # every message, in id order
+        resend = [m.id for m in stored if m.client_id == "0-0"]
+        assert repeats == (resend if number == 0 else [])  # only the resender hears of its resend
