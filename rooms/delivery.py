@@ -53,6 +53,8 @@ class RoomHub:
         self.layer_lost = False  # the layer failed; events may have been missed until recovery
         self.recovering = asyncio.Lock()
         self.echo = None  # the future the next layer self-check waits on
+        self.presence_reading = set()  # rooms whose member list is being re-read
+        self.presence_outdated = set()  # rooms whose list changed again during that read
 
         self.writer = MessageWriter(self)
 
@@ -127,8 +129,35 @@ class RoomHub:
             if event["type"] == "hub.echo":
                 if self.echo is not None and not self.echo.done():
                     self.echo.set_result(event["token"])
-            elif event.get("origin") != self.server_id:
+            elif event.get("origin") == self.server_id:
+                continue
+            elif event["type"] == "chat.presence":
+                asyncio.ensure_future(self._send_current_members(event["room"]))
+            else:
                 self.deliver(event["room"], event)
+
+    async def _send_current_members(self, code):
+        """Member lists are published by each process independently, so one from another process
+        can arrive after a newer one from here. Instead of passing it on, re-read the list once it
+        has arrived (its change is committed by then): the last list every client gets is current."""
+        if code in self.presence_reading:
+            self.presence_outdated.add(code)  # re-read once the read in flight is done
+            return
+        self.presence_reading.add(code)
+        try:
+            while code in self.connections:
+                self.presence_outdated.discard(code)
+                room = await database_sync_to_async(services.find_room)(code)
+                if room is None:
+                    return
+                members = await database_sync_to_async(services.room_members)(room)
+                self.deliver(code, events.presence_event(members))
+                if code not in self.presence_outdated:
+                    return
+        except Exception:  # the next membership change sends a fresh list anyway
+            logger.warning("re-reading the member list of %s failed", code, exc_info=True)
+        finally:
+            self.presence_reading.discard(code)
 
     async def _watch_layer(self):
         """Every heartbeat: check the layer answers, and renew this process's group memberships."""

@@ -58,7 +58,7 @@ async def open_socket():
 
 @pytest.fixture(autouse=True)
 def plain_static_files(settings):
-    """Serve static files without the production manifest, which only exists after collectstatic."""
+    """Render plain static names: a staticfiles/ manifest left by `make run` must not leak into tests."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -185,6 +185,29 @@ async def wait_for_close(connection):
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.production
+async def test_a_member_list_from_another_process_is_brought_up_to_date_on_arrival(room):
+    first, second = await process_hub(), await process_hub()
+    try:
+        there = RecordingConnection()
+        await second.join(room.code, there)
+        await asyncio.sleep(0.2)
+
+        def ann_and_bob_are_here():
+            for name in ("Ann", "Bob"):
+                services.add_presence(room, first.server_id, f"{name}-1", name, f"s-{name}")
+
+        await database_sync_to_async(ann_and_bob_are_here)()
+        # A list computed before Bob arrived, reaching the other process after he did.
+        await first.publish(room.code, delivery.events.presence_event(["Ann"]))
+        await settle([there], 1)
+        assert there.frames == [{"type": "presence", "members": ["Ann", "Bob"]}]
+    finally:
+        for hub in (first, second):
+            await hub.stop()
+            await hub.layer.flush()
+
+
 @pytest.fixture
 def private_redis(tmp_path):
     """A Redis server of this test's own, which it may stop and start again."""

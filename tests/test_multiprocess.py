@@ -52,7 +52,7 @@ async def wait_until(condition, timeout, what):
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
         await asyncio.sleep(0.02)
 
 
@@ -322,7 +322,11 @@ async def test_two_processes_share_a_room_and_survive_one_being_killed(start_ser
     chat = {name: await clients(visitors[name], code, home_server[name]) for name in names}
 
     # Presence lists agree, whichever process a member is connected to.
-    await wait_until(lambda: all(c.members == names for c in chat.values()), 15, "every member in every list")
+    await wait_until(
+        lambda: all(c.members == names for c in chat.values()),
+        15,
+        lambda: f"every member in every list; lists now: { {name: c.members for name, c in chat.items()} }",
+    )
 
     # Every message reaches every client exactly once.
     for number in range(4):
