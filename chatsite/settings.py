@@ -151,9 +151,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")  # where collectstatic writes
-# Hashed, compressed files from STATIC_ROOT (after `manage.py collectstatic`) unless debugging;
-# before collectstatic the plain names are used. STATIC_MANIFEST=0 always uses the plain files.
-STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
+# Hashed, compressed files from STATIC_ROOT (after `manage.py collectstatic`) on the production path
+# (DATABASE_URL set, DEBUG off); before collectstatic the plain names are used. Off by default
+# locally, so a server started from a checkout never serves a stale collected copy of an edited file.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG and "DATABASE_URL" in os.environ)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
