@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
@@ -33,16 +34,16 @@ PROJECT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def database_down(monkeypatch):
     """While `down["on"]` is true, every statement matching `down["sql"]` fails the way a locked or
-    unreachable SQLite database does (sqlite3.OperationalError, wrapped by Django)."""
+    unreachable database does (an OperationalError, as Django raises it for any backend)."""
     down = {"on": False, "sql": "INSERT"}
-    real_execute = SQLiteCursorWrapper.execute
+    real_execute = CursorWrapper._execute
 
-    def execute(self, query, params=None):
-        if down["on"] and down["sql"] in query:
-            raise sqlite3.OperationalError("database is locked")
-        return real_execute(self, query, params)
+    def execute(self, sql, params, *ignored_wrappers):
+        if down["on"] and down["sql"] in sql:
+            raise OperationalError("database is unavailable")
+        return real_execute(self, sql, params, *ignored_wrappers)
 
-    monkeypatch.setattr(SQLiteCursorWrapper, "execute", execute)
+    monkeypatch.setattr(CursorWrapper, "_execute", execute)
     return down
 
 
