@@ -288,6 +288,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise ChatError(
                 "rate_limited", "You are sending messages too fast; slow down.", retry_after=self.bucket.wait()
             )
+        # Shielded: if the server drops this connection mid-store (daphne cancels a consumer that
+        # outlives its client), a message that gets committed is still broadcast. Otherwise the
+        # room would see later messages but never this one: a gap no resume can repair.
+        await asyncio.shield(self.store_and_publish(frame))
+
+    async def store_and_publish(self, frame):
         message, created = await db(services.post_message)(
             self.room, self.name, frame.get("body"), frame.get("client_id")
         )
