@@ -325,7 +325,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         body = services.check_body(frame.get("body"))
         client_id = services.check_client_id(frame.get("client_id"))
-        # The hub stores it (group commit) and publishes it once committed.
+        # The hub's writer stores it (group commit) and publishes it once committed, in its own task:
+        # if the server drops this connection mid-store (daphne cancels a consumer that outlives its
+        # client), a committed message is still broadcast, not left as a gap no resume can repair.
         message, created, event = await self.hub.post_message(self.code, self.room, self.name, body, client_id)
         self.typing_sent_at = float("-inf")  # typing after a sent message is news again
         if not created:

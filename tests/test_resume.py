@@ -2,6 +2,7 @@
 one order for everybody (docs/protocol.md, "Resume" and "Idempotent sends")."""
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -228,3 +229,32 @@ async def test_concurrent_senders_give_every_member_the_same_increasing_order(ro
     assert len(stored) == total
     for view in views:
         assert view == stored  # identical for everyone, increasing, complete
+
+
+async def test_a_message_stored_while_its_connection_is_torn_down_still_reaches_the_room(
+    room, session_for, open_socket, monkeypatch
+):
+    """Daphne cancels a consumer that outlives its client; if that happens mid-store, the committed
+    message must still be broadcast, or the others would never get it (resume starts after
+    the newer ids they do get)."""
+    ann, bob = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
+    ann_socket = await settled(await open_socket(room.code, ann))
+    bob_socket = await settled(await open_socket(room.code, bob))
+    loop = asyncio.get_running_loop()
+    original = services.post_message
+
+    def post_while_the_connection_is_killed(*args, **kwargs):
+        loop.call_soon_threadsafe(ann_socket.future.cancel)  # the server kills Ann's consumer
+        time.sleep(0.2)  # ...while the row is being written
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, "post_message", post_while_the_connection_is_killed)
+    await ann_socket.send_json_to({"type": "message", "body": "last words", "client_id": "ann-last"})
+    frame = await live_message(bob_socket)
+    assert (frame["body"], frame["client_id"]) == ("last words", "ann-last")
+    assert await stored_ids(room) == [frame["id"]]
+
+    async def already_gone():
+        pass  # the killed consumer has nothing left to disconnect
+
+    monkeypatch.setattr(ann_socket, "disconnect", already_gone)
