@@ -524,7 +524,7 @@ function adoptRename(frame) {
   forgetTypist(frame.old);
   if (!frame.you) return;
   config.name = frame.new;
-  input.placeholder = `Message as ${frame.new} (Enter sends, Shift+Enter for a new line)`;
+  input.placeholder = `Message as ${frame.new}`;
   if (!renameForm.hidden) openRename(false);
 }
 
