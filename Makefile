@@ -68,12 +68,14 @@ screenshots: $(VENV)/.dev-deps browser-deps
 
 
 # Benchmarks (bench/README.md): the standard set with the floor, a smoke-sized run, and two
-# processes over PostgreSQL + Redis (both must listen on 127.0.0.1).
+# processes over PostgreSQL + Redis (both must listen on 127.0.0.1). On a shared machine
+# `make bench BENCH_FLAGS=--priority=-10` keeps other work from starving the measurement.
+BENCH_FLAGS ?=
 bench: $(VENV)/.dev-deps
-	$(BIN)/python bench/run.py --servers floor,uvicorn,daphne --update-readme
+	$(BIN)/python bench/run.py --servers floor,uvicorn,daphne --update-readme $(BENCH_FLAGS)
 
 bench-quick: $(VENV)/.dev-deps
-	$(BIN)/python bench/run.py --quick --servers floor,uvicorn,daphne
+	$(BIN)/python bench/run.py --quick --servers floor,uvicorn,daphne $(BENCH_FLAGS)
 
 bench-2proc: $(VENV)/.dev-deps
-	$(BIN)/python bench/run.py --scenarios heavy --servers floor,uvicorn --processes 2
+	$(BIN)/python bench/run.py --scenarios heavy --servers floor,uvicorn --processes 2 $(BENCH_FLAGS)

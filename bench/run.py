@@ -73,6 +73,28 @@ SERVER_COMMANDS = {
         "--log-level",
         "warning",
     ],
+    # The same with uvicorn's sans-I/O websockets protocol (`--ws websockets` is deprecated in uvicorn).
+    "uvicorn-sansio": [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "chatsite.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ],
     "daphne": [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0", "chatsite.asgi:application"],
     "floor": [PYTHON, str(BENCH / "floor_server.py"), "--port", "{port}"],
 }
@@ -140,12 +162,13 @@ class Servers:
                 process.wait(timeout=5)
 
 
-def django_env(workdir, processes, layer):
+def django_env(workdir, processes, layer, shared=False):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="chatsite.settings", LOG_LEVEL="ERROR")
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
-    if processes > 1:
-        env.update(DATABASE_URL=PG_URL, REDIS_URL=REDIS_URL, SECRET_KEY="roomchat-bench-only")
+    if processes > 1 or shared:
+        # No collectstatic here: plain static storage (the benchmark is about websockets).
+        env.update(DATABASE_URL=PG_URL, REDIS_URL=REDIS_URL, SECRET_KEY="roomchat-bench-only", STATIC_MANIFEST="0")
         if layer:
             env["REDIS_CHANNEL_LAYER"] = layer
     else:
@@ -155,7 +178,8 @@ def django_env(workdir, processes, layer):
 
 def prepare_database(env, processes):
     """A fresh schema: a new SQLite file, or PostgreSQL roomchat_bench emptied (and Redis DB 11)."""
-    if processes > 1:
+    shared = "DATABASE_URL" in env
+    if shared:
         import psycopg
 
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
@@ -166,7 +190,7 @@ def prepare_database(env, processes):
             for suffix in ("", "-wal", "-shm"):
                 os.unlink(env["SQLITE_PATH"] + suffix)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    if processes > 1:
+    if shared:
         import psycopg
         import redis
 
@@ -177,10 +201,10 @@ def prepare_database(env, processes):
         redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def run_once(kind, scenario, params, processes, layer, workers, deflate, priority=0):
+def run_once(kind, scenario, params, processes, layer, workers, deflate, priority=0, shared=False):
     with tempfile.TemporaryDirectory(prefix="roomchat-bench-") as workdir:
         floor = kind == "floor"
-        env = django_env(workdir, processes if not floor else 1, layer)
+        env = django_env(workdir, processes if not floor else 1, layer, shared and not floor)
         if not floor:
             prepare_database(env, processes)
         with Servers(kind, processes if not floor else 1, workdir, env, priority) as servers:
@@ -273,6 +297,7 @@ def main(argv=None):
     parser.add_argument("--scenarios", default="heavy,light,idle")
     parser.add_argument("--servers", default="floor,uvicorn", help="any of floor,uvicorn,daphne")
     parser.add_argument("--processes", type=int, default=1, help="roomchat processes (2: PostgreSQL + Redis)")
+    parser.add_argument("--shared", action="store_true", help="PostgreSQL + Redis even for one process")
     parser.add_argument("--layer", choices=["pubsub", "core"], help="REDIS_CHANNEL_LAYER with --processes 2")
     parser.add_argument("--repeats", type=int, default=None, help="runs per server and scenario (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="load generator processes")
@@ -301,7 +326,15 @@ def main(argv=None):
             runs = []
             for number in range(repeats):
                 run = run_once(
-                    kind, scenario, params, procs, args.layer, args.workers, not args.no_deflate, args.priority
+                    kind,
+                    scenario,
+                    params,
+                    procs,
+                    args.layer,
+                    args.workers,
+                    not args.no_deflate,
+                    args.priority,
+                    args.shared,
                 )
                 runs.append(run)
                 summary = (
@@ -313,7 +346,9 @@ def main(argv=None):
             merged = median_of(runs)
             merged.update(scenario=scenario, label=describe(scenario, params), server=kind, procs=procs)
             results.append(merged)
-    layer = args.layer or ("(default)" if args.processes > 1 else "in-memory")
+    shared = args.processes > 1 or args.shared
+    layer = args.layer or ("Redis (default)" if shared else "in-memory")
+    layer += "; PostgreSQL" if shared else "; SQLite"
     command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     header = (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()} — `{command.strip()}` — medians of {repeats} "

@@ -303,7 +303,10 @@ class MessageWriter:
                     message, created = result
                     event = events.message_event(message)
                     if created:
-                        await self.hub.publish(code, event)
+                        try:
+                            await self.hub.publish(code, event)
+                        except Exception:  # the layer failed; the message is stored and resumable by id
+                            logger.exception("publishing message %s failed", message.id)
                     if not future.done():
                         future.set_result((message, created, event))
         finally:

@@ -65,3 +65,23 @@ async def test_messages_sent_together_are_stored_and_delivered_once_in_id_order(
         assert ids == [m.id for m in stored]  # every message, in id order
         resend = [m.id for m in stored if m.client_id == "0-0"]
         assert repeats == (resend if number == 0 else [])  # only the resender hears of its resend
+
+
+async def test_a_failing_channel_layer_does_not_leave_the_sender_waiting(room, session_for, open_socket, monkeypatch):
+    ann = await database_sync_to_async(session_for)("Ann")
+    sock, _ = await joined(open_socket, room.code, ann)
+    hub = delivery.get_hub()
+    publish = hub.publish
+
+    async def publish_then_fail(code, event):
+        await publish(code, event)
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(hub, "publish", publish_then_fail)
+    await send(sock, "first", client_id="f-1")
+    await send(sock, "second", client_id="f-2")
+    first, _ = await receive_until(sock, "message", body="first")
+    second, _ = await receive_until(sock, "message", body="second")
+    assert second["id"] > first["id"]
+    await send(sock, "ping", client_id="f-3")
+    await receive_until(sock, "message", body="ping")  # the connection still takes messages
