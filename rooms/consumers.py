@@ -32,6 +32,8 @@ CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not
 
 # Ids are 64-bit: a larger `?after` asks for nothing newer (and must not overflow the query).
 MAX_MESSAGE_ID = 2**63 - 1
+# How long after joining a live copy of a message already sent in the history is still dropped.
+HISTORY_DEDUPE_SECONDS = 30
 
 db = database_sync_to_async
 
@@ -102,6 +104,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     room = None
     joined = False
     writer = None
+    sent_in_history = frozenset()  # ids the history frames carried, while a live copy may follow
 
     # --- connection lifecycle -----------------------------------------------------------------
 
@@ -163,17 +166,28 @@ class RoomConsumer(AsyncWebsocketConsumer):
         first = await db(services.add_presence)(
             self.room, self.hub.server_id, self.connection_id, self.name, self.session_key
         )
-        last_id = await self.send_history()
+        self.sent_in_history = await self.send_history()
         for event in self.pending:
-            if event.get("id") is None or event["id"] > last_id:
-                self.push(event["text"])
+            self.push_unless_in_history(event)
         self.pending = None
+        # Another process's copy of a message already in the history can still be on its way
+        # through the channel layer; after a while, nothing that old can arrive any more.
+        asyncio.get_running_loop().call_later(HISTORY_DEDUPE_SECONDS, self.forget_history_ids)
         if first:
             await self.hub.publish(self.code, events.join_event(self.name))
         await self.publish_presence()
 
+    def push_unless_in_history(self, event):
+        # By id, not by "id <= last in history": on PostgreSQL a message from another process can
+        # commit after a later id did, so a smaller id may be new to this client.
+        if event.get("id") not in self.sent_in_history:
+            self.push(event["text"])
+
+    def forget_history_ids(self):
+        self.sent_in_history = frozenset()
+
     async def send_history(self):
-        """Send the history frame(s) and return the highest message id sent (0 for none).
+        """Send the history frame(s) and return the set of message ids sent.
 
         With `?after=ID` (a reconnecting client) every message after ID is sent, in pages;
         otherwise the last HISTORY_LIMIT messages.
@@ -182,15 +196,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if after is None:
             messages, has_more = await db(services.recent_history)(self.room)
             self.push(events.history_frame(messages, has_more))
-            return messages[-1].id if messages else 0
+            return {message.id for message in messages}
+        sent = set()
         last_id = after
         while True:
             messages, more_after = await db(services.messages_after)(self.room, last_id)
             if messages:
                 last_id = messages[-1].id
+                sent.update(message.id for message in messages)
             self.push(events.history_frame(messages, False, after=after, complete=not more_after))
             if not more_after:
-                return last_id
+                return sent
 
     def resume_after(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
@@ -254,6 +270,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def chat_message(self, event):
         if self.pending is not None:
             self.pending.append(event)
+        elif self.sent_in_history:
+            self.push_unless_in_history(event)
         else:
             self.push(event["text"])
 

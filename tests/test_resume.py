@@ -258,3 +258,26 @@ async def test_a_message_stored_while_its_connection_is_torn_down_still_reaches_
         pass  # the killed consumer has nothing left to disconnect
 
     monkeypatch.setattr(ann_socket, "disconnect", already_gone)
+
+
+async def test_a_late_copy_of_a_message_already_in_the_history_is_not_sent_twice(room, session_for, open_socket):
+    """Another process's channel-layer copy of a message can arrive after the joiner's history
+    already carried it; a message with a smaller id that was not in the history still comes through
+    (on PostgreSQL another process may commit it after a later id)."""
+    late_commit, shown = await post(room, ["committed late elsewhere", "in the history"])
+    late_message = await database_sync_to_async(Message.objects.get)(id=late_commit)
+    await database_sync_to_async(Message.objects.filter(id=late_commit).delete)()  # not visible yet
+    in_history = await database_sync_to_async(Message.objects.get)(id=shown)
+    ann = await database_sync_to_async(session_for)("Ann")
+    communicator = await open_socket(room.code, ann)
+    _, history_ids = await read_history(communicator)
+    assert history_ids == [shown]
+
+    hub = delivery.get_hub()
+    hub.deliver(room.code, events.message_event(in_history))  # the late copy of a shown message
+    hub.deliver(room.code, events.message_event(late_message))  # new to this client
+    await communicator.send_json_to({"type": "ping"})
+    frames = []
+    while (frame := await communicator.receive_json_from(timeout=3))["type"] != "pong":
+        frames.append(frame)
+    assert [f["id"] for f in frames if f["type"] == "message"] == [late_commit]
