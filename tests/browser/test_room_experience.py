@@ -5,6 +5,8 @@ import re
 
 from playwright.sync_api import expect
 
+from .conftest import Person
+
 SEEDED_MESSAGES = 70  # more than one history page (HISTORY_LIMIT is 50), fewer than two
 TYPING_EXPIRY_MS = 5000  # room_view.js forgets a typist this long after their last typing frame
 
@@ -103,7 +105,8 @@ def test_unread_count_shows_in_the_title_while_the_tab_is_hidden(people):
     expect(ann.page).to_have_title(f"(2) {base_title}")
     ann.page.evaluate(SHOW_PAGE)
     expect(ann.page).to_have_title(base_title)
-    expect(ann.messages.last.locator(".body")).to_have_text("two\nlines")  # line breaks survive
+    # Line breaks survive (read as rendered: to_have_text would fold the newline into a space).
+    assert ann.messages.last.locator(".body").inner_text() == "two\nlines"
     # A visible page counts nothing.
     expect(bob.page).to_have_title(base_title)
 
@@ -182,3 +185,30 @@ def test_own_messages_look_different_and_links_are_safe(people):
     ann_colour = ann.message("see https://example.com/page").locator(".author").evaluate(colour)
     bob_colour = bob.message("see https://example.com/page").locator(".author").evaluate(colour)
     assert ann_colour and ann_colour == bob_colour
+
+
+def test_rename_reaches_every_room_and_tab_of_the_person(people):
+    """A name belongs to the session: renaming in one tab renames the person in their other rooms."""
+    ann, cat = people(2)
+    first = ann.create_room("Ann")
+    second = cat.create_room("Cat")
+    bob_first, *_ = people(1)
+    bob_first.join_room("Bob", first)
+    bob_second = Person(bob_first.context, bob_first.base_url)  # another tab, same session
+    bob_second.goto(f"/rooms/{second}/")  # the session has a name already: no prompt
+    bob_second.wait_in_room()
+    expect(ann.members).to_have_text(["Ann", "Bob"])
+    expect(cat.members).to_have_text(["Bob", "Cat"])
+
+    bob_first.page.click("#rename-toggle")
+    bob_first.page.fill("#rename-name", "Robert")
+    bob_first.page.press("#rename-name", "Enter")
+    for person, members in ((ann, ["Ann", "Robert"]), (cat, ["Cat", "Robert"])):
+        expect(person.system_notices.last).to_have_text(re.compile(r"Bob is now Robert"))
+        expect(person.members).to_have_text(members)
+    # The other tab took the new name too: its next message is Robert's.
+    expect(bob_second.members).to_have_text(["Cat", "Robert"])
+    bob_second.send("from the other tab")
+    expect(cat.message("from the other tab").locator(".author")).to_have_text("Robert")
+    assert "Message as Robert" in bob_second.page.get_attribute("#message", "placeholder")
+    assert bob_second.page_errors == []
