@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from .conftest import Person
 
 SEEDED_MESSAGES = 70  # more than one history page (HISTORY_LIMIT is 50), fewer than two
+RECONNECT_MS = 25000  # the page retries with capped, jittered backoff (at most 10 s between tries)
 TYPING_EXPIRY_MS = 5000  # room_view.js forgets a typist this long after their last typing frame
 
 # Seeded through the server's own database: 70 messages typed in a browser would meet the rate limit.
@@ -212,3 +213,28 @@ def test_rename_reaches_every_room_and_tab_of_the_person(people):
     expect(cat.message("from the other tab").locator(".author")).to_have_text("Robert")
     assert "Message as Robert" in bob_second.page.get_attribute("#message", "placeholder")
     assert bob_second.page_errors == []
+
+
+def test_scrolling_to_the_top_loads_the_earlier_page_by_itself(people, app_server):
+    code = seeded_room(app_server)
+    (reader,) = people(1, viewport={"width": 900, "height": 700})
+    reader.enter_room("Reader", code)
+    expect(reader.messages).to_have_count(50)
+    reader.page.evaluate("document.getElementById('messages').scrollTop = 0")
+    expect(reader.messages).to_have_count(SEEDED_MESSAGES)
+    expect(reader.page.locator("#load-earlier")).to_be_hidden()
+
+
+def test_paging_still_works_after_the_server_restarts(people, own_server):
+    """A reconnect's catch-up says nothing about the start of the room: the button stays, and works."""
+    code = seeded_room(own_server)
+    (reader,) = people(1, server=own_server)
+    reader.enter_room("Reader", code)
+    expect(reader.messages).to_have_count(50)
+    own_server.stop(kill=True)
+    expect(reader.page.locator("#connection")).not_to_have_attribute("data-state", "connected")
+    own_server.start()  # same port, same database
+    expect(reader.page.locator("#connection")).to_have_attribute("data-state", "connected", timeout=RECONNECT_MS)
+    expect(reader.page.locator("#load-earlier")).to_be_visible()
+    reader.page.click("#load-earlier")
+    expect(reader.messages.locator(".body")).to_have_text([f"message {n}" for n in range(SEEDED_MESSAGES)])
