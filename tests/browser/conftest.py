@@ -145,6 +145,13 @@ class Person:
         self.page.click("button[name=join]")
         return self.wait_in_room()
 
+    def enter_room(self, name, code):
+        """Open the room's own link (an invite) and enter it under a name."""
+        self.goto(f"/rooms/{code}/")
+        self.page.fill("input[name=name]", name)
+        self.page.click("button[type=submit]")
+        return self.wait_in_room()
+
     def wait_in_room(self):
         from playwright.sync_api import expect
 

@@ -56,6 +56,25 @@ class LiveServer:
         )
         self.migrated = True
 
+    def run_python(self, code):
+        """Run Python in `manage.py shell -c` against this server's database; returns what it prints.
+
+        For seed data no browser could make quickly (e.g. a long history, which rate limits would slow).
+        """
+        if not self.migrated:
+            self.migrate()
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode:
+            raise RuntimeError(f"manage.py shell failed ({result.returncode}):\n{result.stderr}")
+        return result.stdout
+
     def start(self):
         if not self.migrated:
             self.migrate()

@@ -126,3 +126,36 @@ def test_hostile_name_in_join_and_leave_notices(people):
     expect(alice.system_notices.last).to_contain_text(f"{name} has left the room")
     assert alice.page.locator("#messages svg").count() == 0
     assert_nothing_ran(alice, bob)
+
+
+def test_hostile_names_through_rename_and_typing_are_literal_text(people, start_server):
+    """One person renames to each hostile name in turn; the other sees the rename notices, the member
+    list, the typing indicator and the author as typed."""
+    # A rename and a message per payload is more than the default burst allows; this test is about
+    # escaping, not the rate limit (tests/browser/test_send_failures.py covers that).
+    server = start_server(MESSAGE_RATE_BURST="100")
+    alice, mallory = people(2, server=server)
+    code = alice.create_room("Alice")
+    mallory.join_room("Mallory", code)
+    expect(alice.system_notices.last).to_contain_text("Mallory has entered the room")
+    old = "Mallory"
+    for index, payload in enumerate(PAYLOADS):
+        name = payload.strip()
+        notices_before = alice.system_notices.count()
+        mallory.page.click("#rename-toggle")
+        mallory.page.fill("#rename-name", payload)
+        mallory.page.press("#rename-name", "Enter")
+        expect(alice.system_notices).to_have_count(notices_before + 1)
+        notice_text = alice.system_notices.last.locator(".system-text").text_content().translate(ISOLATES)
+        assert notice_text == f"{old} is now {name}"
+        expect(mallory.page.locator("#rename-form")).to_be_hidden()
+        assert sorted(alice.members.evaluate_all("nodes => nodes.map(n => n.textContent)")) == sorted(["Alice", name])
+        mallory.page.locator("#message").press_sequentially(f"hi {index}")
+        expect(alice.page.locator("#typing")).not_to_have_text("")
+        assert alice.page.locator("#typing").text_content().translate(ISOLATES) == f"{name} is typing…"
+        mallory.page.press("#message", "Enter")
+        author = alice.message(f"hi {index}").locator(".author")
+        expect(author).to_have_count(1)
+        assert author.text_content() == name
+        assert_nothing_ran(alice, mallory)
+        old = name
