@@ -529,7 +529,9 @@ function adoptRename(frame) {
 }
 
 function showRenameError(frame) {
-  if (frame.code !== "invalid_name" || renameForm.hidden) return false;
+  // A refused rename: a bad name, or the rate limit (which names no message's client_id).
+  const aboutRename = frame.code === "invalid_name" || (frame.code === "rate_limited" && !frame.client_id);
+  if (!aboutRename || renameForm.hidden) return false;
   renameError.textContent = frame.detail;
   renameError.hidden = false;
   renameInput.focus();

@@ -238,3 +238,20 @@ def test_paging_still_works_after_the_server_restarts(people, own_server):
     expect(reader.page.locator("#load-earlier")).to_be_visible()
     reader.page.click("#load-earlier")
     expect(reader.messages.locator(".body")).to_have_text([f"message {n}" for n in range(SEEDED_MESSAGES)])
+
+
+def test_a_rename_refused_by_the_rate_limit_says_so_in_the_rename_form(people, start_server):
+    # Renames share the message rate limit; a limit of one at a time makes the second one wait.
+    server = start_server(MESSAGE_RATE_BURST="1", MESSAGE_RATE_PER_SECOND="0.05")
+    (bob,) = people(1, server=server)
+    bob.create_room("Bob")
+    bob.page.click("#rename-toggle")
+    bob.page.fill("#rename-name", "Robert")
+    bob.page.press("#rename-name", "Enter")
+    expect(bob.page.locator("#rename-form")).to_be_hidden()
+    bob.page.click("#rename-toggle")
+    bob.page.fill("#rename-name", "Bobby")
+    bob.page.press("#rename-name", "Enter")
+    expect(bob.page.locator("#rename-error")).to_contain_text("too fast")
+    expect(bob.page.locator("#rename-name")).to_have_value("Bobby")
+    expect(bob.page.locator("#composer-error")).to_be_hidden()
