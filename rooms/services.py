@@ -7,6 +7,8 @@ the other functions perform the change. All functions are synchronous ORM code: 
 wrap them with `database_sync_to_async`.
 """
 
+import hashlib
+import hmac
 import json
 import math
 import secrets
@@ -708,3 +710,139 @@ def chat_stats(top=5):
             for row in busiest
         ],
     }
+
+
+# --- owner controls (issue 9): owner key, transfer, kick, mute, lock -------------------------
+
+KICK_MINUTES = 10
+MUTE_MAX_MINUTES = 24 * 60
+OWNED_ROOMS_SESSION_KEY = "owned_rooms"  # session: {room code: owner key}
+
+
+def hash_owner_key(key):
+    # The key is 32 random bytes, not a password: a fast hash is enough and keeps checks cheap.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_owner_key(room):
+    """Give the room a fresh owner key (any earlier key stops working) and return it."""
+    key = secrets.token_urlsafe(32)
+    room.owner_key_hash = hash_owner_key(key)
+    room.save(update_fields=["owner_key_hash"])
+    return key
+
+
+def is_owner(room, key):
+    """Whether `key` is this room's current owner key (read fresh: ownership can move)."""
+    if not isinstance(key, str) or not key:
+        return False
+    stored = Room.objects.filter(pk=room.pk).values_list("owner_key_hash", flat=True).first()
+    return bool(stored) and hmac.compare_digest(stored, hash_owner_key(key))
+
+
+def owner_key_in_session(session, code):
+    owned = session.get(OWNED_ROOMS_SESSION_KEY) if session is not None else None
+    return owned.get(code) if isinstance(owned, dict) else None
+
+
+def remember_owner_key(session, code, key):
+    owned = dict(session.get(OWNED_ROOMS_SESSION_KEY) or {})
+    owned[code] = key
+    session[OWNED_ROOMS_SESSION_KEY] = owned
+
+
+def check_owner(room, key):
+    if not is_owner(room, key):
+        raise ChatError("forbidden", "Only the room's owner can do that.")
+
+
+def _present_sessions(room, name):
+    """Session keys of the people present under this display name (names are not unique)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ChatError("invalid_name", "Name the member.")
+    keys = sorted(set(live_presences(room).filter(name=name.strip()).values_list("session_key", flat=True)))
+    if not keys:
+        raise ChatError("not_present", f"Nobody named {name.strip()[:32]} is in the room.")
+    return keys
+
+
+def transfer_ownership(room, key, to_name):
+    """Hand the room to a present member: a new key goes into their session(s); the old key dies.
+    Returns (new key, the receiving session keys)."""
+    check_owner(room, key)
+    targets = _present_sessions(room, to_name)
+    new_key = new_owner_key(room)
+    for session_key in targets:
+        store = _session_store(session_key)
+        if store is not None:
+            remember_owner_key(store, room.code, new_key)
+            store.save()
+    return new_key, targets
+
+
+def sanction_until(room, session_key, kind):
+    """When the session's sanction of this kind ends, or None if none is in force."""
+    return (
+        room.sanctions.filter(session_key=session_key, kind=kind, until__gt=timezone.now())
+        .order_by("-until")
+        .values_list("until", flat=True)
+        .first()
+    )
+
+
+def _sanction(room, key, name, kind, minutes):
+    check_owner(room, key)
+    targets = _present_sessions(room, name)
+    until = timezone.now() + timedelta(minutes=minutes)
+    from .models import RoomSanction
+
+    RoomSanction.objects.bulk_create(
+        [RoomSanction(room=room, session_key=session_key, kind=kind, until=until) for session_key in targets]
+    )
+    return targets, until
+
+
+def kick_member(room, key, name):
+    """Remove a present member; their session cannot rejoin for KICK_MINUTES. Returns session keys."""
+    from .models import RoomSanction
+
+    targets, _ = _sanction(room, key, name, RoomSanction.KICK, KICK_MINUTES)
+    return targets
+
+
+def check_mute_minutes(minutes):
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MUTE_MAX_MINUTES:
+        raise ChatError("invalid_minutes", f"Mute for 1 to {MUTE_MAX_MINUTES} minutes.")
+    return minutes
+
+
+def mute_member(room, key, name, minutes):
+    """Mute a present member for `minutes`. Returns (session keys, until)."""
+    from .models import RoomSanction
+
+    return _sanction(room, key, name, RoomSanction.MUTE, check_mute_minutes(minutes))
+
+
+def set_locked(room, key, locked):
+    check_owner(room, key)
+    if not isinstance(locked, bool):
+        raise ChatError("invalid_frame", "`locked` must be true or false.")
+    Room.objects.filter(pk=room.pk).update(locked=locked)
+    room.locked = locked
+    return locked
+
+
+def check_may_join(room, session_key, owner_key=None):
+    """Refuse a kicked session (until its kick ends) and, in a locked room, anyone not already
+    present; the owner may always join."""
+    from .models import RoomSanction
+
+    if is_owner(room, owner_key):
+        return
+    until = sanction_until(room, session_key, RoomSanction.KICK)
+    if until is not None:
+        wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+        raise ChatError("kicked", "The owner removed you from this room.", retry_after=wait)
+    locked = Room.objects.filter(pk=room.pk).values_list("locked", flat=True).first()
+    if locked and not live_presences(room).filter(session_key=session_key).exists():
+        raise ChatError("locked", "This room is locked: no new members can join.")

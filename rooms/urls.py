@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("rooms/<str:code>/", views.room, name="room"),
     path("rooms/<str:code>/leave/", views.leave, name="leave"),
+    path("rooms/<str:code>/own/<str:key>/", views.claim_owner, name="claim_owner"),
     path("healthz", views.healthz, name="healthz"),
 ]

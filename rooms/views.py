@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
@@ -30,6 +31,8 @@ def home(request):
                 room = form.room
             else:
                 room = services.create_room(title=form.cleaned_data["title"])
+                # The creating session owns the room (issue 9).
+                services.remember_owner_key(request.session, room.code, services.new_owner_key(room))
             request.session["name"] = form.cleaned_data["name"]
             return redirect("rooms:room", code=room.code)
     else:
@@ -61,6 +64,7 @@ def room(request, code):
         return render(request, "rooms/name_prompt.html", {"room": room, "form": NameForm()})
     request.session["room"] = room.code
     config = {"code": room.code, "name": name}
+    config.update(owner_config(request, room))
     return render(request, "rooms/room.html", {"room": room, "name": name, "config": config})
 
 
@@ -114,3 +118,33 @@ async def healthz(request):
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
+
+
+# --- owner controls (issue 9) -----------------------------------------------------------------
+
+
+def owner_config(request, room):
+    """What the room page needs to show the owner badge, menu and owner link."""
+    key = services.owner_key_in_session(request.session, room.code)
+    if not services.is_owner(room, key):
+        return {"owner": False}
+    link = request.build_absolute_uri(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": key}))
+    return {"owner": True, "owner_link": link}
+
+
+@require_http_methods(["GET"])
+def claim_owner(request, code, key):
+    """The owner link: opening it in another browser makes that session the room's owner too."""
+    canonical = services.normalize_code(code)
+    try:
+        room = services.find_room_to_join(canonical, request_ip(request))
+    except services.ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("rooms:home")
+    if room is None or not services.is_owner(room, key):
+        if room is not None:
+            services.record_join_miss(request_ip(request))  # a wrong key is a guess, like a wrong code
+        messages.error(request, "That owner link is not valid (any more).")
+        return redirect("rooms:home")
+    services.remember_owner_key(request.session, room.code, key)
+    return redirect("rooms:room", code=room.code)

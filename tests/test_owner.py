@@ -1,0 +1,225 @@
+"""Owner controls (issue 9): ownership, owner link, transfer, kick, mute, lock."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.sessions.backends.db import SessionStore
+from django.urls import reverse
+
+from rooms import services
+from rooms.models import Room
+
+from .test_consumer import joined, receive_until, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def owned_room(db):
+    """A room, its owner key, and a factory for sessions (owner or not)."""
+    room = services.create_room()
+    key = services.new_owner_key(room)
+
+    def session(name, owner=False):
+        store = SessionStore()
+        store["name"] = name
+        if owner:
+            services.remember_owner_key(store, room.code, key)
+        store.create()
+        return store.session_key
+
+    return room, key, session
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def test_creator_owns_the_room_and_sees_badge_and_owner_link(client):
+    response = client.post("/", {"name": "Ada", "create": ""})
+    code = response.url.strip("/").split("/")[-1]
+    page = client.get(response.url)
+    config = page.context["config"]
+    assert config["owner"] is True
+    assert f"/rooms/{code}/own/" in config["owner_link"]
+    room = Room.objects.get(code=code)
+    key = config["owner_link"].rstrip("/").split("/")[-1]
+    assert room.owner_key_hash and key not in room.owner_key_hash  # only the hash is stored
+    assert services.is_owner(room, key)
+
+
+def test_joiner_is_not_owner(client, owned_room):
+    room, _, _ = owned_room
+    client.post("/", {"name": "Bob", "code": room.code, "join": ""})
+    assert client.get(f"/rooms/{room.code}/").context["config"] == {
+        "code": room.code,
+        "name": "Bob",
+        "owner": False,
+    }
+
+
+def test_owner_link_claims_ownership_in_another_browser(client, owned_room):
+    room, key, _ = owned_room
+    client.post("/", {"name": "Ada", "code": room.code, "join": ""})
+    response = client.get(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": key}))
+    assert response.status_code == 302 and response.url == f"/rooms/{room.code}/"
+    assert client.get(response.url).context["config"]["owner"] is True
+
+
+def test_wrong_owner_link_is_refused(client, owned_room):
+    room, _, _ = owned_room
+    client.post("/", {"name": "Eve", "code": room.code, "join": ""})
+    response = client.get(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": "guess"}), follow=True)
+    assert "not valid" in response.content.decode()
+    assert client.get(f"/rooms/{room.code}/").context["config"]["owner"] is False
+
+
+# --- websocket: state, transfer -----------------------------------------------------------
+
+
+async def test_owner_is_told_on_join_and_others_are_not(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    state, _ = await receive_until(owner, "room_state")
+    assert state == {"type": "room_state", "owner": True, "locked": False, "muted_until": None}
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await send(bob, "hi")
+    frame, seen = await receive_until(bob, "message")
+    assert not [f for f in seen if f["type"] == "room_state"]
+
+
+async def test_transfer_hands_ownership_to_a_present_member(open_socket, owned_room):
+    room, key, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await owner.send_json_to({"type": "transfer", "to": "Bob"})
+    state, _ = await receive_until(bob, "room_state")
+    assert state["owner"] is True
+    notice, seen = await receive_until(owner, "system", event="owner")
+    assert notice["name"] == "Bob" and notice["by"] == "Ada"
+    assert {"type": "room_state", "owner": False} in seen
+    assert not await database_sync_to_async(services.is_owner)(room, key)  # the old key is dead
+    # The new owner can act; the old owner is now forbidden.
+    await owner.send_json_to({"type": "lock", "locked": True})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "forbidden"
+    await bob.send_json_to({"type": "lock", "locked": True})
+    notice, _ = await receive_until(owner, "system", event="lock")
+    assert notice["name"] == "Bob"
+
+
+async def test_transfer_to_someone_absent_is_an_error(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    await owner.send_json_to({"type": "transfer", "to": "Nobody"})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "not_present"
+
+
+# --- websocket: moderation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "kick", "name": "Ada"},
+        {"type": "mute", "name": "Ada", "minutes": 5},
+        {"type": "lock", "locked": True},
+        {"type": "transfer", "to": "Bob"},
+    ],
+)
+async def test_non_owner_is_forbidden(open_socket, owned_room, frame):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await bob.send_json_to(frame)
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "forbidden"
+    # Nothing happened: Ada can still talk, the room is not locked.
+    await send(owner, "still here")
+    message, _ = await receive_until(bob, "message")
+    assert message["body"] == "still here"
+    assert not (await database_sync_to_async(Room.objects.get)(pk=room.pk)).locked
+
+
+async def test_kick_closes_sockets_and_blocks_rejoin(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob_session = await database_sync_to_async(session)("Bob")
+    bob, _ = await joined(open_socket, room.code, bob_session)
+    bob_tab2, _ = await joined(open_socket, room.code, bob_session)
+    await owner.send_json_to({"type": "kick", "name": "Bob"})
+    notice, _ = await receive_until(owner, "system", event="kick")
+    assert notice["name"] == "Bob" and notice["by"] == "Ada"
+    for socket in (bob, bob_tab2):
+        error, _ = await receive_until(socket, "error")
+        assert error["code"] == "kicked"
+        assert (await socket.receive_output(timeout=2))["type"] == "websocket.close"
+    again = await open_socket(room.code, bob_session)
+    error = await again.receive_json_from(timeout=2)
+    assert error["code"] == "kicked" and error["retry_after"] > 0
+    assert (await again.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4011}
+    # Someone else still joins.
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
+
+
+async def test_mute_refuses_sends_but_still_delivers(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await owner.send_json_to({"type": "mute", "name": "Bob", "minutes": 5})
+    notice, _ = await receive_until(bob, "system", event="mute")
+    assert notice["name"] == "Bob" and notice["minutes"] == 5
+    state, _ = await receive_until(bob, "room_state")
+    assert state["muted_until"]
+    await send(bob, "can I talk?", client_id="c1")
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "muted" and error["client_id"] == "c1"
+    await send(owner, "you can read")
+    message, _ = await receive_until(bob, "message")
+    assert message["body"] == "you can read"
+    # A reconnect stays muted (the mute is stored, not just held by the socket).
+    await bob.disconnect()
+    bob, _ = await joined(open_socket, room.code, await _session_of(room, "Bob"))
+    state, _ = await receive_until(bob, "room_state")
+    assert state["muted_until"]
+    await send(bob, "now?")
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "muted"
+
+
+@database_sync_to_async
+def _session_of(room, name):
+    from rooms.models import RoomSanction
+
+    return RoomSanction.objects.filter(room=room, kind="mute").values_list("session_key", flat=True).first()
+
+
+@pytest.mark.parametrize("minutes", [0, -1, 24 * 60 + 1, "5", True, None])
+async def test_mute_minutes_are_checked(open_socket, owned_room, minutes):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await owner.send_json_to({"type": "mute", "name": "Bob", "minutes": minutes})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "invalid_minutes"
+
+
+async def test_lock_keeps_members_and_refuses_newcomers(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob_session = await database_sync_to_async(session)("Bob")
+    bob, _ = await joined(open_socket, room.code, bob_session)
+    await owner.send_json_to({"type": "lock", "locked": True})
+    notice, _ = await receive_until(bob, "system", event="lock")
+    assert notice["name"] == "Ada"
+    state, _ = await receive_until(bob, "room_state")
+    assert state == {"type": "room_state", "locked": True}
+    newcomer = await open_socket(room.code, await database_sync_to_async(session)("Cy"))
+    error = await newcomer.receive_json_from(timeout=2)
+    assert error["code"] == "locked"
+    assert (await newcomer.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4023}
+    # A present member opening a second tab is not new; the owner always gets in.
+    await joined(open_socket, room.code, bob_session)
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    await owner.send_json_to({"type": "lock", "locked": False})
+    await receive_until(bob, "system", event="unlock")
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
