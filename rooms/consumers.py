@@ -29,6 +29,7 @@ CLOSE_TOO_SLOW = 4008
 CLOSE_ROOM_REMOVED = 4010
 CLOSE_KICKED = 4011  # removed by the room's owner, or trying to rejoin too soon after
 CLOSE_LOCKED = 4023  # the owner locked the room against new members
+CLOSE_PASSPHRASE = 4013  # the room has a passphrase this session has not given
 CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP
 CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not answer
 
@@ -370,7 +371,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.refuse_unavailable()
             return False
         except ChatError as error:
-            close_code = CLOSE_KICKED if error.code == "kicked" else CLOSE_LOCKED
+            close_code = {"kicked": CLOSE_KICKED, "passphrase_required": CLOSE_PASSPHRASE}.get(error.code, CLOSE_LOCKED)
             await self.refuse(error.code, error.detail, close_code, **error.extra)
             return False
         return True
@@ -378,6 +379,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def load_owner_state(self):
         key = services.owner_key_in_session(self.scope.get("session"), self.room.code)
         services.check_may_join(self.room, self.session_key, key)
+        if services.needs_passphrase(self.room, self.scope["session"], key):
+            raise ChatError("passphrase_required", "This room needs its passphrase: reload the page to enter it.")
         muted_until = services.sanction_until(self.room, self.session_key, "mute")
         return key, muted_until
 
@@ -426,6 +429,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.hub.publish(self.code, events.moderation_event("owner", frame["to"].strip(), by=self.name))
         await self.hub.publish(self.code, events.ownership_event(targets, new_key))
 
+    async def receive_passphrase(self, frame):
+        has_passphrase = await db(services.set_passphrase)(self.room, self.owner_key, frame.get("passphrase"))
+        await self.hub.publish(
+            self.code, events.moderation_event("passphrase_set" if has_passphrase else "passphrase_removed", self.name)
+        )
+
     def room_kicked(self, event):
         if self.session_key in event["session_keys"]:
             self.push(events.error_frame("kicked", "The owner removed you from this room."))
@@ -456,4 +465,5 @@ class RoomConsumer(AsyncWebsocketConsumer):
         "mute": ({"name", "minutes"}, receive_mute),
         "lock": ({"locked"}, receive_lock),
         "transfer": ({"to"}, receive_transfer),
+        "passphrase": ({"passphrase"}, receive_passphrase),
     }

@@ -11,6 +11,7 @@ class Room(models.Model):
     # Owner controls (issue 9): the owner proves ownership with a random key; only its hash is kept.
     owner_key_hash = models.CharField(max_length=64, blank=True)
     locked = models.BooleanField(default=False)
+    passphrase_hash = models.CharField(max_length=128, blank=True)  # Django password hasher; "" = none
 
     class Meta:
         ordering = ["-created_at"]

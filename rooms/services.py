@@ -846,3 +846,56 @@ def check_may_join(room, session_key, owner_key=None):
     locked = Room.objects.filter(pk=room.pk).values_list("locked", flat=True).first()
     if locked and not live_presences(room).filter(session_key=session_key).exists():
         raise ChatError("locked", "This room is locked: no new members can join.")
+
+
+# --- owner controls (issue 9): passphrase -----------------------------------------------------
+
+PASSPHRASE_MAX_CHARS = 200
+ADMITTED_ROOMS_SESSION_KEY = "admitted_rooms"  # session: codes whose passphrase it gave
+
+
+def check_passphrase_text(passphrase):
+    """A passphrase to set: "" (none) or up to PASSPHRASE_MAX_CHARS characters, kept as typed."""
+    if not isinstance(passphrase, str):
+        raise ChatError("invalid_passphrase", "The passphrase must be text.")
+    if len(passphrase) > PASSPHRASE_MAX_CHARS or _has_forbidden_characters(passphrase, allow_newlines=False):
+        raise ChatError("invalid_passphrase", f"Use up to {PASSPHRASE_MAX_CHARS} printable characters.")
+    return passphrase
+
+
+def _store_passphrase(room, passphrase):
+    from django.contrib.auth.hashers import make_password
+
+    room.passphrase_hash = make_password(passphrase) if passphrase else ""
+    Room.objects.filter(pk=room.pk).update(passphrase_hash=room.passphrase_hash)
+
+
+def set_passphrase(room, key, passphrase):
+    """The owner sets (or, with "", removes) the passphrase; members already present stay."""
+    check_owner(room, key)
+    _store_passphrase(room, check_passphrase_text(passphrase))
+    return bool(passphrase)
+
+
+def needs_passphrase(room, session, owner_key=None):
+    """Whether this session must still give the room's passphrase before joining."""
+    passphrase_hash = Room.objects.filter(pk=room.pk).values_list("passphrase_hash", flat=True).first()
+    if not passphrase_hash or is_owner(room, owner_key):
+        return False
+    return room.code not in (session.get(ADMITTED_ROOMS_SESSION_KEY) or [])
+
+
+def admit_with_passphrase(room, session, passphrase, ip):
+    """Check a passphrase; a right one admits the session. Wrong guesses count against the IP
+    exactly like unknown room codes (check_join_attempts), so guessing is rate-limited."""
+    from django.contrib.auth.hashers import check_password
+
+    check_join_attempts(ip)
+    if (
+        not isinstance(passphrase, str)
+        or not room.passphrase_hash
+        or not check_password(passphrase, room.passphrase_hash)
+    ):
+        record_join_miss(ip)
+        raise ChatError("wrong_passphrase", "That passphrase is not right.")
+    session[ADMITTED_ROOMS_SESSION_KEY] = [*(session.get(ADMITTED_ROOMS_SESSION_KEY) or []), room.code]

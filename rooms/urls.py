@@ -8,5 +8,6 @@ urlpatterns = [
     path("rooms/<str:code>/", views.room, name="room"),
     path("rooms/<str:code>/leave/", views.leave, name="leave"),
     path("rooms/<str:code>/own/<str:key>/", views.claim_owner, name="claim_owner"),
+    path("rooms/<str:code>/passphrase/", views.passphrase, name="passphrase"),
     path("healthz", views.healthz, name="healthz"),
 ]

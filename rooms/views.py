@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import HomeForm, NameForm
+from .forms import HomeForm, NameForm, PassphraseForm
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ def home(request):
                 room = services.create_room(title=form.cleaned_data["title"])
                 # The creating session owns the room (issue 9).
                 services.remember_owner_key(request.session, room.code, services.new_owner_key(room))
+                if form.cleaned_data.get("passphrase"):
+                    services._store_passphrase(room, form.cleaned_data["passphrase"])
             request.session["name"] = form.cleaned_data["name"]
             return redirect("rooms:room", code=room.code)
     else:
@@ -62,6 +64,8 @@ def room(request, code):
     name = request.session.get("name")
     if not name:
         return render(request, "rooms/name_prompt.html", {"room": room, "form": NameForm()})
+    if services.needs_passphrase(room, request.session, services.owner_key_in_session(request.session, room.code)):
+        return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": PassphraseForm()})
     request.session["room"] = room.code
     config = {"code": room.code, "name": name}
     config.update(owner_config(request, room))
@@ -148,3 +152,20 @@ def claim_owner(request, code, key):
         return redirect("rooms:home")
     services.remember_owner_key(request.session, room.code, key)
     return redirect("rooms:room", code=room.code)
+
+
+@require_POST
+def passphrase(request, code):
+    """The passphrase prompt's answer: right → the room; wrong → the prompt again, with why."""
+    room = services.find_room(code)
+    if room is None:
+        messages.error(request, f"There is no room with code {services.normalize_code(code)}.")
+        return redirect("rooms:home")
+    form = PassphraseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.admit_with_passphrase(room, request.session, form.cleaned_data["passphrase"], request_ip(request))
+            return redirect("rooms:room", code=room.code)
+        except services.ChatError as error:
+            form.add_error(None, error.detail)
+    return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": form})

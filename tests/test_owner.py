@@ -223,3 +223,92 @@ async def test_lock_keeps_members_and_refuses_newcomers(open_socket, owned_room)
     await owner.send_json_to({"type": "lock", "locked": False})
     await receive_until(bob, "system", event="unlock")
     await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
+
+
+# --- passphrase -------------------------------------------------------------------------------
+
+
+def _create(client, **fields):
+    response = client.post("/", {"name": "Ada", "create": "", **fields})
+    return response.url.strip("/").split("/")[-1]
+
+
+def test_room_created_with_passphrase_asks_joiners_for_it(client):
+    from django.test import Client
+
+    code = _create(client, passphrase="open sesame")
+    room = Room.objects.get(code=code)
+    assert room.passphrase_hash and "open sesame" not in room.passphrase_hash
+    # The creator goes straight in.
+    assert client.get(f"/rooms/{code}/").context["config"]["owner"] is True
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    page = guest.get(f"/rooms/{code}/")
+    assert "needs a passphrase" in page.content.decode() and "config" not in page.context
+    wrong = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "open"})
+    assert "That passphrase is not right." in wrong.content.decode()
+    right = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "open sesame"})
+    assert right.status_code == 302 and right.url == f"/rooms/{code}/"
+    assert guest.get(f"/rooms/{code}/").context["config"]["name"] == "Bob"
+
+
+def test_room_without_passphrase_needs_none(client):
+    from django.test import Client
+
+    code = _create(client)
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    assert guest.get(f"/rooms/{code}/").context["config"]["name"] == "Bob"
+
+
+def test_passphrase_guessing_is_rate_limited_per_ip(client, settings):
+    from django.test import Client
+
+    settings.JOIN_MISS_LIMIT = 3
+    code = _create(client, passphrase="right one")
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    for guess in ("a", "b", "c"):
+        assert "not right" in guest.post(f"/rooms/{code}/passphrase/", {"passphrase": guess}).content.decode()
+    # Locked out: even the right passphrase is refused for now.
+    page = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "right one"}).content.decode()
+    assert "Too many attempts" in page
+    # The room page refuses this IP for now as well (the join limiter), and Bob is not admitted.
+    assert guest.get(f"/rooms/{code}/").url == "/"
+    assert code not in guest.session.get("admitted_rooms", [])
+
+
+async def test_socket_without_passphrase_is_refused(open_socket, owned_room):
+    room, key, session = owned_room
+    await database_sync_to_async(services.set_passphrase)(room, key, "secret")
+    socket = await open_socket(room.code, await database_sync_to_async(session)("Bob"))
+    error = await socket.receive_json_from(timeout=2)
+    assert error["code"] == "passphrase_required"
+    assert (await socket.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4013}
+    # The owner needs none.
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+
+
+async def test_owner_sets_passphrase_later_and_others_cannot(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await bob.send_json_to({"type": "passphrase", "passphrase": "mine"})
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "forbidden"
+    await owner.send_json_to({"type": "passphrase", "passphrase": "x" * 201})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "invalid_passphrase"
+    await owner.send_json_to({"type": "passphrase", "passphrase": "now secret"})
+    notice, _ = await receive_until(bob, "system", event="passphrase_set")
+    assert notice["name"] == "Ada"
+    fresh = await database_sync_to_async(Room.objects.get)(pk=room.pk)
+    assert fresh.passphrase_hash.startswith(("pbkdf2", "argon2", "md5", "scrypt", "bcrypt"))
+    # Bob, present, keeps chatting; a newcomer is refused.
+    await send(bob, "still in")
+    await receive_until(owner, "message", body="still in")
+    newcomer = await open_socket(room.code, await database_sync_to_async(session)("Cy"))
+    assert (await newcomer.receive_json_from(timeout=2))["code"] == "passphrase_required"
+    await owner.send_json_to({"type": "passphrase", "passphrase": ""})
+    await receive_until(bob, "system", event="passphrase_removed")
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))

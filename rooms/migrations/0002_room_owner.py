@@ -10,6 +10,9 @@ class Migration(migrations.Migration):
             model_name="room", name="owner_key_hash", field=models.CharField(blank=True, max_length=64)
         ),
         migrations.AddField(model_name="room", name="locked", field=models.BooleanField(default=False)),
+        migrations.AddField(
+            model_name="room", name="passphrase_hash", field=models.CharField(blank=True, max_length=128)
+        ),
         migrations.CreateModel(
             name="RoomSanction",
             fields=[

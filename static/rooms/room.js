@@ -566,6 +566,7 @@ let roomLocked = false;
 
 FATAL_ERRORS.add("kicked");
 FATAL_ERRORS.add("locked");
+FATAL_ERRORS.add("passphrase_required");
 
 Object.assign(SYSTEM_TEXT, {
   kick: (frame) => [nameInText(frame.name), " was removed by ", nameInText(frame.by)],
@@ -573,6 +574,8 @@ Object.assign(SYSTEM_TEXT, {
   lock: (frame) => [nameInText(frame.name), " locked the room: no new members can join"],
   unlock: (frame) => [nameInText(frame.name), " unlocked the room"],
   owner: (frame) => [nameInText(frame.by), " made ", nameInText(frame.name), " the owner"],
+  passphrase_set: (frame) => [nameInText(frame.name), " set a passphrase for new members"],
+  passphrase_removed: (frame) => [nameInText(frame.name), " removed the passphrase"],
 });
 
 function showOwner(owner) {
@@ -617,6 +620,13 @@ function chosenMember() {
   if (!memberTarget.value) showError("Nobody else is here to choose.");
   return memberTarget.value;
 }
+
+document.getElementById("passphrase-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const field = document.getElementById("new-passphrase");
+  ownerAction({ type: "passphrase", passphrase: field.value });
+  field.value = "";
+});
 
 lockToggle.addEventListener("click", () => ownerAction({ type: "lock", locked: !roomLocked }));
 document.getElementById("kick-member").addEventListener("click", () => {
