@@ -4,8 +4,9 @@ import logging
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -169,3 +170,27 @@ def passphrase(request, code):
         except services.ChatError as error:
             form.add_error(None, error.detail)
     return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": form})
+
+
+TRANSCRIPT_TYPES = {"text": ("text/plain; charset=utf-8", "txt"), "json": ("application/json", "json")}
+
+
+@require_http_methods(["GET"])
+def transcript(request, code, fmt):
+    """Any member (a session that may open the room page) downloads the room's history, streamed."""
+    room = services.find_room(code)
+    name = request.session.get("name")
+    if room is None or fmt not in TRANSCRIPT_TYPES or not name:
+        raise Http404("No such transcript.")
+    key = services.owner_key_in_session(request.session, room.code)
+    try:
+        services.check_may_join(room, request.session.session_key or "", key)
+    except services.ChatError as error:
+        if error.code == "kicked":
+            raise PermissionDenied(error.detail) from error
+    if services.needs_passphrase(room, request.session, key):
+        raise PermissionDenied("This room needs its passphrase.")
+    content_type, extension = TRANSCRIPT_TYPES[fmt]
+    response = StreamingHttpResponse(services.export_rooms([room], fmt=fmt), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
+    return response

@@ -312,3 +312,35 @@ async def test_owner_sets_passphrase_later_and_others_cannot(open_socket, owned_
     await owner.send_json_to({"type": "passphrase", "passphrase": ""})
     await receive_until(bob, "system", event="passphrase_removed")
     await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
+
+
+# --- transcript -------------------------------------------------------------------------------
+
+
+def test_member_downloads_transcript_as_text_and_json(client):
+    import json
+
+    code = _create(client, title="Plans")
+    room = Room.objects.get(code=code)
+    services.post_message(room, "Ada", "hello <b>all</b>")
+    services.post_message(room, "Bob", "hi Ada")
+    text = client.get(f"/rooms/{code}/transcript.text")
+    assert text["Content-Type"].startswith("text/plain")
+    assert f"roomchat-{code}.txt" in text["Content-Disposition"]
+    body = b"".join(text.streaming_content).decode()
+    assert "hello <b>all</b>" in body and "hi Ada" in body
+    data = json.loads(b"".join(client.get(f"/rooms/{code}/transcript.json").streaming_content))
+    bodies = [m["body"] for r in data["rooms"] for m in r["messages"]]
+    assert bodies == ["hello <b>all</b>", "hi Ada"]
+
+
+def test_transcript_refused_without_name_passphrase_or_bad_format(client):
+    from django.test import Client
+
+    code = _create(client, passphrase="pw")
+    assert Client().get(f"/rooms/{code}/transcript.text").status_code == 404  # no name: not a member
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    assert guest.get(f"/rooms/{code}/transcript.text").status_code == 403
+    assert client.get(f"/rooms/{code}/transcript.xml").status_code == 404
+    assert client.get("/rooms/NOPE99/transcript.text").status_code == 404
