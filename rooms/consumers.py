@@ -29,6 +29,7 @@ CLOSE_TOO_SLOW = 4008
 CLOSE_ROOM_REMOVED = 4010
 CLOSE_KICKED = 4011  # removed by the room's owner, or trying to rejoin too soon after
 CLOSE_LOCKED = 4023  # the owner locked the room against new members
+CLOSE_ROOM_EXPIRED = 4012  # the room reached the expiry time its owner set
 CLOSE_PASSPHRASE = 4013  # the room has a passphrase this session has not given
 CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP
 CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not answer
@@ -391,8 +392,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         owner = await db(services.is_owner)(self.room, self.owner_key)
         locked = self.room.locked
-        if owner or locked or self.muted_until:
-            self.push(events.room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until))
+        if owner or locked or self.muted_until or self.room.expires_at:
+            frame = events.room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until)
+            self.push(events.with_expiry(frame, self.room.expires_at))
 
     async def receive_message_unless_muted(self, frame):
         if self.muted_until is not None:
@@ -435,6 +437,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.code, events.moderation_event("passphrase_set" if has_passphrase else "passphrase_removed", self.name)
         )
 
+    async def receive_expiry(self, frame):
+        expires_at = await db(services.set_expiry)(self.room, self.owner_key, frame.get("hours"))
+        await self.hub.publish(self.code, events.expiry_event(self.name, expires_at))
+
+    def room_expiry(self, event):
+        self.push(event["notice"])
+        self.push(event["text"])
+
+    def room_expired(self, event):
+        self.push(events.error_frame("room_expired", "This room reached the time its owner set and was deleted."))
+        asyncio.ensure_future(self.close_after_outbox(CLOSE_ROOM_EXPIRED))
+
     def room_kicked(self, event):
         if self.session_key in event["session_keys"]:
             self.push(events.error_frame("kicked", "The owner removed you from this room."))
@@ -466,4 +480,5 @@ class RoomConsumer(AsyncWebsocketConsumer):
         "lock": ({"locked"}, receive_lock),
         "transfer": ({"to"}, receive_transfer),
         "passphrase": ({"passphrase"}, receive_passphrase),
+        "expiry": ({"hours"}, receive_expiry),
     }

@@ -100,3 +100,16 @@ def room_locked_event(locked):
 
 def ownership_event(session_keys, owner_key):
     return {"type": "room.ownership", "session_keys": list(session_keys), "owner_key": owner_key}
+
+
+def with_expiry(text, expires_at):
+    frame = json.loads(text)
+    frame["expires_at"] = iso(expires_at)
+    return encode(frame)
+
+
+def expiry_event(name, expires_at):
+    """Everyone learns the new expiry: a system notice and a room_state update."""
+    notice = _system_event("expiry", name=name, expires_at=iso(expires_at))
+    state = encode({"type": "room_state", "expires_at": iso(expires_at)})
+    return {"type": "room.expiry", "notice": notice["text"], "text": state}

@@ -12,6 +12,7 @@ class Room(models.Model):
     owner_key_hash = models.CharField(max_length=64, blank=True)
     locked = models.BooleanField(default=False)
     passphrase_hash = models.CharField(max_length=128, blank=True)  # Django password hasher; "" = none
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)  # deleted at this time
 
     class Meta:
         ordering = ["-created_at"]

@@ -899,3 +899,36 @@ def admit_with_passphrase(room, session, passphrase, ip):
         record_join_miss(ip)
         raise ChatError("wrong_passphrase", "That passphrase is not right.")
     session[ADMITTED_ROOMS_SESSION_KEY] = [*(session.get(ADMITTED_ROOMS_SESSION_KEY) or []), room.code]
+
+
+# --- owner controls (issue 9): expiry ---------------------------------------------------------
+
+EXPIRY_MIN_HOURS = 1
+EXPIRY_MAX_HOURS = 30 * 24
+
+
+def set_expiry(room, key, hours):
+    """The owner makes the room disappear `hours` from now (1 hour to 30 days); None cancels."""
+    check_owner(room, key)
+    if hours is None:
+        expires_at = None
+    elif isinstance(hours, bool) or not isinstance(hours, int) or not EXPIRY_MIN_HOURS <= hours <= EXPIRY_MAX_HOURS:
+        raise ChatError("invalid_expiry", f"Choose {EXPIRY_MIN_HOURS} to {EXPIRY_MAX_HOURS} hours (30 days).")
+    else:
+        expires_at = timezone.now() + timedelta(hours=hours)
+    Room.objects.filter(pk=room.pk).update(expires_at=expires_at)
+    room.expires_at = expires_at
+    return expires_at
+
+
+def expired_rooms():
+    return Room.objects.filter(expires_at__lte=timezone.now())
+
+
+def expired_room_codes(codes):
+    """Which of these rooms have reached their expiry time."""
+    return list(expired_rooms().filter(code__in=codes).values_list("code", flat=True))
+
+
+def purge_expired_rooms(batch_size=None):
+    return purge_rooms(expired_rooms(), batch_size=batch_size)

@@ -70,6 +70,7 @@ def room(request, code):
     request.session["room"] = room.code
     config = {"code": room.code, "name": name}
     config.update(owner_config(request, room))
+    config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
     return render(request, "rooms/room.html", {"room": room, "name": name, "config": config})
 
 

@@ -53,6 +53,7 @@ def test_joiner_is_not_owner(client, owned_room):
         "code": room.code,
         "name": "Bob",
         "owner": False,
+        "expires_at": None,
     }
 
 
@@ -79,7 +80,7 @@ async def test_owner_is_told_on_join_and_others_are_not(open_socket, owned_room)
     room, _, session = owned_room
     owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
     state, _ = await receive_until(owner, "room_state")
-    assert state == {"type": "room_state", "owner": True, "locked": False, "muted_until": None}
+    assert state == {"type": "room_state", "owner": True, "locked": False, "muted_until": None, "expires_at": None}
     bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
     await send(bob, "hi")
     frame, seen = await receive_until(bob, "message")
@@ -344,3 +345,69 @@ def test_transcript_refused_without_name_passphrase_or_bad_format(client):
     assert guest.get(f"/rooms/{code}/transcript.text").status_code == 403
     assert client.get(f"/rooms/{code}/transcript.xml").status_code == 404
     assert client.get("/rooms/NOPE99/transcript.text").status_code == 404
+
+
+# --- expiry -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hours", [0, 721, -5, "2", True, 1.5])
+def test_expiry_must_be_one_hour_to_thirty_days(owned_room, hours):
+    room, key, _ = owned_room
+    with pytest.raises(services.ChatError) as error:
+        services.set_expiry(room, key, hours)
+    assert error.value.code == "invalid_expiry"
+
+
+def test_only_owner_sets_expiry(owned_room):
+    room, _, _ = owned_room
+    with pytest.raises(services.ChatError) as error:
+        services.set_expiry(room, "not the key", 2)
+    assert error.value.code == "forbidden"
+
+
+def test_purge_rooms_command_deletes_expired_rooms(owned_room):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    room, key, _ = owned_room
+    keep = services.create_room()
+    services.post_message(keep, "Ada", "recent")
+    services.post_message(room, "Ada", "bye")
+    services.set_expiry(room, key, 1)
+    call_command("purge_rooms", stdout=open("/dev/null", "w"))
+    assert Room.objects.filter(pk=room.pk).exists()  # not yet
+    Room.objects.filter(pk=room.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    call_command("purge_rooms", stdout=open("/dev/null", "w"))
+    assert not Room.objects.filter(pk=room.pk).exists()
+    assert Room.objects.filter(pk=keep.pk).exists()
+
+
+async def test_expiry_is_announced_and_heartbeat_closes_expired_room(open_socket, owned_room):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rooms import delivery
+
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await bob.send_json_to({"type": "expiry", "hours": 2})
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "forbidden"
+    await owner.send_json_to({"type": "expiry", "hours": 2})
+    notice, _ = await receive_until(bob, "system", event="expiry")
+    assert notice["name"] == "Ada" and notice["expires_at"]
+    state, _ = await receive_until(bob, "room_state")
+    assert state["expires_at"] == notice["expires_at"]
+    await database_sync_to_async(Room.objects.filter(pk=room.pk).update)(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    await delivery.get_hub().close_expired_rooms()
+    for socket in (owner, bob):
+        error, _ = await receive_until(socket, "error")
+        assert error["code"] == "room_expired"
+        assert (await socket.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4012}
+    assert not await database_sync_to_async(Room.objects.filter(pk=room.pk).exists)()

@@ -11,6 +11,9 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(model_name="room", name="locked", field=models.BooleanField(default=False)),
         migrations.AddField(
+            model_name="room", name="expires_at", field=models.DateTimeField(blank=True, db_index=True, null=True)
+        ),
+        migrations.AddField(
             model_name="room", name="passphrase_hash", field=models.CharField(blank=True, max_length=128)
         ),
         migrations.CreateModel(

@@ -567,6 +567,7 @@ let roomLocked = false;
 FATAL_ERRORS.add("kicked");
 FATAL_ERRORS.add("locked");
 FATAL_ERRORS.add("passphrase_required");
+FATAL_ERRORS.add("room_expired");
 
 Object.assign(SYSTEM_TEXT, {
   kick: (frame) => [nameInText(frame.name), " was removed by ", nameInText(frame.by)],
@@ -574,6 +575,7 @@ Object.assign(SYSTEM_TEXT, {
   lock: (frame) => [nameInText(frame.name), " locked the room: no new members can join"],
   unlock: (frame) => [nameInText(frame.name), " unlocked the room"],
   owner: (frame) => [nameInText(frame.by), " made ", nameInText(frame.name), " the owner"],
+  expiry: (frame) => [nameInText(frame.name), frame.expires_at ? " set the room to disappear" : " cancelled the expiry"],
   passphrase_set: (frame) => [nameInText(frame.name), " set a passphrase for new members"],
   passphrase_removed: (frame) => [nameInText(frame.name), " removed the passphrase"],
 });
@@ -591,7 +593,37 @@ function showLocked(locked) {
   lockToggle.textContent = locked ? "Unlock room" : "Lock room";
 }
 
+const expiryNote = document.getElementById("expiry");
+let expiresAt = null;
+
+function showExpiry() {
+  if (!expiresAt) {
+    expiryNote.hidden = true;
+    return;
+  }
+  const minutes = Math.max(0, Math.round((expiresAt - Date.now()) / 60000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const left = days ? `${days} d ${hours} h` : hours ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+  expiryNote.textContent = `This room disappears in ${left}.`;
+  expiryNote.hidden = false;
+}
+
+function setExpiry(iso) {
+  expiresAt = iso ? Date.parse(iso) : null;
+  showExpiry();
+}
+
+setExpiry(config.expires_at);
+setInterval(showExpiry, 30000);
+
+document.getElementById("expiry-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  ownerAction({ type: "expiry", hours: Number.parseInt(document.getElementById("expiry-hours").value, 10) });
+});
+
 handlers.room_state = (frame) => {
+  if ("expires_at" in frame) setExpiry(frame.expires_at);
   if (typeof frame.owner === "boolean") showOwner(frame.owner);
   if (typeof frame.locked === "boolean") showLocked(frame.locked);
   if (frame.muted_until) showError(`You are muted until ${new Date(frame.muted_until).toLocaleTimeString()}.`);
