@@ -10,6 +10,7 @@ import collections
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -27,6 +28,10 @@ CLOSE_FORBIDDEN_ORIGIN = 4003
 CLOSE_ROOM_NOT_FOUND = 4004
 CLOSE_TOO_SLOW = 4008
 CLOSE_ROOM_REMOVED = 4010
+CLOSE_KICKED = 4011  # removed by the room's owner, or trying to rejoin too soon after
+CLOSE_LOCKED = 4023  # the owner locked the room against new members
+CLOSE_ROOM_EXPIRED = 4012  # the room reached the expiry time its owner set
+CLOSE_PASSPHRASE = 4013  # the room has a passphrase this session has not given
 CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP
 CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not answer
 
@@ -134,11 +139,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return await self.refuse_unavailable()
         if self.room is None:
             return await self.refuse("room_not_found", f"There is no room with code {self.code}.", CLOSE_ROOM_NOT_FOUND)
+        if not await self.passes_owner_rules():
+            return
         try:
             await self.join_room()
         except DatabaseError:
             # `disconnect` undoes whatever part of the join happened.
             return await self.refuse_unavailable()
+        await self.send_room_state()
 
     def client_ip(self):
         forwarded_for = None
@@ -400,4 +408,129 @@ class RoomConsumer(AsyncWebsocketConsumer):
         "rename": ({"name"}, receive_rename),
         "typing": (set(), receive_typing),
         "history": ({"before"}, receive_history),
+    }
+
+    # --- owner controls (issue 9): ownership, kick, mute, lock --------------------------------
+
+    owner_key = None
+    muted_until = None
+
+    async def passes_owner_rules(self):
+        """Load this session's owner key and sanctions; refuse a kicked session or a newcomer to a
+        locked room (after an error frame saying why). True when the connection may join."""
+        try:
+            self.owner_key, self.muted_until = await db(self.load_owner_state)()
+        except DatabaseError:
+            await self.refuse_unavailable()
+            return False
+        except ChatError as error:
+            close_code = {"kicked": CLOSE_KICKED, "passphrase_required": CLOSE_PASSPHRASE}.get(error.code, CLOSE_LOCKED)
+            await self.refuse(error.code, error.detail, close_code, **error.extra)
+            return False
+        return True
+
+    def load_owner_state(self):
+        key = services.owner_key_in_session(self.scope.get("session"), self.room.code)
+        services.check_may_join(self.room, self.session_key, key)
+        if services.needs_passphrase(self.room, self.scope["session"], key):
+            raise ChatError("passphrase_required", "This room needs its passphrase: reload the page to enter it.")
+        muted_until = services.sanction_until(self.room, self.session_key, "mute")
+        return key, muted_until
+
+    async def send_room_state(self):
+        """Tell this connection what is not the default: that it owns the room, the room is locked,
+        or it is muted. Rooms without an owner's action send nothing extra."""
+        if not self.joined:
+            return
+        owner = await db(services.is_owner)(self.room, self.owner_key)
+        locked = self.room.locked
+        if owner or locked or self.muted_until or self.room.expires_at:
+            frame = events.room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until)
+            self.push(events.with_expiry(frame, self.room.expires_at))
+
+    async def receive_message_unless_muted(self, frame):
+        if self.muted_until is not None:
+            if self.muted_until > services.timezone.now():
+                raise ChatError(
+                    "muted", "The owner muted you; you can read but not send.", until=events.iso(self.muted_until)
+                )
+            self.muted_until = None
+        await self.receive_message(frame)
+
+    async def receive_kick(self, frame):
+        targets = await db(services.kick_member)(self.room, self.owner_key, frame.get("name"))
+        await self.hub.publish(self.code, events.moderation_event("kick", frame["name"].strip(), by=self.name))
+        await self.hub.publish(self.code, events.kicked_event(targets))
+
+    async def receive_mute(self, frame):
+        targets, until = await db(services.mute_member)(
+            self.room, self.owner_key, frame.get("name"), frame.get("minutes")
+        )
+        await self.hub.publish(
+            self.code, events.moderation_event("mute", frame["name"].strip(), by=self.name, minutes=frame["minutes"])
+        )
+        await self.hub.publish(self.code, events.muted_event(targets, until))
+
+    async def receive_lock(self, frame):
+        locked = await db(services.set_locked)(self.room, self.owner_key, frame.get("locked"))
+        await self.hub.publish(self.code, events.moderation_event("lock" if locked else "unlock", self.name))
+        await self.hub.publish(self.code, events.room_locked_event(locked))
+
+    async def receive_transfer(self, frame):
+        new_key, targets = await db(services.transfer_ownership)(self.room, self.owner_key, frame.get("to"))
+        self.owner_key = None
+        self.push(events.owner_state_frame(False))
+        await self.hub.publish(self.code, events.moderation_event("owner", frame["to"].strip(), by=self.name))
+        await self.hub.publish(self.code, events.ownership_event(targets, new_key))
+
+    async def receive_passphrase(self, frame):
+        has_passphrase = await db(services.set_passphrase)(self.room, self.owner_key, frame.get("passphrase"))
+        await self.hub.publish(
+            self.code, events.moderation_event("passphrase_set" if has_passphrase else "passphrase_removed", self.name)
+        )
+
+    async def receive_expiry(self, frame):
+        expires_at = await db(services.set_expiry)(self.room, self.owner_key, frame.get("hours"))
+        await self.hub.publish(self.code, events.expiry_event(self.name, expires_at))
+
+    def room_expiry(self, event):
+        self.push(event["notice"])
+        self.push(event["text"])
+
+    def room_expired(self, event):
+        self.push(events.error_frame("room_expired", "This room reached the time its owner set and was deleted."))
+        asyncio.ensure_future(self.close_after_outbox(CLOSE_ROOM_EXPIRED))
+
+    def room_kicked(self, event):
+        if self.session_key in event["session_keys"]:
+            self.push(events.error_frame("kicked", "The owner removed you from this room."))
+            asyncio.ensure_future(self.close_after_outbox(CLOSE_KICKED))
+
+    def room_muted(self, event):
+        if self.session_key in event["session_keys"]:
+            self.muted_until = datetime.fromtimestamp(event["until"], UTC)
+            self.push(event["text"])
+
+    def room_locked(self, event):
+        self.room.locked = event["locked"]
+        self.push(event["text"])
+
+    def room_ownership(self, event):
+        if self.session_key in event["session_keys"]:
+            # The new key travels inside the server (hub, channel layer) only, never on the wire.
+            self.owner_key = event["owner_key"]
+            self.push(events.owner_state_frame(True))
+        elif self.owner_key is not None:
+            self.owner_key = None  # the old owner's key no longer matches (other tabs of the giver)
+            self.push(events.owner_state_frame(False))
+
+    frame_handlers = {
+        **frame_handlers,
+        "message": ({"body", "client_id"}, receive_message_unless_muted),
+        "kick": ({"name"}, receive_kick),
+        "mute": ({"name", "minutes"}, receive_mute),
+        "lock": ({"locked"}, receive_lock),
+        "transfer": ({"to"}, receive_transfer),
+        "passphrase": ({"passphrase"}, receive_passphrase),
+        "expiry": ({"hours"}, receive_expiry),
     }

@@ -226,6 +226,7 @@ class RoomHub:
                 # Catches rooms deleted by a process the channel layer cannot reach (in-memory layer).
                 for code in await database_sync_to_async(services.missing_room_codes)(list(self.connections)):
                     self.deliver(code, ROOM_REMOVED)
+                await self.close_expired_rooms()
             except Exception:  # a database hiccup must not stop the heartbeat for good
                 logger.exception("presence heartbeat failed")
 
@@ -325,6 +326,19 @@ async def publish_departures(hub, code, names):
 
 # Sent to the connections of a room an operator deleted; they close with an error frame.
 ROOM_REMOVED = {"type": "room.removed"}
+ROOM_EXPIRED = {"type": "room.expired"}
+
+
+async def _close_expired_rooms(hub):
+    """Owner-set expiry (issue 9), checked each heartbeat: tell every process's connections of an
+    expired room that it expired, then delete it (deleting twice from two processes is harmless)."""
+    codes = await database_sync_to_async(services.expired_room_codes)(list(hub.connections))
+    for code in codes:
+        await hub.publish(code, ROOM_EXPIRED)
+    await database_sync_to_async(services.purge_expired_rooms)()
+
+
+RoomHub.close_expired_rooms = _close_expired_rooms
 
 
 async def publish_rooms_removed(codes):

@@ -61,3 +61,55 @@ def member_renamed_event(session_key, old, new):
 def typing_event(session_key, name):
     """Someone is typing: delivered to everyone in the room except that person's own connections."""
     return {"type": "chat.typing", "session_key": session_key, "text": encode({"type": "typing", "name": name})}
+
+
+# --- owner controls (issue 9) -----------------------------------------------------------------
+
+
+def iso(moment):
+    return services.format_timestamp(moment) if moment is not None else None
+
+
+def room_state_frame(owner, locked, muted_until):
+    """This connection's standing in the room, sent on join when not the default."""
+    return encode({"type": "room_state", "owner": owner, "locked": locked, "muted_until": iso(muted_until)})
+
+
+def owner_state_frame(owner):
+    return encode({"type": "room_state", "owner": owner})
+
+
+def moderation_event(event, name, **fields):
+    """The system notice everyone sees for an owner's action (kick, mute, lock, unlock, owner)."""
+    return _system_event(event, name=name, **fields)
+
+
+def kicked_event(session_keys):
+    return {"type": "room.kicked", "session_keys": list(session_keys)}
+
+
+def muted_event(session_keys, until):
+    # Updates carry only what changed. `until` is epoch seconds: hub events cross the channel layer.
+    frame = {"type": "room_state", "muted_until": iso(until)}
+    return {"type": "room.muted", "session_keys": list(session_keys), "until": until.timestamp(), "text": encode(frame)}
+
+
+def room_locked_event(locked):
+    return {"type": "room.locked", "locked": locked, "text": encode({"type": "room_state", "locked": locked})}
+
+
+def ownership_event(session_keys, owner_key):
+    return {"type": "room.ownership", "session_keys": list(session_keys), "owner_key": owner_key}
+
+
+def with_expiry(text, expires_at):
+    frame = json.loads(text)
+    frame["expires_at"] = iso(expires_at)
+    return encode(frame)
+
+
+def expiry_event(name, expires_at):
+    """Everyone learns the new expiry: a system notice and a room_state update."""
+    notice = _system_event("expiry", name=name, expires_at=iso(expires_at))
+    state = encode({"type": "room_state", "expires_at": iso(expires_at)})
+    return {"type": "room.expiry", "notice": notice["text"], "text": state}

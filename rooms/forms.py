@@ -47,6 +47,14 @@ class HomeForm(NameForm):
         widget=forms.TextInput(attrs={"maxlength": settings.TITLE_MAX_CHARS}),
     )
 
+    passphrase = forms.CharField(
+        label="Passphrase (optional: people joining must type it)",
+        required=False,
+        strip=False,
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
     def __init__(self, *args, action="create", client_ip="unknown", **kwargs):
         super().__init__(*args, **kwargs)
         self.action = action
@@ -68,3 +76,11 @@ class HomeForm(NameForm):
         if self.room is None:
             raise forms.ValidationError(f"There is no room with code {code}.", code="room_not_found")
         return code
+
+
+class PassphraseForm(forms.Form):
+    """The passphrase a room's owner set, asked for before joining."""
+
+    passphrase = forms.CharField(
+        label="Passphrase", strip=False, max_length=200, widget=forms.PasswordInput(attrs={"autocomplete": "off"})
+    )

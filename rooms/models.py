@@ -8,6 +8,11 @@ class Room(models.Model):
     code = models.CharField(max_length=16, unique=True)
     title = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Owner controls (issue 9): the owner proves ownership with a random key; only its hash is kept.
+    owner_key_hash = models.CharField(max_length=64, blank=True)
+    locked = models.BooleanField(default=False)
+    passphrase_hash = models.CharField(max_length=128, blank=True)  # Django password hasher; "" = none
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)  # deleted at this time
 
     class Meta:
         ordering = ["-created_at"]
@@ -64,3 +69,22 @@ class Presence(models.Model):
 
     def __str__(self):
         return f"{self.name} in {self.room_id}"
+
+
+class RoomSanction(models.Model):
+    """A moderation decision against one session in one room, in force until `until`."""
+
+    KICK = "kick"  # cannot rejoin
+    MUTE = "mute"  # can read, cannot send
+    KINDS = [(KICK, "kicked"), (MUTE, "muted")]
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="sanctions")
+    session_key = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=KINDS)
+    until = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "session_key"], name="sanction_room_session")]
+
+    def __str__(self):
+        return f"{self.kind} {self.session_key[:6]} in {self.room_id} until {self.until}"

@@ -7,6 +7,8 @@ the other functions perform the change. All functions are synchronous ORM code: 
 wrap them with `database_sync_to_async`.
 """
 
+import hashlib
+import hmac
 import json
 import math
 import secrets
@@ -743,3 +745,225 @@ def chat_stats(top=5):
             for row in busiest
         ],
     }
+
+
+# --- owner controls (issue 9): owner key, transfer, kick, mute, lock -------------------------
+
+KICK_MINUTES = 10
+MUTE_MAX_MINUTES = 24 * 60
+OWNED_ROOMS_SESSION_KEY = "owned_rooms"  # session: {room code: owner key}
+
+
+def hash_owner_key(key):
+    # The key is 32 random bytes, not a password: a fast hash is enough and keeps checks cheap.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_owner_key(room):
+    """Give the room a fresh owner key (any earlier key stops working) and return it."""
+    key = secrets.token_urlsafe(32)
+    room.owner_key_hash = hash_owner_key(key)
+    room.save(update_fields=["owner_key_hash"])
+    return key
+
+
+def is_owner(room, key):
+    """Whether `key` is this room's current owner key (read fresh: ownership can move)."""
+    if not isinstance(key, str) or not key:
+        return False
+    stored = Room.objects.filter(pk=room.pk).values_list("owner_key_hash", flat=True).first()
+    return bool(stored) and hmac.compare_digest(stored, hash_owner_key(key))
+
+
+def owner_key_in_session(session, code):
+    owned = session.get(OWNED_ROOMS_SESSION_KEY) if session is not None else None
+    return owned.get(code) if isinstance(owned, dict) else None
+
+
+def remember_owner_key(session, code, key):
+    owned = dict(session.get(OWNED_ROOMS_SESSION_KEY) or {})
+    owned[code] = key
+    session[OWNED_ROOMS_SESSION_KEY] = owned
+
+
+def check_owner(room, key):
+    if not is_owner(room, key):
+        raise ChatError("forbidden", "Only the room's owner can do that.")
+
+
+def _present_sessions(room, name):
+    """Session keys of the people present under this display name (names are not unique)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ChatError("invalid_name", "Name the member.")
+    keys = sorted(set(live_presences(room).filter(name=name.strip()).values_list("session_key", flat=True)))
+    if not keys:
+        raise ChatError("not_present", f"Nobody named {name.strip()[:32]} is in the room.")
+    return keys
+
+
+def transfer_ownership(room, key, to_name):
+    """Hand the room to a present member: a new key goes into their session(s); the old key dies.
+    Returns (new key, the receiving session keys)."""
+    check_owner(room, key)
+    targets = _present_sessions(room, to_name)
+    new_key = new_owner_key(room)
+    for session_key in targets:
+        store = _session_store(session_key)
+        if store is not None:
+            remember_owner_key(store, room.code, new_key)
+            store.save()
+    return new_key, targets
+
+
+def sanction_until(room, session_key, kind):
+    """When the session's sanction of this kind ends, or None if none is in force."""
+    return (
+        room.sanctions.filter(session_key=session_key, kind=kind, until__gt=timezone.now())
+        .order_by("-until")
+        .values_list("until", flat=True)
+        .first()
+    )
+
+
+def _sanction(room, key, name, kind, minutes):
+    check_owner(room, key)
+    targets = _present_sessions(room, name)
+    until = timezone.now() + timedelta(minutes=minutes)
+    from .models import RoomSanction
+
+    RoomSanction.objects.bulk_create(
+        [RoomSanction(room=room, session_key=session_key, kind=kind, until=until) for session_key in targets]
+    )
+    return targets, until
+
+
+def kick_member(room, key, name):
+    """Remove a present member; their session cannot rejoin for KICK_MINUTES. Returns session keys."""
+    from .models import RoomSanction
+
+    targets, _ = _sanction(room, key, name, RoomSanction.KICK, KICK_MINUTES)
+    return targets
+
+
+def check_mute_minutes(minutes):
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MUTE_MAX_MINUTES:
+        raise ChatError("invalid_minutes", f"Mute for 1 to {MUTE_MAX_MINUTES} minutes.")
+    return minutes
+
+
+def mute_member(room, key, name, minutes):
+    """Mute a present member for `minutes`. Returns (session keys, until)."""
+    from .models import RoomSanction
+
+    return _sanction(room, key, name, RoomSanction.MUTE, check_mute_minutes(minutes))
+
+
+def set_locked(room, key, locked):
+    check_owner(room, key)
+    if not isinstance(locked, bool):
+        raise ChatError("invalid_frame", "`locked` must be true or false.")
+    Room.objects.filter(pk=room.pk).update(locked=locked)
+    room.locked = locked
+    return locked
+
+
+def check_may_join(room, session_key, owner_key=None):
+    """Refuse a kicked session (until its kick ends) and, in a locked room, anyone not already
+    present; the owner may always join."""
+    from .models import RoomSanction
+
+    if is_owner(room, owner_key):
+        return
+    until = sanction_until(room, session_key, RoomSanction.KICK)
+    if until is not None:
+        wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+        raise ChatError("kicked", "The owner removed you from this room.", retry_after=wait)
+    locked = Room.objects.filter(pk=room.pk).values_list("locked", flat=True).first()
+    if locked and not live_presences(room).filter(session_key=session_key).exists():
+        raise ChatError("locked", "This room is locked: no new members can join.")
+
+
+# --- owner controls (issue 9): passphrase -----------------------------------------------------
+
+PASSPHRASE_MAX_CHARS = 200
+ADMITTED_ROOMS_SESSION_KEY = "admitted_rooms"  # session: codes whose passphrase it gave
+
+
+def check_passphrase_text(passphrase):
+    """A passphrase to set: "" (none) or up to PASSPHRASE_MAX_CHARS characters, kept as typed."""
+    if not isinstance(passphrase, str):
+        raise ChatError("invalid_passphrase", "The passphrase must be text.")
+    if len(passphrase) > PASSPHRASE_MAX_CHARS or _has_forbidden_characters(passphrase, allow_newlines=False):
+        raise ChatError("invalid_passphrase", f"Use up to {PASSPHRASE_MAX_CHARS} printable characters.")
+    return passphrase
+
+
+def _store_passphrase(room, passphrase):
+    from django.contrib.auth.hashers import make_password
+
+    room.passphrase_hash = make_password(passphrase) if passphrase else ""
+    Room.objects.filter(pk=room.pk).update(passphrase_hash=room.passphrase_hash)
+
+
+def set_passphrase(room, key, passphrase):
+    """The owner sets (or, with "", removes) the passphrase; members already present stay."""
+    check_owner(room, key)
+    _store_passphrase(room, check_passphrase_text(passphrase))
+    return bool(passphrase)
+
+
+def needs_passphrase(room, session, owner_key=None):
+    """Whether this session must still give the room's passphrase before joining."""
+    passphrase_hash = Room.objects.filter(pk=room.pk).values_list("passphrase_hash", flat=True).first()
+    if not passphrase_hash or is_owner(room, owner_key):
+        return False
+    return room.code not in (session.get(ADMITTED_ROOMS_SESSION_KEY) or [])
+
+
+def admit_with_passphrase(room, session, passphrase, ip):
+    """Check a passphrase; a right one admits the session. Wrong guesses count against the IP
+    exactly like unknown room codes (check_join_attempts), so guessing is rate-limited."""
+    from django.contrib.auth.hashers import check_password
+
+    check_join_attempts(ip)
+    if (
+        not isinstance(passphrase, str)
+        or not room.passphrase_hash
+        or not check_password(passphrase, room.passphrase_hash)
+    ):
+        record_join_miss(ip)
+        raise ChatError("wrong_passphrase", "That passphrase is not right.")
+    session[ADMITTED_ROOMS_SESSION_KEY] = [*(session.get(ADMITTED_ROOMS_SESSION_KEY) or []), room.code]
+
+
+# --- owner controls (issue 9): expiry ---------------------------------------------------------
+
+EXPIRY_MIN_HOURS = 1
+EXPIRY_MAX_HOURS = 30 * 24
+
+
+def set_expiry(room, key, hours):
+    """The owner makes the room disappear `hours` from now (1 hour to 30 days); None cancels."""
+    check_owner(room, key)
+    if hours is None:
+        expires_at = None
+    elif isinstance(hours, bool) or not isinstance(hours, int) or not EXPIRY_MIN_HOURS <= hours <= EXPIRY_MAX_HOURS:
+        raise ChatError("invalid_expiry", f"Choose {EXPIRY_MIN_HOURS} to {EXPIRY_MAX_HOURS} hours (30 days).")
+    else:
+        expires_at = timezone.now() + timedelta(hours=hours)
+    Room.objects.filter(pk=room.pk).update(expires_at=expires_at)
+    room.expires_at = expires_at
+    return expires_at
+
+
+def expired_rooms():
+    return Room.objects.filter(expires_at__lte=timezone.now())
+
+
+def expired_room_codes(codes):
+    """Which of these rooms have reached their expiry time."""
+    return list(expired_rooms().filter(code__in=codes).values_list("code", flat=True))
+
+
+def purge_expired_rooms(batch_size=None):
+    return purge_rooms(expired_rooms(), batch_size=batch_size)

@@ -7,5 +7,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("rooms/<str:code>/", views.room, name="room"),
     path("rooms/<str:code>/leave/", views.leave, name="leave"),
+    path("rooms/<str:code>/own/<str:key>/", views.claim_owner, name="claim_owner"),
+    path("rooms/<str:code>/passphrase/", views.passphrase, name="passphrase"),
+    path("rooms/<str:code>/transcript.<str:fmt>", views.transcript, name="transcript"),
     path("healthz", views.healthz, name="healthz"),
 ]

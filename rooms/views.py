@@ -4,13 +4,15 @@ import logging
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import HomeForm, NameForm
+from .forms import HomeForm, NameForm, PassphraseForm
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,10 @@ def home(request):
                 room = form.room
             else:
                 room = services.create_room(title=form.cleaned_data["title"])
+                # The creating session owns the room (issue 9).
+                services.remember_owner_key(request.session, room.code, services.new_owner_key(room))
+                if form.cleaned_data.get("passphrase"):
+                    services._store_passphrase(room, form.cleaned_data["passphrase"])
             request.session["name"] = form.cleaned_data["name"]
             return redirect("rooms:room", code=room.code)
     else:
@@ -59,8 +65,12 @@ def room(request, code):
     name = request.session.get("name")
     if not name:
         return render(request, "rooms/name_prompt.html", {"room": room, "form": NameForm()})
+    if services.needs_passphrase(room, request.session, services.owner_key_in_session(request.session, room.code)):
+        return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": PassphraseForm()})
     request.session["room"] = room.code
     config = {"code": room.code, "name": name}
+    config.update(owner_config(request, room))
+    config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
     return render(request, "rooms/room.html", {"room": room, "name": name, "config": config})
 
 
@@ -114,3 +124,74 @@ async def healthz(request):
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
+
+
+# --- owner controls (issue 9) -----------------------------------------------------------------
+
+
+def owner_config(request, room):
+    """What the room page needs to show the owner badge, menu and owner link."""
+    key = services.owner_key_in_session(request.session, room.code)
+    if not services.is_owner(room, key):
+        return {"owner": False}
+    link = request.build_absolute_uri(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": key}))
+    return {"owner": True, "owner_link": link}
+
+
+@require_http_methods(["GET"])
+def claim_owner(request, code, key):
+    """The owner link: opening it in another browser makes that session the room's owner too."""
+    canonical = services.normalize_code(code)
+    try:
+        room = services.find_room_to_join(canonical, request_ip(request))
+    except services.ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("rooms:home")
+    if room is None or not services.is_owner(room, key):
+        if room is not None:
+            services.record_join_miss(request_ip(request))  # a wrong key is a guess, like a wrong code
+        messages.error(request, "That owner link is not valid (any more).")
+        return redirect("rooms:home")
+    services.remember_owner_key(request.session, room.code, key)
+    return redirect("rooms:room", code=room.code)
+
+
+@require_POST
+def passphrase(request, code):
+    """The passphrase prompt's answer: right → the room; wrong → the prompt again, with why."""
+    room = services.find_room(code)
+    if room is None:
+        messages.error(request, f"There is no room with code {services.normalize_code(code)}.")
+        return redirect("rooms:home")
+    form = PassphraseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.admit_with_passphrase(room, request.session, form.cleaned_data["passphrase"], request_ip(request))
+            return redirect("rooms:room", code=room.code)
+        except services.ChatError as error:
+            form.add_error(None, error.detail)
+    return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": form})
+
+
+TRANSCRIPT_TYPES = {"text": ("text/plain; charset=utf-8", "txt"), "json": ("application/json", "json")}
+
+
+@require_http_methods(["GET"])
+def transcript(request, code, fmt):
+    """Any member (a session that may open the room page) downloads the room's history, streamed."""
+    room = services.find_room(code)
+    name = request.session.get("name")
+    if room is None or fmt not in TRANSCRIPT_TYPES or not name:
+        raise Http404("No such transcript.")
+    key = services.owner_key_in_session(request.session, room.code)
+    try:
+        services.check_may_join(room, request.session.session_key or "", key)
+    except services.ChatError as error:
+        if error.code == "kicked":
+            raise PermissionDenied(error.detail) from error
+    if services.needs_passphrase(room, request.session, key):
+        raise PermissionDenied("This room needs its passphrase.")
+    content_type, extension = TRANSCRIPT_TYPES[fmt]
+    response = StreamingHttpResponse(services.export_rooms([room], fmt=fmt), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
+    return response

@@ -556,6 +556,126 @@ renameForm.addEventListener("submit", (event) => {
   socket.send(JSON.stringify({ type: "rename", name }));
 });
 
+// --- owner controls (issue 9): badge, room menu, moderation notices -------------------------
+
+const ownerBadge = document.getElementById("owner-badge");
+const roomMenu = document.getElementById("room-menu");
+const lockToggle = document.getElementById("lock-toggle");
+const lockState = document.getElementById("lock-state");
+const memberTarget = document.getElementById("member-target");
+const muteMinutes = document.getElementById("mute-minutes");
+let roomLocked = false;
+
+FATAL_ERRORS.add("kicked");
+FATAL_ERRORS.add("locked");
+FATAL_ERRORS.add("passphrase_required");
+FATAL_ERRORS.add("room_expired");
+
+Object.assign(SYSTEM_TEXT, {
+  kick: (frame) => [nameInText(frame.name), " was removed by ", nameInText(frame.by)],
+  mute: (frame) => [nameInText(frame.name), ` was muted for ${frame.minutes} min by `, nameInText(frame.by)],
+  lock: (frame) => [nameInText(frame.name), " locked the room: no new members can join"],
+  unlock: (frame) => [nameInText(frame.name), " unlocked the room"],
+  owner: (frame) => [nameInText(frame.by), " made ", nameInText(frame.name), " the owner"],
+  expiry: (frame) => [nameInText(frame.name), frame.expires_at ? " set the room to disappear" : " cancelled the expiry"],
+  passphrase_set: (frame) => [nameInText(frame.name), " set a passphrase for new members"],
+  passphrase_removed: (frame) => [nameInText(frame.name), " removed the passphrase"],
+});
+
+function showOwner(owner) {
+  config.owner = owner;
+  ownerBadge.hidden = !owner;
+  roomMenu.hidden = !owner;
+  if (!owner) roomMenu.open = false;
+}
+
+function showLocked(locked) {
+  roomLocked = locked;
+  lockState.textContent = locked ? "The room is locked: no new members can join." : "The room is open to new members.";
+  lockToggle.textContent = locked ? "Unlock room" : "Lock room";
+}
+
+const expiryNote = document.getElementById("expiry");
+let expiresAt = null;
+
+function showExpiry() {
+  if (!expiresAt) {
+    expiryNote.hidden = true;
+    return;
+  }
+  const minutes = Math.max(0, Math.round((expiresAt - Date.now()) / 60000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const left = days ? `${days} d ${hours} h` : hours ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+  expiryNote.textContent = `This room disappears in ${left}.`;
+  expiryNote.hidden = false;
+}
+
+function setExpiry(iso) {
+  expiresAt = iso ? Date.parse(iso) : null;
+  showExpiry();
+}
+
+setExpiry(config.expires_at);
+setInterval(showExpiry, 30000);
+
+document.getElementById("expiry-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  ownerAction({ type: "expiry", hours: Number.parseInt(document.getElementById("expiry-hours").value, 10) });
+});
+
+handlers.room_state = (frame) => {
+  if ("expires_at" in frame) setExpiry(frame.expires_at);
+  if (typeof frame.owner === "boolean") showOwner(frame.owner);
+  if (typeof frame.locked === "boolean") showLocked(frame.locked);
+  if (frame.muted_until) showError(`You are muted until ${new Date(frame.muted_until).toLocaleTimeString()}.`);
+};
+
+const showPresence = handlers.presence;
+handlers.presence = (frame) => {
+  showPresence(frame);
+  const chosen = memberTarget.value;
+  memberTarget.replaceChildren(
+    ...frame.members.filter((name) => name !== config.name).map((name) => {
+      const option = el("option", "", name);
+      option.value = name;
+      return option;
+    }),
+  );
+  if (frame.members.includes(chosen)) memberTarget.value = chosen;
+};
+
+function ownerAction(frame) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return showError("Not connected right now; try again in a moment.");
+  socket.send(JSON.stringify(frame));
+}
+
+function chosenMember() {
+  if (!memberTarget.value) showError("Nobody else is here to choose.");
+  return memberTarget.value;
+}
+
+document.getElementById("passphrase-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const field = document.getElementById("new-passphrase");
+  ownerAction({ type: "passphrase", passphrase: field.value });
+  field.value = "";
+});
+
+lockToggle.addEventListener("click", () => ownerAction({ type: "lock", locked: !roomLocked }));
+document.getElementById("kick-member").addEventListener("click", () => {
+  const name = chosenMember();
+  if (name) ownerAction({ type: "kick", name });
+});
+document.getElementById("mute-member").addEventListener("click", () => {
+  const name = chosenMember();
+  if (name) ownerAction({ type: "mute", name, minutes: Number.parseInt(muteMinutes.value, 10) });
+});
+document.getElementById("transfer-owner").addEventListener("click", () => {
+  const name = chosenMember();
+  if (name) ownerAction({ type: "transfer", to: name });
+});
+
 window.addEventListener("offline", () => {
   if (!stopped) setConnection("offline", "Offline");
 });

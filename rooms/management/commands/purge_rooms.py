@@ -51,3 +51,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Deleted {result.rooms} room(s) idle for more than {days} days and {result.messages} message(s)."
         )
+        # Rooms whose owner set an expiry time that has passed (issue 9).
+        expired = services.purge_expired_rooms(batch_size=batch_size)
+        if verbosity >= 2:
+            for code in expired.codes:
+                self.stdout.write(f"deleted expired {code}")
+        self.stdout.write(f"Deleted {expired.rooms} expired room(s) and {expired.messages} message(s).")

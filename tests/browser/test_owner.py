@@ -1,0 +1,49 @@
+"""Owner controls in real browsers (issue 9): kicking a member, joining with a passphrase."""
+
+import re
+
+from playwright.sync_api import expect
+
+
+def test_owner_kicks_a_member(people):
+    ada, bob = people(2)
+    code = ada.create_room("Ada")
+    expect(ada.page.locator("#owner-badge")).to_be_visible()
+    bob.join_room("Bob", code)
+    expect(bob.page.locator("#owner-badge")).to_be_hidden()
+    expect(bob.page.locator("#room-menu")).to_be_hidden()
+
+    ada.page.click("#room-menu summary")
+    expect(ada.page.locator("#member-target option")).to_have_text(["Bob"])
+    ada.page.click("#kick-member")
+
+    expect(ada.system_notices.last).to_contain_text("Bob was removed by Ada")
+    expect(bob.page.locator("#composer-error")).to_have_text("The owner removed you from this room.")
+    expect(bob.page.locator("#connection")).to_have_attribute("data-state", "offline")
+    expect(ada.members).to_have_text(["Ada"])
+    # Coming back by reloading is refused too.
+    bob.page.reload()
+    expect(bob.page.locator("#composer-error")).to_have_text("The owner removed you from this room.")
+    expect(ada.members).to_have_text(["Ada"])
+
+
+def test_join_with_passphrase(people):
+    ada, bob = people(2)
+    ada.fill_home(name="Ada")
+    ada.page.fill("input[name=passphrase]", "blue door")
+    ada.page.click("button[name=create]")
+    code = ada.wait_in_room()
+
+    bob.fill_home(name="Bob", code=code)
+    bob.page.click("button[name=join]")
+    expect(bob.page.get_by_text("This room needs a passphrase.")).to_be_visible()
+    bob.page.fill("input[name=passphrase]", "red door")
+    bob.page.click("#passphrase-submit")
+    expect(bob.page.get_by_text("That passphrase is not right.")).to_be_visible()
+    bob.page.fill("input[name=passphrase]", "blue door")
+    bob.page.click("#passphrase-submit")
+    bob.page.wait_for_url(re.compile(rf"/rooms/{code}/$"))
+    bob.wait_in_room()
+    expect(ada.members).to_have_text(["Ada", "Bob"])
+    bob.send("I got in")
+    expect(ada.message("I got in")).to_have_count(1)

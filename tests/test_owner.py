@@ -1,0 +1,413 @@
+"""Owner controls (issue 9): ownership, owner link, transfer, kick, mute, lock."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.sessions.backends.db import SessionStore
+from django.urls import reverse
+
+from rooms import services
+from rooms.models import Room
+
+from .test_consumer import joined, receive_until, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def owned_room(db):
+    """A room, its owner key, and a factory for sessions (owner or not)."""
+    room = services.create_room()
+    key = services.new_owner_key(room)
+
+    def session(name, owner=False):
+        store = SessionStore()
+        store["name"] = name
+        if owner:
+            services.remember_owner_key(store, room.code, key)
+        store.create()
+        return store.session_key
+
+    return room, key, session
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def test_creator_owns_the_room_and_sees_badge_and_owner_link(client):
+    response = client.post("/", {"name": "Ada", "create": ""})
+    code = response.url.strip("/").split("/")[-1]
+    page = client.get(response.url)
+    config = page.context["config"]
+    assert config["owner"] is True
+    assert f"/rooms/{code}/own/" in config["owner_link"]
+    room = Room.objects.get(code=code)
+    key = config["owner_link"].rstrip("/").split("/")[-1]
+    assert room.owner_key_hash and key not in room.owner_key_hash  # only the hash is stored
+    assert services.is_owner(room, key)
+
+
+def test_joiner_is_not_owner(client, owned_room):
+    room, _, _ = owned_room
+    client.post("/", {"name": "Bob", "code": room.code, "join": ""})
+    assert client.get(f"/rooms/{room.code}/").context["config"] == {
+        "code": room.code,
+        "name": "Bob",
+        "owner": False,
+        "expires_at": None,
+    }
+
+
+def test_owner_link_claims_ownership_in_another_browser(client, owned_room):
+    room, key, _ = owned_room
+    client.post("/", {"name": "Ada", "code": room.code, "join": ""})
+    response = client.get(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": key}))
+    assert response.status_code == 302 and response.url == f"/rooms/{room.code}/"
+    assert client.get(response.url).context["config"]["owner"] is True
+
+
+def test_wrong_owner_link_is_refused(client, owned_room):
+    room, _, _ = owned_room
+    client.post("/", {"name": "Eve", "code": room.code, "join": ""})
+    response = client.get(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": "guess"}), follow=True)
+    assert "not valid" in response.content.decode()
+    assert client.get(f"/rooms/{room.code}/").context["config"]["owner"] is False
+
+
+# --- websocket: state, transfer -----------------------------------------------------------
+
+
+async def test_owner_is_told_on_join_and_others_are_not(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    state, _ = await receive_until(owner, "room_state")
+    assert state == {"type": "room_state", "owner": True, "locked": False, "muted_until": None, "expires_at": None}
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await send(bob, "hi")
+    frame, seen = await receive_until(bob, "message")
+    assert not [f for f in seen if f["type"] == "room_state"]
+
+
+async def test_transfer_hands_ownership_to_a_present_member(open_socket, owned_room):
+    room, key, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await owner.send_json_to({"type": "transfer", "to": "Bob"})
+    state, _ = await receive_until(bob, "room_state")
+    assert state["owner"] is True
+    notice, seen = await receive_until(owner, "system", event="owner")
+    assert notice["name"] == "Bob" and notice["by"] == "Ada"
+    assert {"type": "room_state", "owner": False} in seen
+    assert not await database_sync_to_async(services.is_owner)(room, key)  # the old key is dead
+    # The new owner can act; the old owner is now forbidden.
+    await owner.send_json_to({"type": "lock", "locked": True})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "forbidden"
+    await bob.send_json_to({"type": "lock", "locked": True})
+    notice, _ = await receive_until(owner, "system", event="lock")
+    assert notice["name"] == "Bob"
+
+
+async def test_transfer_to_someone_absent_is_an_error(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    await owner.send_json_to({"type": "transfer", "to": "Nobody"})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "not_present"
+
+
+# --- websocket: moderation ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "kick", "name": "Ada"},
+        {"type": "mute", "name": "Ada", "minutes": 5},
+        {"type": "lock", "locked": True},
+        {"type": "transfer", "to": "Bob"},
+    ],
+)
+async def test_non_owner_is_forbidden(open_socket, owned_room, frame):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await bob.send_json_to(frame)
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "forbidden"
+    # Nothing happened: Ada can still talk, the room is not locked.
+    await send(owner, "still here")
+    message, _ = await receive_until(bob, "message")
+    assert message["body"] == "still here"
+    assert not (await database_sync_to_async(Room.objects.get)(pk=room.pk)).locked
+
+
+async def test_kick_closes_sockets_and_blocks_rejoin(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob_session = await database_sync_to_async(session)("Bob")
+    bob, _ = await joined(open_socket, room.code, bob_session)
+    bob_tab2, _ = await joined(open_socket, room.code, bob_session)
+    await owner.send_json_to({"type": "kick", "name": "Bob"})
+    notice, _ = await receive_until(owner, "system", event="kick")
+    assert notice["name"] == "Bob" and notice["by"] == "Ada"
+    for socket in (bob, bob_tab2):
+        error, _ = await receive_until(socket, "error")
+        assert error["code"] == "kicked"
+        assert (await socket.receive_output(timeout=2))["type"] == "websocket.close"
+    again = await open_socket(room.code, bob_session)
+    error = await again.receive_json_from(timeout=2)
+    assert error["code"] == "kicked" and error["retry_after"] > 0
+    assert (await again.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4011}
+    # Someone else still joins.
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
+
+
+async def test_mute_refuses_sends_but_still_delivers(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await owner.send_json_to({"type": "mute", "name": "Bob", "minutes": 5})
+    notice, _ = await receive_until(bob, "system", event="mute")
+    assert notice["name"] == "Bob" and notice["minutes"] == 5
+    state, _ = await receive_until(bob, "room_state")
+    assert state["muted_until"]
+    await send(bob, "can I talk?", client_id="c1")
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "muted" and error["client_id"] == "c1"
+    await send(owner, "you can read")
+    message, _ = await receive_until(bob, "message")
+    assert message["body"] == "you can read"
+    # A reconnect stays muted (the mute is stored, not just held by the socket).
+    await bob.disconnect()
+    bob, _ = await joined(open_socket, room.code, await _session_of(room, "Bob"))
+    state, _ = await receive_until(bob, "room_state")
+    assert state["muted_until"]
+    await send(bob, "now?")
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "muted"
+
+
+@database_sync_to_async
+def _session_of(room, name):
+    from rooms.models import RoomSanction
+
+    return RoomSanction.objects.filter(room=room, kind="mute").values_list("session_key", flat=True).first()
+
+
+@pytest.mark.parametrize("minutes", [0, -1, 24 * 60 + 1, "5", True, None])
+async def test_mute_minutes_are_checked(open_socket, owned_room, minutes):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await owner.send_json_to({"type": "mute", "name": "Bob", "minutes": minutes})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "invalid_minutes"
+
+
+async def test_lock_keeps_members_and_refuses_newcomers(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob_session = await database_sync_to_async(session)("Bob")
+    bob, _ = await joined(open_socket, room.code, bob_session)
+    await owner.send_json_to({"type": "lock", "locked": True})
+    notice, _ = await receive_until(bob, "system", event="lock")
+    assert notice["name"] == "Ada"
+    state, _ = await receive_until(bob, "room_state")
+    assert state == {"type": "room_state", "locked": True}
+    newcomer = await open_socket(room.code, await database_sync_to_async(session)("Cy"))
+    error = await newcomer.receive_json_from(timeout=2)
+    assert error["code"] == "locked"
+    assert (await newcomer.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4023}
+    # A present member opening a second tab is not new; the owner always gets in.
+    await joined(open_socket, room.code, bob_session)
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    await owner.send_json_to({"type": "lock", "locked": False})
+    await receive_until(bob, "system", event="unlock")
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
+
+
+# --- passphrase -------------------------------------------------------------------------------
+
+
+def _create(client, **fields):
+    response = client.post("/", {"name": "Ada", "create": "", **fields})
+    return response.url.strip("/").split("/")[-1]
+
+
+def test_room_created_with_passphrase_asks_joiners_for_it(client):
+    from django.test import Client
+
+    code = _create(client, passphrase="open sesame")
+    room = Room.objects.get(code=code)
+    assert room.passphrase_hash and "open sesame" not in room.passphrase_hash
+    # The creator goes straight in.
+    assert client.get(f"/rooms/{code}/").context["config"]["owner"] is True
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    page = guest.get(f"/rooms/{code}/")
+    assert "needs a passphrase" in page.content.decode() and "config" not in page.context
+    wrong = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "open"})
+    assert "That passphrase is not right." in wrong.content.decode()
+    right = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "open sesame"})
+    assert right.status_code == 302 and right.url == f"/rooms/{code}/"
+    assert guest.get(f"/rooms/{code}/").context["config"]["name"] == "Bob"
+
+
+def test_room_without_passphrase_needs_none(client):
+    from django.test import Client
+
+    code = _create(client)
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    assert guest.get(f"/rooms/{code}/").context["config"]["name"] == "Bob"
+
+
+def test_passphrase_guessing_is_rate_limited_per_ip(client, settings):
+    from django.test import Client
+
+    settings.JOIN_MISS_LIMIT = 3
+    code = _create(client, passphrase="right one")
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    for guess in ("a", "b", "c"):
+        assert "not right" in guest.post(f"/rooms/{code}/passphrase/", {"passphrase": guess}).content.decode()
+    # Locked out: even the right passphrase is refused for now.
+    page = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "right one"}).content.decode()
+    assert "Too many attempts" in page
+    # The room page refuses this IP for now as well (the join limiter), and Bob is not admitted.
+    assert guest.get(f"/rooms/{code}/").url == "/"
+    assert code not in guest.session.get("admitted_rooms", [])
+
+
+async def test_socket_without_passphrase_is_refused(open_socket, owned_room):
+    room, key, session = owned_room
+    await database_sync_to_async(services.set_passphrase)(room, key, "secret")
+    socket = await open_socket(room.code, await database_sync_to_async(session)("Bob"))
+    error = await socket.receive_json_from(timeout=2)
+    assert error["code"] == "passphrase_required"
+    assert (await socket.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4013}
+    # The owner needs none.
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+
+
+async def test_owner_sets_passphrase_later_and_others_cannot(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await bob.send_json_to({"type": "passphrase", "passphrase": "mine"})
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "forbidden"
+    await owner.send_json_to({"type": "passphrase", "passphrase": "x" * 201})
+    error, _ = await receive_until(owner, "error")
+    assert error["code"] == "invalid_passphrase"
+    await owner.send_json_to({"type": "passphrase", "passphrase": "now secret"})
+    notice, _ = await receive_until(bob, "system", event="passphrase_set")
+    assert notice["name"] == "Ada"
+    fresh = await database_sync_to_async(Room.objects.get)(pk=room.pk)
+    assert fresh.passphrase_hash.startswith(("pbkdf2", "argon2", "md5", "scrypt", "bcrypt"))
+    # Bob, present, keeps chatting; a newcomer is refused.
+    await send(bob, "still in")
+    await receive_until(owner, "message", body="still in")
+    newcomer = await open_socket(room.code, await database_sync_to_async(session)("Cy"))
+    assert (await newcomer.receive_json_from(timeout=2))["code"] == "passphrase_required"
+    await owner.send_json_to({"type": "passphrase", "passphrase": ""})
+    await receive_until(bob, "system", event="passphrase_removed")
+    await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
+
+
+# --- transcript -------------------------------------------------------------------------------
+
+
+def test_member_downloads_transcript_as_text_and_json(client):
+    import json
+
+    code = _create(client, title="Plans")
+    room = Room.objects.get(code=code)
+    services.post_message(room, "Ada", "hello <b>all</b>")
+    services.post_message(room, "Bob", "hi Ada")
+    text = client.get(f"/rooms/{code}/transcript.text")
+    assert text["Content-Type"].startswith("text/plain")
+    assert f"roomchat-{code}.txt" in text["Content-Disposition"]
+    body = b"".join(text.streaming_content).decode()
+    assert "hello <b>all</b>" in body and "hi Ada" in body
+    data = json.loads(b"".join(client.get(f"/rooms/{code}/transcript.json").streaming_content))
+    bodies = [m["body"] for r in data["rooms"] for m in r["messages"]]
+    assert bodies == ["hello <b>all</b>", "hi Ada"]
+
+
+def test_transcript_refused_without_name_passphrase_or_bad_format(client):
+    from django.test import Client
+
+    code = _create(client, passphrase="pw")
+    assert Client().get(f"/rooms/{code}/transcript.text").status_code == 404  # no name: not a member
+    guest = Client()
+    guest.post("/", {"name": "Bob", "code": code, "join": ""})
+    assert guest.get(f"/rooms/{code}/transcript.text").status_code == 403
+    assert client.get(f"/rooms/{code}/transcript.xml").status_code == 404
+    assert client.get("/rooms/NOPE99/transcript.text").status_code == 404
+
+
+# --- expiry -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hours", [0, 721, -5, "2", True, 1.5])
+def test_expiry_must_be_one_hour_to_thirty_days(owned_room, hours):
+    room, key, _ = owned_room
+    with pytest.raises(services.ChatError) as error:
+        services.set_expiry(room, key, hours)
+    assert error.value.code == "invalid_expiry"
+
+
+def test_only_owner_sets_expiry(owned_room):
+    room, _, _ = owned_room
+    with pytest.raises(services.ChatError) as error:
+        services.set_expiry(room, "not the key", 2)
+    assert error.value.code == "forbidden"
+
+
+def test_purge_rooms_command_deletes_expired_rooms(owned_room):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    room, key, _ = owned_room
+    keep = services.create_room()
+    services.post_message(keep, "Ada", "recent")
+    services.post_message(room, "Ada", "bye")
+    services.set_expiry(room, key, 1)
+    call_command("purge_rooms", stdout=open("/dev/null", "w"))
+    assert Room.objects.filter(pk=room.pk).exists()  # not yet
+    Room.objects.filter(pk=room.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    call_command("purge_rooms", stdout=open("/dev/null", "w"))
+    assert not Room.objects.filter(pk=room.pk).exists()
+    assert Room.objects.filter(pk=keep.pk).exists()
+
+
+async def test_expiry_is_announced_and_heartbeat_closes_expired_room(open_socket, owned_room):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rooms import delivery
+
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await bob.send_json_to({"type": "expiry", "hours": 2})
+    error, _ = await receive_until(bob, "error")
+    assert error["code"] == "forbidden"
+    await owner.send_json_to({"type": "expiry", "hours": 2})
+    notice, _ = await receive_until(bob, "system", event="expiry")
+    assert notice["name"] == "Ada" and notice["expires_at"]
+    state, _ = await receive_until(bob, "room_state")
+    assert state["expires_at"] == notice["expires_at"]
+    await database_sync_to_async(Room.objects.filter(pk=room.pk).update)(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    await delivery.get_hub().close_expired_rooms()
+    for socket in (owner, bob):
+        error, _ = await receive_until(socket, "error")
+        assert error["code"] == "room_expired"
+        assert (await socket.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4012}
+    assert not await database_sync_to_async(Room.objects.filter(pk=room.pk).exists)()
