@@ -61,3 +61,11 @@ def member_renamed_event(session_key, old, new):
 def typing_event(session_key, name):
     """Someone is typing: delivered to everyone in the room except that person's own connections."""
     return {"type": "chat.typing", "session_key": session_key, "text": encode({"type": "typing", "name": name})}
+
+
+def message_changed_event(message):
+    """An edit, deletion or reaction change: the message's whole current state, ordered by `seq`.
+    No `id` key on the event, so one arriving while history is sent is always delivered (applying
+    a state twice is harmless)."""
+    frame = {**services.message_to_dict(message), "type": "message_changed"}
+    return {"type": "chat.message_changed", "text": encode(frame)}
