@@ -34,6 +34,7 @@ const RESEND_SPACING_MS = 250; // queued messages go out at 4/s, under the serve
 
 let socket = null;
 let lastId = 0; // highest message id seen: a reconnect asks for everything after it
+let lastSeq = 0; // highest change seq seen (edits, deletions, reactions): replayed after it on resume
 let reconnectAttempts = 0;
 let stopped = false;
 let reconnectTimer = null;
@@ -87,6 +88,7 @@ function renderMessage(message) {
   body.append(linkedText(message.body));
   item.append(avatarElement(message.name), header, body);
   if (message.client_id) item.dataset.clientId = message.client_id;
+  showRichState(item, message);
   insertById(item, message.id);
   regroup(item);
   regroup(item.nextElementSibling);
@@ -261,7 +263,7 @@ const handlers = {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const resume = lastId ? `?after=${lastId}` : "";
+  const resume = lastId ? `?after=${lastId}&seq=${lastSeq}` : "";
   setConnection(reconnectAttempts ? "reconnecting" : "connecting", reconnectAttempts ? "Reconnecting…" : "Connecting…");
   socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${encodeURIComponent(config.code)}/${resume}`);
   resuming = true;
@@ -559,3 +561,98 @@ window.addEventListener("offline", () => {
 });
 
 connect();
+
+// --- rich messages: edit, delete, reactions (docs/protocol.md, "Edits, deletions, reactions") ---
+
+const REACTION_EMOJI = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
+const EDIT_WINDOW_MS = 15 * 60 * 1000;
+
+// Show a message's edited mark, deleted placeholder, reactions and actions. The server decides who
+// may edit (the author's session); buttons appear on messages shown as one's own.
+function showRichState(item, message) {
+  lastSeq = Math.max(lastSeq, message.seq || 0);
+  item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form").forEach((node) => node.remove());
+  const body = item.querySelector(".body");
+  body.hidden = false;
+  item.classList.toggle("deleted", Boolean(message.deleted));
+  if (message.deleted) {
+    body.replaceChildren(el("em", "deleted-note", "message deleted"));
+    return;
+  }
+  if (message.edited) {
+    const mark = el("span", "edited", "(edited)");
+    mark.title = `Edited ${new Date(message.edited).toLocaleString()}`;
+    item.querySelector(".message-header").append(mark);
+  }
+  // Chosen reactions as chips (click toggles yours); the picker and actions float over the
+  // message on hover, so showing them never moves what the reader is looking at.
+  const bar = el("div", "reactions");
+  for (const reaction of message.reactions || []) {
+    const chip = el("button", "reaction", `${reaction.emoji} ${reaction.count}`);
+    chip.type = "button";
+    chip.dataset.emoji = reaction.emoji;
+    chip.title = reaction.names.join(", ");
+    if (reaction.names.includes(config.name)) chip.classList.add("mine");
+    chip.addEventListener("click", () => sendFrame({ type: "react", id: message.id, emoji: reaction.emoji }));
+    bar.append(chip);
+  }
+  if (bar.childElementCount) item.append(bar);
+  const actions = el("div", "message-actions");
+  for (const emoji of REACTION_EMOJI) {
+    const add = el("button", "add-reaction", emoji);
+    add.type = "button";
+    add.dataset.emoji = emoji;
+    add.title = `React with ${emoji}`;
+    add.addEventListener("click", () => sendFrame({ type: "react", id: message.id, emoji }));
+    actions.append(add);
+  }
+  item.append(actions);
+  if (!item.classList.contains("own")) return;
+  if (Date.now() - Date.parse(message.ts) < EDIT_WINDOW_MS) {
+    const edit = el("button", "edit-message", "Edit");
+    edit.type = "button";
+    edit.addEventListener("click", () => openEditor(item, message));
+    actions.append(edit);
+  }
+  const remove = el("button", "delete-message", "Delete");
+  remove.type = "button";
+  remove.addEventListener("click", () => sendFrame({ type: "delete", id: message.id }));
+  actions.append(remove);
+}
+
+function openEditor(item, message) {
+  if (item.querySelector(".edit-form")) return;
+  const body = item.querySelector(".body");
+  const form = el("form", "edit-form");
+  const field = el("textarea", "edit-body");
+  field.value = message.body;
+  field.setAttribute("aria-label", "Edit message");
+  const save = el("button", "save-edit", "Save");
+  save.type = "submit";
+  const cancel = el("button", "cancel-edit", "Cancel");
+  cancel.type = "button";
+  const close = () => {
+    form.remove();
+    body.hidden = false;
+  };
+  cancel.addEventListener("click", close);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = field.value.trim();
+    if (text && text !== message.body) sendFrame({ type: "edit", id: message.id, body: text });
+    close();
+  });
+  form.append(field, save, cancel);
+  body.hidden = true;
+  body.after(form);
+  field.focus();
+}
+
+handlers.message_changed = (frame) => {
+  lastSeq = Math.max(lastSeq, frame.seq || 0);
+  const item = list.querySelector(`li.message[data-id="${frame.id}"]`);
+  if (!item) return; // not loaded here; "load earlier" brings its current state
+  const body = item.querySelector(".body");
+  if (!frame.deleted) body.replaceChildren(linkedText(frame.body));
+  showRichState(item, frame);
+};
