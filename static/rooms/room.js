@@ -6,7 +6,7 @@ import {
   TYPING_SEND_INTERVAL_MS,
   avatarElement,
   continuesGroup,
-  linkedText,
+  renderMarkdown,
   paintName,
   typingText,
   unreadTitle,
@@ -85,7 +85,7 @@ function renderMessage(message) {
   const header = el("div", "message-header");
   header.append(paintName(el("span", "author", message.name), message.name), timeElement(message.ts));
   const body = el("p", "body");
-  body.append(linkedText(message.body));
+  body.append(renderMarkdown(message.body));
   item.append(avatarElement(message.name), header, body);
   if (message.client_id) item.dataset.clientId = message.client_id;
   showRichState(item, message);
@@ -653,6 +653,6 @@ handlers.message_changed = (frame) => {
   const item = list.querySelector(`li.message[data-id="${frame.id}"]`);
   if (!item) return; // not loaded here; "load earlier" brings its current state
   const body = item.querySelector(".body");
-  if (!frame.deleted) body.replaceChildren(linkedText(frame.body));
+  if (!frame.deleted) body.replaceChildren(renderMarkdown(frame.body));
   showRichState(item, frame);
 };
