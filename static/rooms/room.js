@@ -89,6 +89,7 @@ function renderMessage(message) {
   item.append(avatarElement(message.name), header, body);
   if (message.client_id) item.dataset.clientId = message.client_id;
   showRichState(item, message);
+  if (message.name !== config.name) highlightMentions(body);
   insertById(item, message.id);
   regroup(item);
   regroup(item.nextElementSibling);
@@ -236,6 +237,7 @@ const handlers = {
     forgetTypist(frame.name);
     if (!unseen) return; // a resend's confirmation: nothing new to show
     if (frame.name !== config.name) countUnread();
+    if (frame.name !== config.name && mentionsMe(frame.body)) notifyMention(frame);
     followNewContent(wasAtBottom);
   },
   system(frame) {
@@ -654,5 +656,99 @@ handlers.message_changed = (frame) => {
   if (!item) return; // not loaded here; "load earlier" brings its current state
   const body = item.querySelector(".body");
   if (!frame.deleted) body.replaceChildren(renderMarkdown(frame.body));
+  if (!frame.deleted && frame.name !== config.name) highlightMentions(body);
   showRichState(item, frame);
 };
+
+// --- mentions: "@name" of the reader is highlighted; a hidden tab notifies (and beeps) ---------
+
+const MENTION_SETTINGS = { notify: "roomchat.mentionNotify", sound: "roomchat.mentionSound" };
+
+function mentionPattern() {
+  const escaped = config.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // The name must end there: "@Al" does not mention "Alice", "@Alice," does.
+  return new RegExp(`@${escaped}(?![\\p{L}\\p{N}_])`, "giu");
+}
+
+function mentionsMe(text) {
+  return mentionPattern().test(text || "");
+}
+
+// Wrap "@me" in <mark class="mention"> in the body's plain text (not in code or links).
+function highlightMentions(body) {
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) {
+    if (!walker.currentNode.parentElement.closest("code, pre, a")) nodes.push(walker.currentNode);
+  }
+  let found = false;
+  for (const node of nodes) {
+    const text = node.textContent;
+    const parts = [];
+    let start = 0;
+    for (const match of text.matchAll(mentionPattern())) {
+      parts.push(document.createTextNode(text.slice(start, match.index)), el("mark", "mention", match[0]));
+      start = match.index + match[0].length;
+    }
+    if (!parts.length) continue;
+    found = true;
+    parts.push(document.createTextNode(text.slice(start)));
+    node.replaceWith(...parts);
+  }
+  body.closest("li")?.classList.toggle("mentions-me", found);
+}
+
+function mentionSetting(key) {
+  return localStorage.getItem(MENTION_SETTINGS[key]) !== "off";
+}
+
+function beep() {
+  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
+  if (!AudioContextClass) return;
+  const audio = new AudioContextClass();
+  const tone = audio.createOscillator();
+  const volume = audio.createGain();
+  tone.frequency.value = 880;
+  volume.gain.setValueAtTime(0.15, audio.currentTime);
+  volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.25);
+  tone.connect(volume).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.25);
+  tone.addEventListener("ended", () => audio.close());
+}
+
+function notifyMention(frame) {
+  if (!document.hidden) return; // the highlight is enough while the reader is looking
+  if (mentionSetting("notify") && "Notification" in window && Notification.permission === "granted") {
+    const note = new Notification(`${frame.name} mentioned you`, { body: frame.body.slice(0, 200), tag: `roomchat-${frame.id}` });
+    note.addEventListener("click", () => window.focus());
+  }
+  if (mentionSetting("sound")) beep();
+}
+
+// Two checkboxes after the composer; the browser is asked for notification permission only when
+// the person ticks "Notify" (a user gesture), never on page load.
+function mentionControls() {
+  const box = el("div", "mention-settings");
+  for (const [key, label] of [
+    ["notify", "Notify me of @mentions"],
+    ["sound", "Sound"],
+  ]) {
+    const wrapper = el("label", `mention-${key}`);
+    const check = document.createElement("input");
+    check.type = "checkbox";
+    check.name = `mention-${key}`;
+    check.checked = mentionSetting(key);
+    check.addEventListener("change", () => {
+      localStorage.setItem(MENTION_SETTINGS[key], check.checked ? "on" : "off");
+      if (key === "notify" && check.checked && "Notification" in window && Notification.permission === "default") {
+        Notification.requestPermission();
+      }
+    });
+    wrapper.append(check, document.createTextNode(` ${label}`));
+    box.append(wrapper);
+  }
+  composer.after(box);
+}
+
+mentionControls();

@@ -1,5 +1,7 @@
 """Edit, delete and a reaction in real browsers: the other person sees each change live."""
 
+import re
+
 from playwright.sync_api import expect
 
 
@@ -41,4 +43,25 @@ def test_edit_delete_and_react_live(people):
     expect(alice.messages.nth(0).locator(".body")).to_have_text("hello Bob")
     expect(alice.messages.nth(1).locator(".body")).to_have_text("message deleted")
     expect(alice.messages.nth(0).locator('.reaction[data-emoji="🎉"]')).to_have_text("🎉 1")
+    assert alice.page_errors == [] and bob.page_errors == []
+
+
+def test_a_mention_is_highlighted_for_the_mentioned_member_and_settings_are_remembered(people):
+    alice, bob = people(2)
+    code = alice.create_room("Alice")
+    bob.join_room("Bob", code)
+    bob.send("@Alice look, and @Al is not you; `@Alice` in code neither")
+    message = alice.message("look")
+    expect(message.locator("mark.mention")).to_have_text(["@Alice"])
+    expect(message).to_have_class(re.compile(r"\bmentions-me\b"))
+    # Bob is not mentioned: nothing highlighted on his side.
+    expect(bob.message("look").locator("mark.mention")).to_have_count(0)
+
+    sound = alice.page.locator("input[name=mention-sound]")
+    expect(sound).to_be_checked()
+    sound.uncheck()
+    alice.page.reload()
+    alice.wait_in_room()
+    expect(alice.page.locator("input[name=mention-sound]")).not_to_be_checked()
+    expect(alice.page.locator("input[name=mention-notify]")).to_be_checked()
     assert alice.page_errors == [] and bob.page_errors == []
