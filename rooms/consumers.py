@@ -175,6 +175,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.room, self.hub.server_id, self.connection_id, self.name, self.session_key
         )
         self.sent_in_history = await self.send_history()
+        await self.replay_changes()
         for event in self.pending:
             self.push_unless_in_history(event)
         self.pending = None
@@ -354,7 +355,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # The hub's writer stores it (group commit) and publishes it once committed, in its own task:
         # if the server drops this connection mid-store (daphne cancels a consumer that outlives its
         # client), a committed message is still broadcast, not left as a gap no resume can repair.
-        message, created, event = await self.hub.post_message(self.code, self.room, self.name, body, client_id)
+        message, created, event = await self.hub.post_message(
+            self.code, self.room, self.name, body, client_id, session_key=self.session_key
+        )
         self.typing_sent_at = float("-inf")  # typing after a sent message is news again
         if not created:
             self.push(event["text"])  # a resend: confirm it to the sender only
@@ -533,4 +536,53 @@ class RoomConsumer(AsyncWebsocketConsumer):
         "transfer": ({"to"}, receive_transfer),
         "passphrase": ({"passphrase"}, receive_passphrase),
         "expiry": ({"hours"}, receive_expiry),
+    }
+
+    # --- rich messages: edit, delete, reactions (docs/protocol.md) ------------------------------
+
+    chat_message_changed = chat_message
+
+    async def replay_changes(self):
+        """On resume with `?after=ID&seq=SEQ`: the edits, deletions and reaction changes made since
+        change SEQ to messages up to ID, as `message_changed` frames in change order."""
+        after = self.resume_after()
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        try:
+            seq = int(query["seq"][0])
+        except (KeyError, ValueError, IndexError):
+            return
+        if after is None or seq < 0:
+            return
+        seq = min(seq, MAX_MESSAGE_ID)
+        while True:
+            messages, more = await db(services.changes_after)(self.room, after, seq)
+            for message in messages:
+                self.push(events.message_changed_event(message)["text"])
+                seq = message.change_seq
+            if not more:
+                return
+
+    async def receive_edit(self, frame):
+        if not self.bucket.take():
+            raise ChatError("rate_limited", "You are sending too fast; slow down.", retry_after=self.bucket.wait())
+        message = await db(services.edit_message)(self.room, frame.get("id"), self.session_key, frame.get("body"))
+        await self.hub.publish(self.code, events.message_changed_event(message))
+
+    async def receive_delete(self, frame):
+        message = await db(services.delete_message)(self.room, frame.get("id"), self.session_key)
+        await self.hub.publish(self.code, events.message_changed_event(message))
+
+    async def receive_react(self, frame):
+        if not self.bucket.take():
+            raise ChatError("rate_limited", "You are sending too fast; slow down.", retry_after=self.bucket.wait())
+        message = await db(services.toggle_reaction)(
+            self.room, frame.get("id"), self.session_key, self.name, frame.get("emoji")
+        )
+        await self.hub.publish(self.code, events.message_changed_event(message))
+
+    frame_handlers = {
+        **frame_handlers,
+        "edit": ({"id", "body"}, receive_edit),
+        "delete": ({"id"}, receive_delete),
+        "react": ({"id", "emoji"}, receive_react),
     }

@@ -103,9 +103,9 @@ class RoomHub:
         if self.shared:
             await self.layer.group_send(group_name(code), {**event, "room": code, "origin": self.server_id})
 
-    async def post_message(self, code, room, name, body, client_id):
+    async def post_message(self, code, room, name, body, client_id, session_key=None):
         """Store a checked message and publish it once committed; returns (message, created, event)."""
-        return await self.writer.post(code, room, name, body, client_id)
+        return await self.writer.post(code, room, name, body, client_id, services.author_key_of(session_key))
 
     async def stop(self):
         for task in self.tasks:
@@ -278,9 +278,9 @@ class MessageWriter:
         self.queue = []
         self.task = None
 
-    async def post(self, code, room, name, body, client_id):
+    async def post(self, code, room, name, body, client_id, author_key=""):
         future = asyncio.get_running_loop().create_future()
-        self.queue.append((code, (room, name, body, client_id), future))
+        self.queue.append((code, (room, name, body, client_id, author_key), future))
         if self.task is None:
             self.task = asyncio.ensure_future(self._write())
         return await asyncio.shield(future)

@@ -113,3 +113,11 @@ def expiry_event(name, expires_at):
     notice = _system_event("expiry", name=name, expires_at=iso(expires_at))
     state = encode({"type": "room_state", "expires_at": iso(expires_at)})
     return {"type": "room.expiry", "notice": notice["text"], "text": state}
+
+
+def message_changed_event(message):
+    """An edit, deletion or reaction change: the message's whole current state, ordered by `seq`.
+    No `id` key on the event, so one arriving while history is sent is always delivered (applying
+    a state twice is harmless)."""
+    frame = {**services.message_to_dict(message), "type": "message_changed"}
+    return {"type": "chat.message_changed", "text": encode(frame)}

@@ -31,10 +31,21 @@ class Message(models.Model):
     # Chosen by the sending client so a resend after a lost acknowledgement is stored once.
     # NULL, not "", when absent: the uniqueness constraint below applies only to real ids.
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # Rich messages (docs/protocol.md, "Edits and deletions"): a hash of the author's session key
+    # (only that session may edit or delete), the time of the last edit, and a tombstone flag.
+    author_key = models.CharField(max_length=64, blank=True, default="", db_default="")
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted = models.BooleanField(default=False, db_default=False)
+    # The id of the message's latest MessageChange (0 when never changed): a resuming client asks
+    # for every message whose change_seq is above the last one it saw.
+    change_seq = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["room", "id"], name="message_room_id")]
+        indexes = [
+            models.Index(fields=["room", "id"], name="message_room_id"),
+            models.Index(fields=["room", "change_seq"], name="message_room_change_seq"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["room", "client_id"],
@@ -88,3 +99,34 @@ class RoomSanction(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.session_key[:6]} in {self.room_id} until {self.until}"
+
+
+class MessageChange(models.Model):
+    """One edit, deletion or reaction change. Its auto-increment id is the room events' replayable
+    order: a message's change_seq is the id of its latest change."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="changes")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16)  # edit, delete, reaction
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.kind} of #{self.message_id}"
+
+
+class Reaction(models.Model):
+    """One person's (one session's) reaction to a message with one emoji of REACTION_EMOJI."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    author_key = models.CharField(max_length=64)
+    name = models.CharField(max_length=32)
+    emoji = models.CharField(max_length=8)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "author_key", "emoji"], name="reaction_unique_per_session")
+        ]
+
+    def __str__(self):
+        return f"{self.emoji} by {self.name} on #{self.message_id}"

@@ -25,7 +25,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Message, Presence, Room, ServerProcess
+from .models import Message, MessageChange, Presence, Reaction, Room, ServerProcess
 
 # Upper-case letters and digits without look-alikes (0/O, 1/I) so codes survive being read aloud.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -168,20 +168,24 @@ def message_to_dict(message):
         "body": message.body,
         "ts": format_timestamp(message.created_at),
         "client_id": message.client_id,
+        **rich_fields(message),
     }
 
 
-def post_message(room, name, body, client_id=None):
-    """Store a message. Returns `(message, created)`; a repeated client_id returns the stored one."""
-    return _store_one(room, name, check_body(body), check_client_id(client_id), timezone.now())
+def post_message(room, name, body, client_id=None, session_key=None):
+    """Store a message. Returns `(message, created)`; a repeated client_id returns the stored one.
+    `session_key`, when given, makes that session the author who may edit or delete it."""
+    return _store_one(
+        room, name, check_body(body), check_client_id(client_id), timezone.now(), author_key_of(session_key)
+    )
 
 
-def _store_one(room, name, body, client_id, created_at):
+def _store_one(room, name, body, client_id, created_at, author_key=None):
     # Insert first: a resend is rare, so the common case costs one INSERT and no lookup.
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                room=room, name=name, body=body, client_id=client_id, created_at=created_at
+                room=room, name=name, body=body, client_id=client_id, created_at=created_at, author_key=author_key
             )
     except IntegrityError:
         stored = client_id is not None and Message.objects.filter(room=room, client_id=client_id).first()
@@ -194,14 +198,14 @@ def _store_one(room, name, body, client_id, created_at):
 
 
 def store_messages(entries):
-    """Store already checked `(room, name, body, client_id)` entries together (group commit): one
+    """Store already checked `(room, name, body, client_id, author_key)` entries together (group commit): one
     transaction and one multi-row INSERT for the lot. Returns `(message, created)` per entry, in
     order; a client_id stored before (or twice in `entries`) gives the stored message, not created,
     and an entry for a room removed meanwhile gives `ChatError("room_removed")` instead of a pair."""
     now = timezone.now()
     messages = [
-        Message(room=room, name=name, body=body, client_id=client_id, created_at=now)
-        for room, name, body, client_id in entries
+        Message(room=room, name=name, body=body, client_id=client_id, created_at=now, author_key=author_key)
+        for room, name, body, client_id, author_key in entries
     ]
     try:
         with transaction.atomic():
@@ -211,9 +215,9 @@ def store_messages(entries):
         # A resend (or a removed room) is in the batch: store one by one, each resend resolving to the
         # stored message; a refused entry gives its ChatError, so only its sender hears of it.
         results = []
-        for room, name, body, client_id in entries:
+        for room, name, body, client_id, author_key in entries:
             try:
-                results.append(_store_one(room, name, body, client_id, now))
+                results.append(_store_one(room, name, body, client_id, now, author_key))
             except ChatError as error:
                 results.append(error)
         return results
@@ -225,7 +229,7 @@ def recent_history(room, before=None, limit=None):
     messages = Message.objects.filter(room=room)
     if before is not None:
         messages = messages.filter(id__lt=before)
-    page = list(messages.order_by("-id")[: limit + 1])
+    page = list(messages.order_by("-id").prefetch_related("reactions")[: limit + 1])
     has_more = len(page) > limit
     return page[:limit][::-1], has_more
 
@@ -233,7 +237,9 @@ def recent_history(room, before=None, limit=None):
 def messages_after(room, after, limit=None):
     """Messages with id greater than `after`, oldest first, at most `limit`, and has_more."""
     limit = limit or settings.HISTORY_LIMIT
-    page = list(Message.objects.filter(room=room, id__gt=after).order_by("id")[: limit + 1])
+    page = list(
+        Message.objects.filter(room=room, id__gt=after).order_by("id").prefetch_related("reactions")[: limit + 1]
+    )
     return page[:limit], len(page) > limit
 
 
@@ -533,7 +539,7 @@ def iter_room_messages(room, chunk_size=None):
     """A room's messages as (name, body, created_at, client_id), oldest first, fetched in chunks so
     memory stays constant however long the history is."""
     return (
-        Message.objects.filter(room=room)
+        Message.objects.filter(room=room, deleted=False)  # a deleted message's body is gone
         .order_by("id")
         .values_list("name", "body", "created_at", "client_id")
         .iterator(chunk_size=chunk_size or EXPORT_CHUNK_SIZE)
@@ -967,3 +973,106 @@ def expired_room_codes(codes):
 
 def purge_expired_rooms(batch_size=None):
     return purge_rooms(expired_rooms(), batch_size=batch_size)
+
+
+# --- rich messages: edit, delete, reactions (docs/protocol.md, "Edits, deletions, reactions") ----
+
+EDIT_WINDOW = timedelta(minutes=15)
+REACTION_EMOJI = ("👍", "❤️", "😂", "😮", "😢", "🎉")
+CHANGES_PAGE_SIZE = 200
+
+
+def author_key_of(session_key):
+    """What a message stores of its author's session: a hash, so the table never holds a usable key."""
+    return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
+
+
+def rich_fields(message):
+    """The edit/delete/reaction fields of a message frame. Reactions appear only when they were
+    prefetched (history, changes): a message just posted has none, and async callers cannot query."""
+    fields = {
+        "edited": format_timestamp(message.edited_at) if message.edited_at else None,
+        "deleted": message.deleted,
+        "seq": message.change_seq,
+    }
+    if message.deleted:
+        fields["body"] = ""
+    cache_ = getattr(message, "_prefetched_objects_cache", {})
+    if "reactions" in cache_ and not message.deleted:
+        fields["reactions"] = summarize_reactions(cache_["reactions"])
+    return fields
+
+
+def summarize_reactions(reactions):
+    """[{"emoji", "count", "names"}] in REACTION_EMOJI order, only emoji someone chose."""
+    names = {}
+    for reaction in reactions:
+        names.setdefault(reaction.emoji, []).append(reaction.name)
+    return [{"emoji": e, "count": len(names[e]), "names": names[e]} for e in REACTION_EMOJI if e in names]
+
+
+def check_message_id(message_id):
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 1:
+        raise ChatError("invalid_id", "`id` must be a positive message id.")
+    return message_id
+
+
+def _own_message(room, message_id, session_key):
+    """The message to change, locked: it must be in this room, not deleted and this session's."""
+    message = Message.objects.select_for_update().filter(room=room, id=check_message_id(message_id)).first()
+    if message is None or message.deleted:
+        raise ChatError("message_not_found", "That message does not exist (or was deleted).")
+    if not session_key or message.author_key != author_key_of(session_key):
+        raise ChatError("forbidden", "You can only change your own messages.")
+    return message
+
+
+def _record_change(message, kind, **updates):
+    change = MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind)
+    updates["change_seq"] = change.id
+    Message.objects.filter(pk=message.pk).update(**updates)
+    return Message.objects.prefetch_related("reactions").get(pk=message.pk)
+
+
+def edit_message(room, message_id, session_key, body):
+    """The author replaces a message's body within EDIT_WINDOW of posting it. Returns the message."""
+    body = check_body(body)
+    with transaction.atomic():
+        message = _own_message(room, message_id, session_key)
+        if timezone.now() - message.created_at > EDIT_WINDOW:
+            raise ChatError("edit_window_closed", "Messages can be edited for 15 minutes after sending.")
+        return _record_change(message, "edit", body=body, edited_at=timezone.now())
+
+
+def delete_message(room, message_id, session_key):
+    """The author deletes a message at any time: its body and reactions are erased, a placeholder stays."""
+    with transaction.atomic():
+        message = _own_message(room, message_id, session_key)
+        message.reactions.all().delete()
+        return _record_change(message, "delete", body="", deleted=True)
+
+
+def toggle_reaction(room, message_id, session_key, name, emoji):
+    """Add this session's `emoji` reaction to a message, or remove it when present. Returns the message."""
+    if emoji not in REACTION_EMOJI:
+        raise ChatError("invalid_reaction", "Reactions are one of: " + " ".join(REACTION_EMOJI) + ".")
+    key = author_key_of(session_key)
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(room=room, id=check_message_id(message_id)).first()
+        if message is None or message.deleted:
+            raise ChatError("message_not_found", "That message does not exist (or was deleted).")
+        removed, _ = Reaction.objects.filter(message=message, author_key=key, emoji=emoji).delete()
+        if not removed:
+            Reaction.objects.create(message=message, author_key=key, name=name, emoji=emoji)
+        return _record_change(message, "reaction")
+
+
+def changes_after(room, after, seq, limit=CHANGES_PAGE_SIZE):
+    """Messages up to id `after` changed since change `seq` (a resuming client already has the
+    messages after `after` in their current state), in change order, a page at a time, and has_more."""
+    page = list(
+        Message.objects.filter(room=room, id__lte=after, change_seq__gt=seq)
+        .order_by("change_seq")
+        .prefetch_related("reactions")[: limit + 1]
+    )
+    return page[:limit], len(page) > limit

@@ -85,7 +85,9 @@ def test_a_message_for_a_room_removed_meanwhile_is_refused_without_harming_the_b
     doomed = services.create_room()
     other = services.create_room()
     Room.objects.filter(pk=doomed.pk).delete()  # purged while its message waited for the writer
-    refused, (stored, created) = services.store_messages([(doomed, "Ann", "hello", "c-1"), (other, "Bob", "hi", "c-2")])
+    refused, (stored, created) = services.store_messages(
+        [(doomed, "Ann", "hello", "c-1", ""), (other, "Bob", "hi", "c-2", "")]
+    )
     assert isinstance(refused, services.ChatError) and refused.code == "room_removed"
     assert created and stored.body == "hi"
     assert list(Message.objects.values_list("body", flat=True)) == ["hi"]

@@ -6,7 +6,7 @@ import {
   TYPING_SEND_INTERVAL_MS,
   avatarElement,
   continuesGroup,
-  linkedText,
+  renderMarkdown,
   paintName,
   typingText,
   unreadTitle,
@@ -34,6 +34,7 @@ const RESEND_SPACING_MS = 250; // queued messages go out at 4/s, under the serve
 
 let socket = null;
 let lastId = 0; // highest message id seen: a reconnect asks for everything after it
+let lastSeq = 0; // highest change seq seen (edits, deletions, reactions): replayed after it on resume
 let reconnectAttempts = 0;
 let stopped = false;
 let reconnectTimer = null;
@@ -84,9 +85,11 @@ function renderMessage(message) {
   const header = el("div", "message-header");
   header.append(paintName(el("span", "author", message.name), message.name), timeElement(message.ts));
   const body = el("p", "body");
-  body.append(linkedText(message.body));
+  body.append(renderMarkdown(message.body));
   item.append(avatarElement(message.name), header, body);
   if (message.client_id) item.dataset.clientId = message.client_id;
+  showRichState(item, message);
+  if (message.name !== config.name) highlightMentions(body);
   insertById(item, message.id);
   regroup(item);
   regroup(item.nextElementSibling);
@@ -234,6 +237,7 @@ const handlers = {
     forgetTypist(frame.name);
     if (!unseen) return; // a resend's confirmation: nothing new to show
     if (frame.name !== config.name) countUnread();
+    if (frame.name !== config.name && mentionsMe(frame.body)) notifyMention(frame);
     followNewContent(wasAtBottom);
   },
   system(frame) {
@@ -261,7 +265,7 @@ const handlers = {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const resume = lastId ? `?after=${lastId}` : "";
+  const resume = lastId ? `?after=${lastId}&seq=${lastSeq}` : "";
   setConnection(reconnectAttempts ? "reconnecting" : "connecting", reconnectAttempts ? "Reconnecting…" : "Connecting…");
   socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${encodeURIComponent(config.code)}/${resume}`);
   resuming = true;
@@ -681,3 +685,192 @@ window.addEventListener("offline", () => {
 });
 
 connect();
+
+// --- rich messages: edit, delete, reactions (docs/protocol.md, "Edits, deletions, reactions") ---
+
+const REACTION_EMOJI = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
+const EDIT_WINDOW_MS = 15 * 60 * 1000;
+
+// Show a message's edited mark, deleted placeholder, reactions and actions. The server decides who
+// may edit (the author's session); buttons appear on messages shown as one's own.
+function showRichState(item, message) {
+  lastSeq = Math.max(lastSeq, message.seq || 0);
+  item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form").forEach((node) => node.remove());
+  const body = item.querySelector(".body");
+  body.hidden = false;
+  item.classList.toggle("deleted", Boolean(message.deleted));
+  if (message.deleted) {
+    body.replaceChildren(el("em", "deleted-note", "message deleted"));
+    return;
+  }
+  if (message.edited) {
+    const mark = el("span", "edited", "(edited)");
+    mark.title = `Edited ${new Date(message.edited).toLocaleString()}`;
+    item.querySelector(".message-header").append(mark);
+  }
+  // Chosen reactions as chips (click toggles yours); the picker and actions float over the
+  // message on hover, so showing them never moves what the reader is looking at.
+  const bar = el("div", "reactions");
+  for (const reaction of message.reactions || []) {
+    const chip = el("button", "reaction", `${reaction.emoji} ${reaction.count}`);
+    chip.type = "button";
+    chip.dataset.emoji = reaction.emoji;
+    chip.title = reaction.names.join(", ");
+    if (reaction.names.includes(config.name)) chip.classList.add("mine");
+    chip.addEventListener("click", () => sendFrame({ type: "react", id: message.id, emoji: reaction.emoji }));
+    bar.append(chip);
+  }
+  if (bar.childElementCount) item.append(bar);
+  const actions = el("div", "message-actions");
+  for (const emoji of REACTION_EMOJI) {
+    const add = el("button", "add-reaction", emoji);
+    add.type = "button";
+    add.dataset.emoji = emoji;
+    add.title = `React with ${emoji}`;
+    add.addEventListener("click", () => sendFrame({ type: "react", id: message.id, emoji }));
+    actions.append(add);
+  }
+  item.append(actions);
+  if (!item.classList.contains("own")) return;
+  if (Date.now() - Date.parse(message.ts) < EDIT_WINDOW_MS) {
+    const edit = el("button", "edit-message", "Edit");
+    edit.type = "button";
+    edit.addEventListener("click", () => openEditor(item, message));
+    actions.append(edit);
+  }
+  const remove = el("button", "delete-message", "Delete");
+  remove.type = "button";
+  remove.addEventListener("click", () => sendFrame({ type: "delete", id: message.id }));
+  actions.append(remove);
+}
+
+function openEditor(item, message) {
+  if (item.querySelector(".edit-form")) return;
+  const body = item.querySelector(".body");
+  const form = el("form", "edit-form");
+  const field = el("textarea", "edit-body");
+  field.value = message.body;
+  field.setAttribute("aria-label", "Edit message");
+  const save = el("button", "save-edit", "Save");
+  save.type = "submit";
+  const cancel = el("button", "cancel-edit", "Cancel");
+  cancel.type = "button";
+  const close = () => {
+    form.remove();
+    body.hidden = false;
+  };
+  cancel.addEventListener("click", close);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = field.value.trim();
+    if (text && text !== message.body) sendFrame({ type: "edit", id: message.id, body: text });
+    close();
+  });
+  form.append(field, save, cancel);
+  body.hidden = true;
+  body.after(form);
+  field.focus();
+}
+
+handlers.message_changed = (frame) => {
+  lastSeq = Math.max(lastSeq, frame.seq || 0);
+  const item = list.querySelector(`li.message[data-id="${frame.id}"]`);
+  if (!item) return; // not loaded here; "load earlier" brings its current state
+  const body = item.querySelector(".body");
+  if (!frame.deleted) body.replaceChildren(renderMarkdown(frame.body));
+  if (!frame.deleted && frame.name !== config.name) highlightMentions(body);
+  showRichState(item, frame);
+};
+
+// --- mentions: "@name" of the reader is highlighted; a hidden tab notifies (and beeps) ---------
+
+const MENTION_SETTINGS = { notify: "roomchat.mentionNotify", sound: "roomchat.mentionSound" };
+
+function mentionPattern() {
+  const escaped = config.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // The name must end there: "@Al" does not mention "Alice", "@Alice," does.
+  return new RegExp(`@${escaped}(?![\\p{L}\\p{N}_])`, "giu");
+}
+
+function mentionsMe(text) {
+  return mentionPattern().test(text || "");
+}
+
+// Wrap "@me" in <mark class="mention"> in the body's plain text (not in code or links).
+function highlightMentions(body) {
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) {
+    if (!walker.currentNode.parentElement.closest("code, pre, a")) nodes.push(walker.currentNode);
+  }
+  let found = false;
+  for (const node of nodes) {
+    const text = node.textContent;
+    const parts = [];
+    let start = 0;
+    for (const match of text.matchAll(mentionPattern())) {
+      parts.push(document.createTextNode(text.slice(start, match.index)), el("mark", "mention", match[0]));
+      start = match.index + match[0].length;
+    }
+    if (!parts.length) continue;
+    found = true;
+    parts.push(document.createTextNode(text.slice(start)));
+    node.replaceWith(...parts);
+  }
+  body.closest("li")?.classList.toggle("mentions-me", found);
+}
+
+function mentionSetting(key) {
+  return localStorage.getItem(MENTION_SETTINGS[key]) !== "off";
+}
+
+function beep() {
+  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
+  if (!AudioContextClass) return;
+  const audio = new AudioContextClass();
+  const tone = audio.createOscillator();
+  const volume = audio.createGain();
+  tone.frequency.value = 880;
+  volume.gain.setValueAtTime(0.15, audio.currentTime);
+  volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.25);
+  tone.connect(volume).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.25);
+  tone.addEventListener("ended", () => audio.close());
+}
+
+function notifyMention(frame) {
+  if (!document.hidden) return; // the highlight is enough while the reader is looking
+  if (mentionSetting("notify") && "Notification" in window && Notification.permission === "granted") {
+    const note = new Notification(`${frame.name} mentioned you`, { body: frame.body.slice(0, 200), tag: `roomchat-${frame.id}` });
+    note.addEventListener("click", () => window.focus());
+  }
+  if (mentionSetting("sound")) beep();
+}
+
+// Two checkboxes after the composer; the browser is asked for notification permission only when
+// the person ticks "Notify" (a user gesture), never on page load.
+function mentionControls() {
+  const box = el("div", "mention-settings");
+  for (const [key, label] of [
+    ["notify", "Notify me of @mentions"],
+    ["sound", "Sound"],
+  ]) {
+    const wrapper = el("label", `mention-${key}`);
+    const check = document.createElement("input");
+    check.type = "checkbox";
+    check.name = `mention-${key}`;
+    check.checked = mentionSetting(key);
+    check.addEventListener("change", () => {
+      localStorage.setItem(MENTION_SETTINGS[key], check.checked ? "on" : "off");
+      if (key === "notify" && check.checked && "Notification" in window && Notification.permission === "default") {
+        Notification.requestPermission();
+      }
+    });
+    wrapper.append(check, document.createTextNode(` ${label}`));
+    box.append(wrapper);
+  }
+  composer.after(box);
+}
+
+mentionControls();

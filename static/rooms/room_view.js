@@ -155,3 +155,78 @@ export function linkedText(text) {
   }
   return fragment;
 }
+
+// --- light markdown (docs/protocol.md: bodies are plain text; the page renders a safe subset) ---
+// *italic*, **bold**, `code`, ```fenced blocks``` and http(s) links become tokens; everything
+// else is literal text. DOM nodes are built from the tokens, never from HTML.
+
+const FENCE = /```\n?([\s\S]*?)```/g; // a language name after ``` stays as the first line
+const INLINE = /`([^`\n]+)`|\*\*([^*\n]+)\*\*|\*([^*\s](?:[^*\n]*[^*\s])?)\*/g;
+
+function plainTokens(text, tokens) {
+  for (const part of splitLinks(text)) {
+    if (part.href) {
+      tokens.push({ type: "link", text: part.text, href: part.href });
+      continue;
+    }
+    // Line breaks stay in the text: .body is white-space: pre-wrap.
+    tokens.push({ type: "text", text: part.text });
+  }
+}
+
+function inlineTokens(text, tokens) {
+  let start = 0;
+  for (const match of text.matchAll(INLINE)) {
+    if (match.index > start) plainTokens(text.slice(start, match.index), tokens);
+    if (match[1] !== undefined) tokens.push({ type: "code", text: match[1] });
+    else if (match[2] !== undefined) tokens.push({ type: "strong", text: match[2] });
+    else tokens.push({ type: "em", text: match[3] });
+    start = match.index + match[0].length;
+  }
+  if (start < text.length) plainTokens(text.slice(start), tokens);
+}
+
+// The body as tokens: {type: text|em|strong|code|pre|link, text, href?}.
+export function markdownTokens(text) {
+  const tokens = [];
+  let start = 0;
+  for (const match of text.matchAll(FENCE)) {
+    if (match.index > start) inlineTokens(text.slice(start, match.index), tokens);
+    tokens.push({ type: "pre", text: match[1].replace(/\n$/, "") });
+    start = match.index + match[0].length;
+  }
+  if (start < text.length) inlineTokens(text.slice(start), tokens);
+  return tokens;
+}
+
+export const MARKDOWN_ELEMENTS = new Set(["EM", "STRONG", "CODE", "PRE", "A", "BR"]);
+
+// The DOM of a body: only text nodes and the elements of MARKDOWN_ELEMENTS.
+export function renderMarkdown(text) {
+  const fragment = document.createDocumentFragment();
+  for (const token of markdownTokens(text)) {
+    if (token.type === "text") {
+      fragment.append(document.createTextNode(token.text));
+    } else if (token.type === "br") {
+      fragment.append(document.createElement("br"));
+    } else if (token.type === "link") {
+      const link = document.createElement("a");
+      link.href = token.href;
+      link.rel = "noopener noreferrer nofollow";
+      link.target = "_blank";
+      link.textContent = token.text;
+      fragment.append(link);
+    } else if (token.type === "pre") {
+      const block = document.createElement("pre");
+      const code = document.createElement("code");
+      code.textContent = token.text;
+      block.append(code);
+      fragment.append(block);
+    } else {
+      const node = document.createElement(token.type); // em, strong, code
+      node.textContent = token.text;
+      fragment.append(node);
+    }
+  }
+  return fragment;
+}

@@ -1,0 +1,67 @@
+"""Edit, delete and a reaction in real browsers: the other person sees each change live."""
+
+import re
+
+from playwright.sync_api import expect
+
+
+def test_edit_delete_and_react_live(people):
+    alice, bob = people(2)
+    code = alice.create_room("Alice")
+    bob.join_room("Bob", code)
+    alice.send("helo Bob")
+    alice.send("oops wrong room")
+    expect(bob.messages).to_have_count(2)
+
+    first = alice.message("helo Bob")
+    first.hover()
+    first.locator(".edit-message").click()
+    first.locator(".edit-body").fill("hello Bob")
+    first.locator(".save-edit").click()
+    edited = bob.messages.nth(0)
+    expect(edited.locator(".body")).to_have_text("hello Bob")
+    expect(edited.locator(".edited")).to_have_text("(edited)")
+    # Bob's message has no edit/delete actions; Alice's has.
+    expect(bob.messages.nth(0).locator(".edit-message")).to_have_count(0)
+
+    second = alice.message("oops wrong room")
+    second.hover()
+    second.locator(".delete-message").click()
+    expect(bob.messages.nth(1).locator(".body")).to_have_text("message deleted")
+    expect(bob.page.get_by_text("oops wrong room")).to_have_count(0)
+
+    target = bob.messages.nth(0)
+    target.hover()
+    target.locator('.add-reaction[data-emoji="🎉"]').click()
+    chip = alice.messages.nth(0).locator('.reaction[data-emoji="🎉"]')
+    expect(chip).to_have_text("🎉 1")
+    expect(chip).to_have_attribute("title", "Bob")
+
+    # A fresh page shows the current state from history.
+    alice.page.reload()
+    alice.wait_in_room()
+    expect(alice.messages.nth(0).locator(".body")).to_have_text("hello Bob")
+    expect(alice.messages.nth(1).locator(".body")).to_have_text("message deleted")
+    expect(alice.messages.nth(0).locator('.reaction[data-emoji="🎉"]')).to_have_text("🎉 1")
+    assert alice.page_errors == [] and bob.page_errors == []
+
+
+def test_a_mention_is_highlighted_for_the_mentioned_member_and_settings_are_remembered(people):
+    alice, bob = people(2)
+    code = alice.create_room("Alice")
+    bob.join_room("Bob", code)
+    bob.send("@Alice look, and @Al is not you; `@Alice` in code neither")
+    message = alice.message("look")
+    expect(message.locator("mark.mention")).to_have_text(["@Alice"])
+    expect(message).to_have_class(re.compile(r"\bmentions-me\b"))
+    # Bob is not mentioned: nothing highlighted on his side.
+    expect(bob.message("look").locator("mark.mention")).to_have_count(0)
+
+    sound = alice.page.locator("input[name=mention-sound]")
+    expect(sound).to_be_checked()
+    sound.uncheck()
+    alice.page.reload()
+    alice.wait_in_room()
+    expect(alice.page.locator("input[name=mention-sound]")).not_to_be_checked()
+    expect(alice.page.locator("input[name=mention-notify]")).to_be_checked()
+    assert alice.page_errors == [] and bob.page_errors == []

@@ -1,0 +1,181 @@
+"""Edit, delete and reactions over the websocket, and their replay on resume (docs/protocol.md,
+"Edits, deletions, reactions")."""
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from rooms import services
+from rooms.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def next_of(communicator, frame_type):
+    while True:
+        frame = await communicator.receive_json_from(timeout=3)
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def joined(communicator):
+    history = await next_of(communicator, "history")
+    await next_of(communicator, "presence")
+    return history
+
+
+async def two_people(room, session_for, open_socket):
+    ann_key, bob_key = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
+    ann = await open_socket(room.code, ann_key)
+    await joined(ann)
+    bob = await open_socket(room.code, bob_key)
+    await joined(bob)
+    await next_of(ann, "presence")
+    await ann.send_json_to({"type": "message", "body": "helo", "client_id": "c1"})
+    message = await next_of(ann, "message")
+    assert (await next_of(bob, "message"))["id"] == message["id"]
+    return ann, bob, message, ann_key, bob_key
+
+
+async def test_author_edits_and_everyone_sees_it(room, session_for, open_socket):
+    ann, bob, message, *_ = await two_people(room, session_for, open_socket)
+    assert message["edited"] is None and message["deleted"] is False
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "hello"})
+    for communicator in (ann, bob):
+        changed = await next_of(communicator, "message_changed")
+        assert changed["id"] == message["id"]
+        assert changed["body"] == "hello"
+        assert changed["edited"] is not None
+        assert changed["seq"] > 0
+
+
+async def test_others_cannot_edit_or_delete(room, session_for, open_socket):
+    ann, bob, message, *_ = await two_people(room, session_for, open_socket)
+    await bob.send_json_to({"type": "edit", "id": message["id"], "body": "pwned"})
+    assert (await next_of(bob, "error"))["code"] == "forbidden"
+    await bob.send_json_to({"type": "delete", "id": message["id"]})
+    assert (await next_of(bob, "error"))["code"] == "forbidden"
+    stored = await database_sync_to_async(Message.objects.get)(id=message["id"])
+    assert stored.body == "helo" and not stored.deleted
+
+
+async def test_same_session_in_another_tab_may_edit(room, session_for, open_socket):
+    ann, bob, message, ann_key, _ = await two_people(room, session_for, open_socket)
+    tab = await open_socket(room.code, ann_key)
+    await joined(tab)
+    await tab.send_json_to({"type": "edit", "id": message["id"], "body": "from tab"})
+    assert (await next_of(bob, "message_changed"))["body"] == "from tab"
+
+
+async def test_edit_window_closes_after_15_minutes(room, session_for, open_socket):
+    ann, bob, message, *_ = await two_people(room, session_for, open_socket)
+    old = timezone.now() - timedelta(minutes=16)
+    await database_sync_to_async(Message.objects.filter(id=message["id"]).update)(created_at=old)
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "late"})
+    assert (await next_of(ann, "error"))["code"] == "edit_window_closed"
+    # Deleting has no time limit.
+    await ann.send_json_to({"type": "delete", "id": message["id"]})
+    changed = await next_of(bob, "message_changed")
+    assert changed["deleted"] is True and changed["body"] == ""
+
+
+async def test_bad_edits_are_refused(room, session_for, open_socket):
+    ann, bob, message, *_ = await two_people(room, session_for, open_socket)
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "   "})
+    assert (await next_of(ann, "error"))["code"] == "empty_message"
+    await ann.send_json_to({"type": "edit", "id": "x", "body": "a"})
+    assert (await next_of(ann, "error"))["code"] == "invalid_id"
+    await ann.send_json_to({"type": "edit", "id": message["id"] + 1000, "body": "a"})
+    assert (await next_of(ann, "error"))["code"] == "message_not_found"
+    other = await database_sync_to_async(services.create_room)()
+    elsewhere, _ = await database_sync_to_async(services.post_message)(other, "Ann", "x")
+    await ann.send_json_to({"type": "delete", "id": elsewhere.id})
+    assert (await next_of(ann, "error"))["code"] == "message_not_found"
+
+
+async def test_deleted_message_cannot_be_edited_or_reacted_to(room, session_for, open_socket):
+    ann, bob, message, *_ = await two_people(room, session_for, open_socket)
+    await ann.send_json_to({"type": "delete", "id": message["id"]})
+    await next_of(ann, "message_changed")
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "back"})
+    assert (await next_of(ann, "error"))["code"] == "message_not_found"
+    await bob.send_json_to({"type": "react", "id": message["id"], "emoji": "👍"})
+    assert (await next_of(bob, "error"))["code"] == "message_not_found"
+
+
+async def test_reactions_toggle_and_count_for_everyone(room, session_for, open_socket):
+    ann, bob, message, *_ = await two_people(room, session_for, open_socket)
+
+    async def react(who, emoji="👍"):
+        await who.send_json_to({"type": "react", "id": message["id"], "emoji": emoji})
+        seen = [(await next_of(c, "message_changed"))["reactions"] for c in (ann, bob)]
+        assert seen[0] == seen[1]
+        return seen[0]
+
+    assert await react(bob) == [{"emoji": "👍", "count": 1, "names": ["Bob"]}]
+    assert await react(ann) == [{"emoji": "👍", "count": 2, "names": ["Bob", "Ann"]}]
+    assert await react(ann, "🎉") == [
+        {"emoji": "👍", "count": 2, "names": ["Bob", "Ann"]},
+        {"emoji": "🎉", "count": 1, "names": ["Ann"]},
+    ]
+    assert await react(bob) == [
+        {"emoji": "👍", "count": 1, "names": ["Ann"]},
+        {"emoji": "🎉", "count": 1, "names": ["Ann"]},
+    ]
+    await bob.send_json_to({"type": "react", "id": message["id"], "emoji": "💩"})
+    assert (await next_of(bob, "error"))["code"] == "invalid_reaction"
+
+
+async def test_history_shows_current_state(room, session_for, open_socket):
+    ann, bob, message, ann_key, _ = await two_people(room, session_for, open_socket)
+    await ann.send_json_to({"type": "message", "body": "second", "client_id": "c2"})
+    second = await next_of(ann, "message")
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "hello"})
+    await next_of(ann, "message_changed")
+    await ann.send_json_to({"type": "delete", "id": second["id"]})
+    await next_of(ann, "message_changed")
+    await bob.send_json_to({"type": "react", "id": message["id"], "emoji": "🎉"})
+    await next_of(ann, "message_changed")
+    late = await open_socket(room.code, await database_sync_to_async(session_for)("Cy"))
+    history = await joined(late)
+    first, deleted = history["messages"]
+    assert first["body"] == "hello" and first["edited"] is not None
+    assert first["reactions"] == [{"emoji": "🎉", "count": 1, "names": ["Bob"]}]
+    assert deleted["deleted"] is True and deleted["body"] == "" and "reactions" not in deleted
+
+
+async def test_resume_replays_missed_changes(room, session_for, open_socket):
+    ann, bob, message, ann_key, bob_key = await two_people(room, session_for, open_socket)
+    await ann.send_json_to({"type": "message", "body": "second", "client_id": "c2"})
+    second = await next_of(bob, "message")
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "v1"})
+    seen = await next_of(bob, "message_changed")
+    await bob.disconnect()
+    # Bob misses: an edit of the first, a deletion of the second, a reaction, and a new message.
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "v2"})
+    await ann.send_json_to({"type": "delete", "id": second["id"]})
+    await ann.send_json_to({"type": "react", "id": message["id"], "emoji": "❤️"})
+    await ann.send_json_to({"type": "message", "body": "third", "client_id": "c3"})
+    while (await next_of(ann, "message"))["body"] != "third":  # Ann's echo of "second" comes first
+        pass
+    back = await open_socket(room.code, bob_key, query=f"after={second['id']}&seq={seen['seq']}")
+    history = await next_of(back, "history")
+    assert [m["body"] for m in history["messages"]] == ["third"]
+    replayed = [await next_of(back, "message_changed") for _ in range(2)]
+    # One frame per changed message, in change order, each with its current state.
+    assert [(f["id"], f["deleted"]) for f in replayed] == [(second["id"], True), (message["id"], False)]
+    assert replayed[1]["body"] == "v2"
+    assert replayed[1]["reactions"] == [{"emoji": "❤️", "count": 1, "names": ["Ann"]}]
+    assert replayed[0]["seq"] < replayed[1]["seq"]
+
+
+async def test_resume_without_seq_replays_nothing(room, session_for, open_socket):
+    ann, bob, message, ann_key, bob_key = await two_people(room, session_for, open_socket)
+    await ann.send_json_to({"type": "edit", "id": message["id"], "body": "v1"})
+    await next_of(ann, "message_changed")
+    back = await open_socket(room.code, bob_key, query=f"after={message['id']}")
+    await next_of(back, "history")
+    while not await back.receive_nothing(timeout=0.3):
+        assert (await back.receive_json_from())["type"] != "message_changed"
