@@ -50,51 +50,21 @@ QUICK = {
     "idle": {"connections": 100},
 }
 
+
+def uvicorn_command(ws):
+    """uvicorn as `make run` starts it, with the given websockets implementation."""
+    return [
+        *(PYTHON, "-m", "uvicorn", "chatsite.asgi:application", "--host", "127.0.0.1", "--port", "{port}"),
+        *("--loop", "uvloop", "--http", "httptools", "--ws", ws, "--ws-per-message-deflate", "false"),
+        *("--no-access-log", "--log-level", "warning"),
+    ]
+
+
 # The commands `make run` uses (uvicorn) and the supported alternative (daphne).
 SERVER_COMMANDS = {
-    "uvicorn": [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "chatsite.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--ws",
-        "websockets",
-        "--ws-per-message-deflate",
-        "false",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ],
-    # The same with uvicorn's sans-I/O websockets protocol (`--ws websockets` is deprecated in uvicorn).
-    "uvicorn-sansio": [
-        PYTHON,
-        "-m",
-        "uvicorn",
-        "chatsite.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--ws",
-        "websockets-sansio",
-        "--ws-per-message-deflate",
-        "false",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ],
+    "uvicorn": uvicorn_command("websockets"),
+    # uvicorn's sans-I/O websockets protocol (`--ws websockets` is deprecated in uvicorn).
+    "uvicorn-sansio": uvicorn_command("websockets-sansio"),
     "daphne": [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0", "chatsite.asgi:application"],
     "floor": [PYTHON, str(BENCH / "floor_server.py"), "--port", "{port}"],
 }
