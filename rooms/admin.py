@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from . import services
-from .models import Message, Room
+from .models import Message, Room, RoomSanction
 
 LATEST_MESSAGES_SHOWN = 20  # messages inlined on a room's page; the rest are a link away
 
@@ -104,6 +104,37 @@ class RoomForm(forms.ModelForm):
             raise forms.ValidationError(error.detail) from None
 
 
+class SanctionsInline(admin.TabularInline):
+    """The owner's kicks and mutes in this room; deleting one lifts it (a muted member's open
+    socket learns of it when it reconnects)."""
+
+    model = RoomSanction
+    verbose_name_plural = "Kicks and mutes by the owner"
+    fields = ["kind", "session", "until", "in_force"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # sanctions are the owner's decisions, taken in the room
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="session")
+    def session(self, sanction):
+        return short_session(sanction.session_key)
+
+    @admin.display(boolean=True, description="in force")
+    def in_force(self, sanction):
+        return sanction.until > timezone.now()
+
+
+def short_session(session_key):
+    # Enough to tell sessions apart; the whole key would let whoever reads the page use the session.
+    return f"{session_key[:6]}…"
+
+
 class LatestMessagesInline(admin.TabularInline):
     """The newest messages of the room, read-only; the full history is the filtered Message list."""
 
@@ -128,9 +159,26 @@ class RoomAdmin(admin.ModelAdmin):
     list_display = ["code", "title", "created_at", "last_activity", "message_count", "members_online"]
     list_filter = [ActivityFilter, MessagesFilter, OnlineFilter]
     search_fields = ["code", "title"]
-    fields = ["code", "title", "created_at", "last_activity", "message_count", "members", "all_messages"]
-    readonly_fields = ["code", "created_at", "last_activity", "message_count", "members", "all_messages"]
-    inlines = [LatestMessagesInline]
+    fields = [
+        "code",
+        "title",
+        "created_at",
+        "last_activity",
+        "message_count",
+        "members",
+        "owner_controls",
+        "all_messages",
+    ]
+    readonly_fields = [
+        "code",
+        "created_at",
+        "last_activity",
+        "message_count",
+        "members",
+        "owner_controls",
+        "all_messages",
+    ]
+    inlines = [SanctionsInline, LatestMessagesInline]
     actions = ["purge_selected", "export_selected"]
 
     def get_queryset(self, request):
@@ -155,6 +203,19 @@ class RoomAdmin(admin.ModelAdmin):
     def members(self, room):
         names = services.room_members(room)
         return f"{len(names)}: {', '.join(names)}" if names else "nobody"
+
+    @admin.display(description="owner's settings")
+    def owner_controls(self, room):
+        settings_in_force = [
+            "locked" if room.locked else "open to new members",
+            "passphrase" if room.passphrase_hash else "no passphrase",
+            f"deleted at {room.expires_at:%Y-%m-%d %H:%M} UTC" if room.expires_at else "no expiry",
+        ]
+        if room.watch_token_hash:
+            settings_in_force.append(f"watch link live ({services.watcher_count(room)} watching)")
+        else:
+            settings_in_force.append("no watch link")
+        return "; ".join(settings_in_force)
 
     @admin.display(description="history")
     def all_messages(self, room):
@@ -270,3 +331,33 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description="body")
     def body_preview(self, message):
         return Truncator(message.body).chars(80)
+
+
+# --- owner's sanctions ------------------------------------------------------------------------
+
+
+@admin.register(RoomSanction)
+class RoomSanctionAdmin(admin.ModelAdmin):
+    """Every kick and mute, to see who is kept out of which room; deleting one lifts it."""
+
+    list_display = ["room", "kind", "session", "until", "in_force"]
+    list_filter = ["kind", "until"]
+    search_fields = ["room__code"]
+    list_select_related = ["room"]
+    fields = ["room", "kind", "session", "until"]
+    readonly_fields = fields
+    ordering = ["-until"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="session")
+    def session(self, sanction):
+        return short_session(sanction.session_key)
+
+    @admin.display(boolean=True, description="in force")
+    def in_force(self, sanction):
+        return sanction.until > timezone.now()

@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
+from django.urls import reverse
 
 from . import events, services
 from .delivery import get_hub
@@ -32,6 +33,7 @@ CLOSE_KICKED = 4011  # removed by the room's owner, or trying to rejoin too soon
 CLOSE_LOCKED = 4023  # the owner locked the room against new members
 CLOSE_ROOM_EXPIRED = 4012  # the room reached the expiry time its owner set
 CLOSE_PASSPHRASE = 4013  # the room has a passphrase this session has not given
+CLOSE_WATCH_LINK = 4014  # the watch link is wrong, or its owner revoked or replaced it
 CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP
 CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not answer
 
@@ -116,37 +118,36 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.code = services.normalize_code(self.scope["url_route"]["kwargs"]["code"])
         self.connection_id = uuid.uuid4().hex
-        try:
-            self.name, self.session_key = await db(read_session)(self.scope.get("session"))
-            database_down = False
-        except DatabaseError:
-            self.name, self.session_key, database_down = None, None, True
         # Accept first so a refusal can say why in an error frame before the close code.
         await self.accept()
         if self.scope.get("origin_refused"):
             return await self.refuse(
                 "forbidden_origin", "Connections from this origin are not allowed.", CLOSE_FORBIDDEN_ORIGIN
             )
-        if database_down:
-            return await self.refuse_unavailable()
-        if not self.name or not self.session_key:
-            return await self.refuse("no_name", "Choose a display name on the room page first.", CLOSE_NO_NAME)
         try:
-            self.room = await db(services.find_room_to_join)(self.code, self.client_ip())
-        except ChatError as error:
-            return await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
-        except DatabaseError:
-            return await self.refuse_unavailable()
-        if self.room is None:
-            return await self.refuse("room_not_found", f"There is no room with code {self.code}.", CLOSE_ROOM_NOT_FOUND)
-        if not await self.passes_owner_rules():
-            return
-        try:
+            if not await self.admit():
+                return
             await self.join_room()
         except DatabaseError:
             # `disconnect` undoes whatever part of the join happened.
             return await self.refuse_unavailable()
         await self.send_room_state()
+
+    async def admit(self):
+        """Find the room and check that this connection may join it: True, or False after refusing."""
+        self.name, self.session_key = await db(read_session)(self.scope.get("session"))
+        if not self.name or not self.session_key:
+            await self.refuse("no_name", "Choose a display name on the room page first.", CLOSE_NO_NAME)
+            return False
+        try:
+            self.room = await db(services.find_room_to_join)(self.code, self.client_ip())
+        except ChatError as error:
+            await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
+            return False
+        if self.room is None:
+            await self.refuse("room_not_found", f"There is no room with code {self.code}.", CLOSE_ROOM_NOT_FOUND)
+            return False
+        return await self.passes_owner_rules()
 
     def client_ip(self):
         forwarded_for = None
@@ -171,9 +172,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Join before reading history so nothing stored in between is missed; `pending` holds it.
         await self.hub.join(self.code, self)
         self.joined = True
-        first = await db(services.add_presence)(
-            self.room, self.hub.server_id, self.connection_id, self.name, self.session_key
-        )
+        first = await db(self.register)()
         self.sent_in_history = await self.send_history()
         await self.replay_changes()
         for event in self.pending:
@@ -185,6 +184,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if first:
             await self.hub.publish(self.code, events.join_event(self.name))
         await self.publish_presence()
+
+    def register(self):
+        """Record this connection in the room (its presence); True when its session just arrived.
+        Also called by the hub when this process must register its connections again."""
+        return services.add_presence(self.room, self.hub.server_id, self.connection_id, self.name, self.session_key)
+
+    def unregister(self):
+        """Forget this connection; True when it was its session's last one in the room."""
+        return services.remove_presence(self.connection_id)
 
     def push_unless_in_history(self, event):
         # By id, not by "id <= last in history": on PostgreSQL a message from another process can
@@ -237,7 +245,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.joined = False
         await self.hub.leave(self.code, self)
         try:
-            last = await db(services.remove_presence)(self.connection_id)
+            last = await db(self.unregister)()
             if last:
                 await self.hub.publish(self.code, events.leave_event(self.name))
             await self.publish_presence()
@@ -245,8 +253,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             pass  # the heartbeat expires this presence if the database is back later
 
     async def publish_presence(self):
-        members = await db(services.room_members)(self.room)
-        await self.hub.publish(self.code, events.presence_event(members))
+        presence = await db(services.room_presence)(self.room)
+        await self.hub.publish(self.code, events.presence_event(*presence))
 
     # --- outbound: a bounded queue per connection ---------------------------------------------
 
@@ -390,9 +398,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             raise ChatError("rate_limited", "You are sending too fast; slow down.")
         old, new, rooms = await db(services.rename_member)(self.session_key, frame.get("name"))
         self.name = new
-        for code, members in rooms.items():
+        for code, presence in rooms.items():
             await self.hub.publish(code, events.member_renamed_event(self.session_key, old, new))
-            await self.hub.publish(code, events.presence_event(members))
+            await self.hub.publish(code, events.presence_event(*presence))
 
     async def receive_typing(self, frame):
         # Throttled per connection; extra frames are dropped silently (typing is only a hint).
@@ -450,6 +458,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if owner or locked or self.muted_until or self.room.expires_at:
             frame = events.room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until)
             self.push(events.with_expiry(frame, self.room.expires_at))
+        if owner and self.room.watch_token_hash:
+            # Owners see the live watch link (to share or revoke it); its token is known to the
+            # session that made it, so other owner sessions learn only that there is one.
+            token = await db(services.watch_token_in_session)(self.room, self.scope.get("session"))
+            self.push(events.watch_link_state(self.watch_path(token) if token else None, active=True))
 
     async def receive_message_unless_muted(self, frame):
         if self.muted_until is not None:
@@ -484,7 +497,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.owner_key = None
         self.push(events.owner_state_frame(False))
         await self.hub.publish(self.code, events.moderation_event("owner", frame["to"].strip(), by=self.name))
-        await self.hub.publish(self.code, events.ownership_event(targets, new_key))
+        watch_active = bool(await db(services.current_watch_hash)(self.room))
+        await self.hub.publish(self.code, events.ownership_event(targets, new_key, watch_active))
 
     async def receive_passphrase(self, frame):
         has_passphrase = await db(services.set_passphrase)(self.room, self.owner_key, frame.get("passphrase"))
@@ -520,9 +534,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     def room_ownership(self, event):
         if self.session_key in event["session_keys"]:
-            # The new key travels inside the server (hub, channel layer) only, never on the wire.
+            # The new key travels inside the server (hub, channel layer), and on the wire only to the
+            # new owner's own connections, as its owner link.
             self.owner_key = event["owner_key"]
-            self.push(events.owner_state_frame(True))
+            link = reverse("rooms:claim_owner", kwargs={"code": self.code, "key": self.owner_key})
+            self.push(events.owner_state_frame(True, owner_link=link, watch_active=bool(event.get("watch_active"))))
         elif self.owner_key is not None:
             self.owner_key = None  # the old owner's key no longer matches (other tabs of the giver)
             self.push(events.owner_state_frame(False))
@@ -537,6 +553,30 @@ class RoomConsumer(AsyncWebsocketConsumer):
         "passphrase": ({"passphrase"}, receive_passphrase),
         "expiry": ({"hours"}, receive_expiry),
     }
+
+    # --- owner controls (issue 9): the read-only watch link -----------------------------------
+
+    async def receive_watch_link(self, frame):
+        token = await db(services.set_watch_link)(self.room, self.owner_key, frame.get("active"))
+        path = None
+        if token is not None:
+            path = self.watch_path(token)
+            # Kept in the owner's session, so the room menu shows the link again after a reload.
+            session = self.scope.get("session")
+            if session is not None:
+                services.remember_watch_token(session, self.code, token)
+                await db(session.save)()
+        await self.hub.publish(self.code, events.watch_link_event(self.name, self.room.watch_token_hash, path))
+
+    def room_watch_link(self, event):
+        self.push(event["notice"])
+        if self.owner_key is not None:
+            self.push(event["text"])
+
+    def watch_path(self, token):
+        return reverse("rooms:watch", kwargs={"code": self.code, "token": token})
+
+    frame_handlers = {**frame_handlers, "watch_link": ({"active"}, receive_watch_link)}
 
     # --- rich messages: edit, delete, reactions (docs/protocol.md) ------------------------------
 
@@ -585,4 +625,59 @@ class RoomConsumer(AsyncWebsocketConsumer):
         "edit": ({"id", "body"}, receive_edit),
         "delete": ({"id"}, receive_delete),
         "react": ({"id", "emoji"}, receive_react),
+    }
+
+
+async def refuse_read_only(consumer, frame):
+    raise ChatError("read_only", "This is a read-only watch link: watchers cannot send or change anything.")
+
+
+class WatchConsumer(RoomConsumer):
+    """A read-only connection through the room's watch link (`ws/rooms/<CODE>/watch/<TOKEN>/`).
+
+    No name or session is needed. It gets the history and every live event a member gets, but it
+    is not a member: it is counted (presence frames' `watchers`), never listed, and every frame
+    that would change something is refused with `read_only`. Revoking or replacing the link
+    closes it (4014)."""
+
+    name = None
+    session_key = None
+    watch_hash = ""
+
+    async def admit(self):
+        token = self.scope["url_route"]["kwargs"]["token"]
+        try:
+            self.room = await db(services.find_watched_room)(self.code, token, self.client_ip())
+        except ChatError as error:
+            await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
+            return False
+        if self.room is None:
+            await self.refuse("watch_link_invalid", "This watch link is not valid (any more).", CLOSE_WATCH_LINK)
+            return False
+        self.watch_hash = self.room.watch_token_hash
+        return True
+
+    def register(self):
+        services.add_watcher(self.room, self.hub.server_id, self.connection_id)
+        return False  # watchers arrive and leave without a notice
+
+    def unregister(self):
+        services.remove_watcher(self.connection_id)
+        return False
+
+    async def send_room_state(self):
+        if self.joined and self.room.expires_at:
+            self.push(events.with_expiry(events.encode({"type": "room_state"}), self.room.expires_at))
+
+    def room_watch_link(self, event):
+        if event["watch_hash"] == self.watch_hash:
+            return self.push(event["notice"])
+        self.push(events.error_frame("watch_revoked", "The owner ended this watch link."))
+        asyncio.ensure_future(self.close_after_outbox(CLOSE_WATCH_LINK))
+
+    # Reading is allowed (ping, history pages); everything a member could change is refused.
+    frame_handlers = {
+        **{frame_type: (fields, refuse_read_only) for frame_type, (fields, _) in RoomConsumer.frame_handlers.items()},
+        "ping": RoomConsumer.frame_handlers["ping"],
+        "history": RoomConsumer.frame_handlers["history"],
     }

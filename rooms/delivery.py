@@ -150,8 +150,8 @@ class RoomHub:
                 room = await database_sync_to_async(services.find_room)(code)
                 if room is None:
                     return
-                members = await database_sync_to_async(services.room_members)(room)
-                self.deliver(code, events.presence_event(members))
+                presence = await database_sync_to_async(services.room_presence)(room)
+                self.deliver(code, events.presence_event(*presence))
                 if code not in self.presence_outdated:
                     return
         except Exception:  # the next membership change sends a fresh list anyway
@@ -236,17 +236,15 @@ class RoomHub:
         for code, local in list(self.connections.items()):
             arrived = set()
             for connection in tuple(local):
-                first = await database_sync_to_async(services.add_presence)(
-                    connection.room, self.server_id, connection.connection_id, connection.name, connection.session_key
-                )
+                first = await database_sync_to_async(connection.register)()  # a member's presence, or a watcher
                 if first:
                     arrived.add(connection.name)
             for name in sorted(arrived):
                 await self.publish(code, events.join_event(name))
             room = next(iter(local)).room if local else None
             if room is not None:
-                members = await database_sync_to_async(services.room_members)(room)
-                await self.publish(code, events.presence_event(members))
+                presence = await database_sync_to_async(services.room_presence)(room)
+                await self.publish(code, events.presence_event(*presence))
 
 
 def _store_batch(entries):
@@ -320,8 +318,8 @@ async def publish_departures(hub, code, names):
         return
     for name in sorted(names):
         await hub.publish(code, events.leave_event(name))
-    members = await database_sync_to_async(services.room_members)(room)
-    await hub.publish(code, events.presence_event(members))
+    presence = await database_sync_to_async(services.room_presence)(room)
+    await hub.publish(code, events.presence_event(*presence))
 
 
 # Sent to the connections of a room an operator deleted; they close with an error frame.

@@ -36,8 +36,9 @@ def _system_event(event, **fields):
     return {"type": "chat.system", "text": encode(frame)}
 
 
-def presence_event(members):
-    return {"type": "chat.presence", "text": encode({"type": "presence", "members": members})}
+def presence_event(members, watchers=0):
+    """The member list, and how many people read along through the watch link (not members)."""
+    return {"type": "chat.presence", "text": encode({"type": "presence", "members": members, "watchers": watchers})}
 
 
 def history_frame(messages, has_more, **extra):
@@ -70,13 +71,13 @@ def iso(moment):
     return services.format_timestamp(moment) if moment is not None else None
 
 
-def room_state_frame(owner, locked, muted_until):
+def room_state_frame(owner, locked, muted_until, **extra):
     """This connection's standing in the room, sent on join when not the default."""
-    return encode({"type": "room_state", "owner": owner, "locked": locked, "muted_until": iso(muted_until)})
+    return encode({"type": "room_state", "owner": owner, "locked": locked, "muted_until": iso(muted_until), **extra})
 
 
-def owner_state_frame(owner):
-    return encode({"type": "room_state", "owner": owner})
+def owner_state_frame(owner, **extra):
+    return encode({"type": "room_state", "owner": owner, **extra})
 
 
 def moderation_event(event, name, **fields):
@@ -98,8 +99,13 @@ def room_locked_event(locked):
     return {"type": "room.locked", "locked": locked, "text": encode({"type": "room_state", "locked": locked})}
 
 
-def ownership_event(session_keys, owner_key):
-    return {"type": "room.ownership", "session_keys": list(session_keys), "owner_key": owner_key}
+def ownership_event(session_keys, owner_key, watch_active=False):
+    return {
+        "type": "room.ownership",
+        "session_keys": list(session_keys),
+        "owner_key": owner_key,
+        "watch_active": watch_active,
+    }
 
 
 def with_expiry(text, expires_at):
@@ -121,3 +127,23 @@ def message_changed_event(message):
     a state twice is harmless)."""
     frame = {**services.message_to_dict(message), "type": "message_changed"}
     return {"type": "chat.message_changed", "text": encode(frame)}
+
+
+def watch_link_state(path, active=None):
+    """For owners' connections: whether a watch link is live, and its path (null when there is
+    none, or when this owner's session does not know its token)."""
+    active = path is not None if active is None else active
+    return encode({"type": "room_state", "watch_active": active, "watch_link": path})
+
+
+def watch_link_event(name, watch_hash, path):
+    """The owner created (or replaced) or revoked the watch link. Everyone gets a system notice (a
+    member should know the room can be read from outside); owners' connections get the link; watchers
+    whose token is no longer `watch_hash` (the current token's hash, "" once revoked) are closed."""
+    notice = _system_event("watch_on" if watch_hash else "watch_off", name=name)
+    return {
+        "type": "room.watch_link",
+        "watch_hash": watch_hash,
+        "notice": notice["text"],
+        "text": watch_link_state(path),
+    }

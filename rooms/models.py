@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 
 class Room(models.Model):
@@ -13,6 +13,11 @@ class Room(models.Model):
     locked = models.BooleanField(default=False)
     passphrase_hash = models.CharField(max_length=128, blank=True)  # Django password hasher; "" = none
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)  # deleted at this time
+    # Sessions present when the room was locked: they may come back (a dropped connection, a
+    # refresh) while it stays locked. Emptied on unlock.
+    admitted_while_locked = models.JSONField(default=list, blank=True, db_default=Value([], models.JSONField()))
+    # The read-only watch link's token, hashed like the owner key; "" = no watch link.
+    watch_token_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -80,6 +85,19 @@ class Presence(models.Model):
 
     def __str__(self):
         return f"{self.name} in {self.room_id}"
+
+
+class Watcher(models.Model):
+    """One open read-only connection through a room's watch link: counted, never listed as a member.
+    Rows of a process that stopped beating go with it, like presence."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="watchers")
+    server = models.ForeignKey(ServerProcess, on_delete=models.CASCADE, related_name="watchers")
+    channel_name = models.CharField(max_length=128, unique=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"watcher in {self.room_id}"
 
 
 class RoomSanction(models.Model):

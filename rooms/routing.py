@@ -2,10 +2,11 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import path
 
-from .consumers import RoomConsumer
+from .consumers import RoomConsumer, WatchConsumer
 
 websocket_urlpatterns = [
     path("ws/rooms/<str:code>/", RoomConsumer.as_asgi()),
+    path("ws/rooms/<str:code>/watch/<str:token>/", WatchConsumer.as_asgi()),
 ]
 
 

@@ -25,7 +25,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Message, MessageChange, Presence, Reaction, Room, ServerProcess
+from .models import Message, MessageChange, Presence, Reaction, Room, ServerProcess, Watcher
 
 # Upper-case letters and digits without look-alikes (0/O, 1/I) so codes survive being read aloud.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -288,6 +288,11 @@ def room_members(room):
     return sorted(names.values(), key=str.casefold)
 
 
+def room_presence(room):
+    """What every page's member panel shows: (member names, how many watch through the watch link)."""
+    return room_members(room), watcher_count(room)
+
+
 def expire_stale_servers():
     """Delete processes that stopped beating, with their presence. Returns, per affected room's code,
     the names that left: sessions still connected through another live process did not leave.
@@ -314,6 +319,9 @@ def expire_stale_servers():
         for presence in stale:
             if (presence.room_id, presence.session_key) not in live_elsewhere:
                 departed.setdefault(presence.room.code, set()).add(presence.name)
+        # Watchers leave silently, but their rooms' watcher counts change.
+        for code in Watcher.objects.filter(server_id__in=stale_ids).values_list("room__code", flat=True):
+            departed.setdefault(code, set())
         ServerProcess.objects.filter(id__in=stale_ids).delete()
     return departed
 
@@ -394,7 +402,7 @@ def _session_store(session_key):
 def rename_member(session_key, new_name):
     """Change a session's display name: in its session (so a refresh keeps it) and in its presence in
     every room. Returns `(old, new, rooms)` where `rooms` maps each room code the session is in to
-    its member list after the change; `rooms` is empty when the name did not change."""
+    its `room_presence` after the change; `rooms` is empty when the name did not change."""
     new_name = check_name(new_name)
     store = _session_store(session_key)
     if store is None:
@@ -408,7 +416,7 @@ def rename_member(session_key, new_name):
     with transaction.atomic():
         Presence.objects.filter(session_key=session_key).update(name=new_name)
         room_ids = set(live_presences().filter(session_key=session_key).values_list("room_id", flat=True))
-    rooms = {room.code: room_members(room) for room in Room.objects.filter(id__in=room_ids)}
+    rooms = {room.code: room_presence(room) for room in Room.objects.filter(id__in=room_ids)}
     return old_name, new_name, rooms
 
 
@@ -760,15 +768,15 @@ MUTE_MAX_MINUTES = 24 * 60
 OWNED_ROOMS_SESSION_KEY = "owned_rooms"  # session: {room code: owner key}
 
 
-def hash_owner_key(key):
-    # The key is 32 random bytes, not a password: a fast hash is enough and keeps checks cheap.
+def hash_token(key):
+    # Owner keys and watch tokens are random bytes, not passwords: a fast hash is enough.
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_owner_key(room):
     """Give the room a fresh owner key (any earlier key stops working) and return it."""
     key = secrets.token_urlsafe(32)
-    room.owner_key_hash = hash_owner_key(key)
+    room.owner_key_hash = hash_token(key)
     room.save(update_fields=["owner_key_hash"])
     return key
 
@@ -778,7 +786,7 @@ def is_owner(room, key):
     if not isinstance(key, str) or not key:
         return False
     stored = Room.objects.filter(pk=room.pk).values_list("owner_key_hash", flat=True).first()
-    return bool(stored) and hmac.compare_digest(stored, hash_owner_key(key))
+    return bool(stored) and hmac.compare_digest(stored, hash_token(key))
 
 
 def owner_key_in_session(session, code):
@@ -865,17 +873,21 @@ def mute_member(room, key, name, minutes):
 
 
 def set_locked(room, key, locked):
+    """Lock or unlock the room. Locking admits the sessions present now for as long as it stays
+    locked, so a member whose connection drops (or who refreshes) is not shut out."""
     check_owner(room, key)
     if not isinstance(locked, bool):
         raise ChatError("invalid_frame", "`locked` must be true or false.")
-    Room.objects.filter(pk=room.pk).update(locked=locked)
+    admitted = sorted(set(live_presences(room).values_list("session_key", flat=True))) if locked else []
+    Room.objects.filter(pk=room.pk).update(locked=locked, admitted_while_locked=admitted)
     room.locked = locked
+    room.admitted_while_locked = admitted
     return locked
 
 
 def check_may_join(room, session_key, owner_key=None):
-    """Refuse a kicked session (until its kick ends) and, in a locked room, anyone not already
-    present; the owner may always join."""
+    """Refuse a kicked session (until its kick ends) and, in a locked room, anyone who was not
+    present when it was locked and is not present now; the owner may always join."""
     from .models import RoomSanction
 
     if is_owner(room, owner_key):
@@ -884,8 +896,8 @@ def check_may_join(room, session_key, owner_key=None):
     if until is not None:
         wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
         raise ChatError("kicked", "The owner removed you from this room.", retry_after=wait)
-    locked = Room.objects.filter(pk=room.pk).values_list("locked", flat=True).first()
-    if locked and not live_presences(room).filter(session_key=session_key).exists():
+    locked, admitted = Room.objects.filter(pk=room.pk).values_list("locked", "admitted_while_locked").first()
+    if locked and session_key not in admitted and not live_presences(room).filter(session_key=session_key).exists():
         raise ChatError("locked", "This room is locked: no new members can join.")
 
 
@@ -973,6 +985,70 @@ def expired_room_codes(codes):
 
 def purge_expired_rooms(batch_size=None):
     return purge_rooms(expired_rooms(), batch_size=batch_size)
+
+
+# --- owner controls (issue 9): the read-only watch link ----------------------------------------
+
+WATCH_LINKS_SESSION_KEY = "watch_links"  # session: {room code: watch token} the owner created
+
+
+def set_watch_link(room, key, active):
+    """The owner creates a watch link (replacing any earlier one, which stops working) or, with
+    `active` false, revokes it. Returns the new token, or None when revoked; the consumer then
+    disconnects the watchers of the old link."""
+    check_owner(room, key)
+    if not isinstance(active, bool):
+        raise ChatError("invalid_frame", "`active` must be true or false.")
+    token = secrets.token_urlsafe(24) if active else None
+    room.watch_token_hash = hash_token(token) if token else ""
+    Room.objects.filter(pk=room.pk).update(watch_token_hash=room.watch_token_hash)
+    return token
+
+
+def current_watch_hash(room):
+    return Room.objects.filter(pk=room.pk).values_list("watch_token_hash", flat=True).first() or ""
+
+
+def is_watch_token(room, token):
+    stored = current_watch_hash(room)
+    return bool(stored) and isinstance(token, str) and hmac.compare_digest(stored, hash_token(token))
+
+
+def find_watched_room(code, token, ip):
+    """The room a watch link opens, or None when the code or token is wrong (counted against the IP
+    like an unknown room code, so tokens cannot be guessed quickly)."""
+    check_join_attempts(ip)
+    room = find_room(code)
+    if room is None or not is_watch_token(room, token):
+        record_join_miss(ip)
+        return None
+    return room
+
+
+def remember_watch_token(session, code, token):
+    links = dict(session.get(WATCH_LINKS_SESSION_KEY) or {})
+    links[code] = token
+    session[WATCH_LINKS_SESSION_KEY] = links
+
+
+def watch_token_in_session(room, session):
+    """The owner's own copy of the room's current watch token, if this session created it."""
+    links = session.get(WATCH_LINKS_SESSION_KEY) if session is not None else None
+    token = links.get(room.code) if isinstance(links, dict) else None
+    return token if is_watch_token(room, token) else None
+
+
+def add_watcher(room, server_id, channel_name):
+    Watcher.objects.get_or_create(channel_name=channel_name, defaults={"room": room, "server_id": server_id})
+
+
+def remove_watcher(channel_name):
+    Watcher.objects.filter(channel_name=channel_name).delete()
+
+
+def watcher_count(room):
+    cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_STALE_SECONDS)
+    return Watcher.objects.filter(room=room, server__heartbeat_at__gte=cutoff).count()
 
 
 # --- rich messages: edit, delete, reactions (docs/protocol.md, "Edits, deletions, reactions") ----

@@ -9,6 +9,7 @@ urlpatterns = [
     path("rooms/<str:code>/leave/", views.leave, name="leave"),
     path("rooms/<str:code>/own/<str:key>/", views.claim_owner, name="claim_owner"),
     path("rooms/<str:code>/passphrase/", views.passphrase, name="passphrase"),
+    path("rooms/<str:code>/watch/<str:token>/", views.watch, name="watch"),
     path("rooms/<str:code>/transcript.<str:fmt>", views.transcript, name="transcript"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -130,12 +130,37 @@ async def healthz(request):
 
 
 def owner_config(request, room):
-    """What the room page needs to show the owner badge, menu and owner link."""
+    """What the room page needs to show the owner badge, menu, owner link and watch link."""
     key = services.owner_key_in_session(request.session, room.code)
     if not services.is_owner(room, key):
         return {"owner": False}
     link = request.build_absolute_uri(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": key}))
-    return {"owner": True, "owner_link": link}
+    # The watch link itself is shown only to the session that made it (the room keeps its hash).
+    token = services.watch_token_in_session(room, request.session)
+    watch_path = reverse("rooms:watch", kwargs={"code": room.code, "token": token}) if token else None
+    return {
+        "owner": True,
+        "owner_link": link,
+        "watch_active": bool(room.watch_token_hash),
+        "watch_link": request.build_absolute_uri(watch_path) if watch_path else None,
+    }
+
+
+@require_http_methods(["GET"])
+def watch(request, code, token):
+    """The read-only watch link: history and live messages, no name needed, nothing to send."""
+    canonical = services.normalize_code(code)
+    try:
+        room = services.find_watched_room(canonical, token, request_ip(request))
+    except services.ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("rooms:home")
+    if room is None:
+        messages.error(request, "That watch link is not valid (any more).")
+        return redirect("rooms:home")
+    config = {"code": room.code, "name": None, "watch": token}
+    config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
+    return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config})
 
 
 @require_http_methods(["GET"])

@@ -34,13 +34,13 @@ async def open_socket():
 
     opened = []
 
-    async def connect(code, session_key=None, origin=ORIGIN, query="", app=None):
+    async def connect(code, session_key=None, origin=ORIGIN, query="", app=None, watch=None):
         headers = [(b"host", b"127.0.0.1:8000")]
         if origin:
             headers.append((b"origin", origin.encode()))
         if session_key:
             headers.append((b"cookie", f"sessionid={session_key}".encode()))
-        path = f"/ws/rooms/{code}/" + (f"?{query}" if query else "")
+        path = f"/ws/rooms/{code}/" + (f"watch/{watch}/" if watch else "") + (f"?{query}" if query else "")
         communicator = WebsocketCommunicator(app or application, path, headers=headers)
         connected, _ = await communicator.connect()
         assert connected

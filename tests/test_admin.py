@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from rooms import services
 from rooms.admin import LATEST_MESSAGES_SHOWN
-from rooms.models import Message, Presence, Room
+from rooms.models import Message, Presence, Room, RoomSanction
 
 ROOMS_URL = reverse("admin:rooms_room_changelist")
 MESSAGES_URL = reverse("admin:rooms_message_changelist")
@@ -150,6 +150,29 @@ def test_room_page_shows_the_latest_messages_read_only_and_links_to_all(admin_cl
     assert f"All {LATEST_MESSAGES_SHOWN + 5} messages of this room" in page
     assert 'name="messages-0-body"' not in page  # read-only: no inputs for messages
     assert "2: bob, Zoe" in page  # who is online now
+
+
+@pytest.mark.django_db
+def test_room_page_shows_the_owners_settings_and_sanctions_which_can_be_lifted(admin_client):
+    room = make_room(title="Moderated")
+    key = services.new_owner_key(room)
+    be_online(room, "Bob")
+    services.set_locked(room, key, True)
+    services.set_watch_link(room, key, True)
+    services.kick_member(room, key, "Bob")
+    sanction = RoomSanction.objects.get(room=room)
+
+    page = admin_client.get(reverse("admin:rooms_room_change", args=[room.pk])).content.decode()
+    assert "locked; no passphrase; no expiry; watch link live (0 watching)" in page
+    assert "Kicks and mutes by the owner" in page
+    assert "Bob…" in page  # the session, shortened (be_online uses the name as the session key)
+
+    listing = admin_client.get(reverse("admin:rooms_roomsanction_changelist"))
+    assert listing.status_code == 200 and room.code in listing.content.decode()
+    # Deleting the sanction lifts the kick: the session may join again.
+    admin_client.post(reverse("admin:rooms_roomsanction_delete", args=[sanction.pk]), {"post": "yes"})
+    assert not RoomSanction.objects.exists()
+    services.check_may_join(room, "Bob")  # admitted while locked, and no longer kicked
 
 
 @pytest.mark.django_db

@@ -20,9 +20,12 @@ const input = document.getElementById("message");
 const composer = document.getElementById("composer");
 const composerError = document.getElementById("composer-error");
 const connectionStatus = document.getElementById("connection");
+// Through a watch link the page is read-only: no composer, rename or owner menu (they are not in
+// the page, hence the `?.` on their listeners), and the socket is the watcher's.
+const watching = Boolean(config.watch);
 
 // Errors after which reconnecting cannot help.
-const FATAL_ERRORS = new Set(["no_name", "room_not_found", "forbidden_origin", "room_removed"]);
+const FATAL_ERRORS = new Set(["no_name", "room_not_found", "forbidden_origin", "room_removed", "watch_link_invalid", "watch_revoked"]);
 const RECONNECT_BASE_MS = 500;
 const RECONNECT_MAX_MS = 10000;
 // The database hiccuped: the message is sent again by itself (same client_id) after a delay.
@@ -199,9 +202,13 @@ function renderSystem(frame) {
   list.append(item);
 }
 
-function renderMembers(members) {
+const watcherCount = document.getElementById("watcher-count");
+
+function renderMembers(members, watchers) {
   membersList.replaceChildren(...members.map(memberItem));
   memberCount.textContent = String(members.length);
+  watcherCount.hidden = !watchers;
+  watcherCount.textContent = watchers === 1 ? "1 person watching (read-only)" : `${watchers} people watching (read-only)`;
 }
 
 function scrollToEnd() {
@@ -249,7 +256,7 @@ const handlers = {
   presence(frame) {
     // On phones the member list sits above the messages: when it grows, keep the newest in view.
     const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 2;
-    renderMembers(frame.members);
+    renderMembers(frame.members, frame.watchers || 0);
     if (atEnd) scrollToEnd();
   },
   error(frame) {
@@ -267,7 +274,8 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const resume = lastId ? `?after=${lastId}&seq=${lastSeq}` : "";
   setConnection(reconnectAttempts ? "reconnecting" : "connecting", reconnectAttempts ? "Reconnecting…" : "Connecting…");
-  socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${encodeURIComponent(config.code)}/${resume}`);
+  const path = watching ? `${encodeURIComponent(config.code)}/watch/${encodeURIComponent(config.watch)}` : encodeURIComponent(config.code);
+  socket = new WebSocket(`${scheme}://${location.host}/ws/rooms/${path}/${resume}`);
   resuming = true;
   socket.addEventListener("open", () => {
     reconnectAttempts = 0;
@@ -312,19 +320,19 @@ function sendMessage() {
   input.focus();
 }
 
-composer.addEventListener("submit", (event) => {
+composer?.addEventListener("submit", (event) => {
   event.preventDefault();
   sendMessage();
 });
 
-input.addEventListener("keydown", (event) => {
+input?.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     sendMessage();
   }
 });
 
-document.getElementById("copy-link").addEventListener("click", async (event) => {
+document.getElementById("copy-link")?.addEventListener("click", async (event) => {
   const button = event.currentTarget;
   const link = new URL(button.dataset.invitePath, location.origin).href;
   try {
@@ -337,7 +345,7 @@ document.getElementById("copy-link").addEventListener("click", async (event) => 
 });
 
 // Close the socket before leaving so the others see the leave notice at once.
-document.querySelector(".leave-form").addEventListener("submit", () => {
+document.querySelector(".leave-form")?.addEventListener("submit", () => {
   stopped = true;
   if (socket) socket.close(1000, "left");
 });
@@ -399,7 +407,7 @@ function followNewContent(wasAtBottom) {
 newMessagesPill.addEventListener("click", () => {
   scrollToEnd();
   newMessagesPill.hidden = true;
-  input.focus();
+  input?.focus();
 });
 
 list.addEventListener("scroll", () => {
@@ -495,15 +503,15 @@ function fitComposer() {
   input.style.height = `${input.scrollHeight + 2}px`;
 }
 
-input.addEventListener("input", () => {
+input?.addEventListener("input", () => {
   fitComposer();
   sendTyping();
 });
-composer.addEventListener("submit", () => {
+composer?.addEventListener("submit", () => {
   typingSentAt = 0; // the next message's typing is news again
   requestAnimationFrame(fitComposer);
 });
-input.addEventListener("keydown", (event) => {
+input?.addEventListener("keydown", (event) => {
   if (event.key !== "Enter" || event.shiftKey) return;
   typingSentAt = 0; // the next message's typing is news again
   requestAnimationFrame(fitComposer);
@@ -542,12 +550,12 @@ function showRenameError(frame) {
   return true;
 }
 
-renameToggle.addEventListener("click", () => openRename(renameForm.hidden));
-document.getElementById("rename-cancel").addEventListener("click", () => openRename(false));
-renameForm.addEventListener("keydown", (event) => {
+renameToggle?.addEventListener("click", () => openRename(renameForm.hidden));
+document.getElementById("rename-cancel")?.addEventListener("click", () => openRename(false));
+renameForm?.addEventListener("keydown", (event) => {
   if (event.key === "Escape") openRename(false);
 });
-renameForm.addEventListener("submit", (event) => {
+renameForm?.addEventListener("submit", (event) => {
   event.preventDefault();
   const name = renameInput.value.trim();
   if (name === config.name) return openRename(false);
@@ -584,6 +592,8 @@ Object.assign(SYSTEM_TEXT, {
   expiry: (frame) => [nameInText(frame.name), frame.expires_at ? " set the room to disappear" : " cancelled the expiry"],
   passphrase_set: (frame) => [nameInText(frame.name), " set a passphrase for new members"],
   passphrase_removed: (frame) => [nameInText(frame.name), " removed the passphrase"],
+  watch_on: (frame) => [nameInText(frame.name), " shared a read-only watch link: people with it can read along"],
+  watch_off: (frame) => [nameInText(frame.name), " ended the watch link"],
 });
 
 function showOwner(owner) {
@@ -623,21 +633,59 @@ function setExpiry(iso) {
 setExpiry(config.expires_at);
 setInterval(showExpiry, 30000);
 
-document.getElementById("expiry-form").addEventListener("submit", (event) => {
+document.getElementById("expiry-form")?.addEventListener("submit", (event) => {
   event.preventDefault();
   ownerAction({ type: "expiry", hours: Number.parseInt(document.getElementById("expiry-hours").value, 10) });
 });
 
 handlers.room_state = (frame) => {
   if ("expires_at" in frame) setExpiry(frame.expires_at);
+  if (watching) return; // the rest is about members and owners
   if (typeof frame.owner === "boolean") showOwner(frame.owner);
+  if (frame.owner_link) showOwnerLink(frame.owner_link);
   if (typeof frame.locked === "boolean") showLocked(frame.locked);
   if (frame.muted_until) showError(`You are muted until ${new Date(frame.muted_until).toLocaleTimeString()}.`);
+  if ("watch_link" in frame) showWatchLink(frame.watch_link);
+  if (typeof frame.watch_active === "boolean") showWatchActive(frame.watch_active);
 };
+
+// A new owner learns its owner link live (the link holds the new key; only its sessions get it).
+function showOwnerLink(path) {
+  document.getElementById("owner-link").value = new URL(path, location.origin).href;
+  document.getElementById("owner-link-row").hidden = false;
+}
+
+// The watch link: the session that made it sees it (and after a reload); other owner sessions
+// learn only that one is live, so they can revoke or replace it.
+const watchLinkField = document.getElementById("watch-link");
+
+function showWatchLink(path) {
+  watchLinkField.value = path ? new URL(path, location.origin).href : "";
+}
+
+function showWatchActive(active) {
+  if (!watchLinkField) return;
+  if (!active) watchLinkField.value = "";
+  const known = active && Boolean(watchLinkField.value);
+  watchLinkField.hidden = !known;
+  document.getElementById("watch-link-label").hidden = !known;
+  document.getElementById("revoke-watch-link").hidden = !active;
+  document.getElementById("create-watch-link").textContent = active ? "Replace watch link" : "Create watch link";
+  document.getElementById("watch-link-state").textContent = !active
+    ? "No watch link: create one to let people read along without joining."
+    : known
+      ? "Anyone with this link can read the room live, without joining or sending."
+      : "A watch link made in another browser is live. Replace it to see a link here.";
+}
+
+if (!watching) showWatchActive(Boolean(config.watch_active));
+document.getElementById("create-watch-link")?.addEventListener("click", () => ownerAction({ type: "watch_link", active: true }));
+document.getElementById("revoke-watch-link")?.addEventListener("click", () => ownerAction({ type: "watch_link", active: false }));
 
 const showPresence = handlers.presence;
 handlers.presence = (frame) => {
   showPresence(frame);
+  if (watching) return;
   const chosen = memberTarget.value;
   memberTarget.replaceChildren(
     ...frame.members.filter((name) => name !== config.name).map((name) => {
@@ -659,23 +707,23 @@ function chosenMember() {
   return memberTarget.value;
 }
 
-document.getElementById("passphrase-form").addEventListener("submit", (event) => {
+document.getElementById("passphrase-form")?.addEventListener("submit", (event) => {
   event.preventDefault();
   const field = document.getElementById("new-passphrase");
   ownerAction({ type: "passphrase", passphrase: field.value });
   field.value = "";
 });
 
-lockToggle.addEventListener("click", () => ownerAction({ type: "lock", locked: !roomLocked }));
-document.getElementById("kick-member").addEventListener("click", () => {
+lockToggle?.addEventListener("click", () => ownerAction({ type: "lock", locked: !roomLocked }));
+document.getElementById("kick-member")?.addEventListener("click", () => {
   const name = chosenMember();
   if (name) ownerAction({ type: "kick", name });
 });
-document.getElementById("mute-member").addEventListener("click", () => {
+document.getElementById("mute-member")?.addEventListener("click", () => {
   const name = chosenMember();
   if (name) ownerAction({ type: "mute", name, minutes: Number.parseInt(muteMinutes.value, 10) });
 });
-document.getElementById("transfer-owner").addEventListener("click", () => {
+document.getElementById("transfer-owner")?.addEventListener("click", () => {
   const name = chosenMember();
   if (name) ownerAction({ type: "transfer", to: name });
 });
@@ -717,10 +765,12 @@ function showRichState(item, message) {
     chip.dataset.emoji = reaction.emoji;
     chip.title = reaction.names.join(", ");
     if (reaction.names.includes(config.name)) chip.classList.add("mine");
+    chip.disabled = watching;
     chip.addEventListener("click", () => sendFrame({ type: "react", id: message.id, emoji: reaction.emoji }));
     bar.append(chip);
   }
   if (bar.childElementCount) item.append(bar);
+  if (watching) return; // read-only: no reacting, editing or deleting
   const actions = el("div", "message-actions");
   for (const emoji of REACTION_EMOJI) {
     const add = el("button", "add-reaction", emoji);
@@ -793,11 +843,13 @@ function mentionPattern() {
 }
 
 function mentionsMe(text) {
+  if (!config.name) return false; // a watcher has no name to be mentioned by
   return mentionPattern().test(text || "");
 }
 
 // Wrap "@me" in <mark class="mention"> in the body's plain text (not in code or links).
 function highlightMentions(body) {
+  if (!config.name) return;
   const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
   const nodes = [];
   while (walker.nextNode()) {
@@ -873,4 +925,4 @@ function mentionControls() {
   composer.after(box);
 }
 
-mentionControls();
+if (!watching) mentionControls();
