@@ -48,3 +48,47 @@ def test_join_with_passphrase(people):
     expect(ada.members).to_have_text(["Ada", "Bob"])
     bob.send("I got in")
     expect(ada.message("I got in")).to_have_count(1)
+
+
+def test_watch_link_reads_along_and_revoking_disconnects(people):
+    ada, bob, watcher = people(3)
+    code = ada.create_room("Ada")
+    bob.join_room("Bob", code)
+    ada.send("said before anyone watched")
+
+    ada.page.click("#room-menu summary")
+    expect(ada.page.locator("#watch-link")).to_be_hidden()
+    ada.page.click("#create-watch-link")
+    link = ada.page.locator("#watch-link")
+    expect(link).to_have_value(re.compile(rf"/rooms/{code}/watch/[\w-]+/$"))
+    expect(bob.system_notices.filter(has_text="Ada shared a read-only watch link")).to_have_count(1)
+
+    # No name, no form: the link opens the room read-only.
+    watcher.page.goto(link.input_value())
+    expect(watcher.page.locator("#connection")).to_have_attribute("data-state", "connected")
+    expect(watcher.message("said before anyone watched")).to_have_count(1)
+    expect(watcher.page.locator("#read-only-note")).to_be_visible()
+    expect(watcher.page.locator("#message")).to_have_count(0)
+    expect(watcher.page.locator(".message-actions")).to_have_count(0)
+    expect(watcher.members).to_have_text(["Ada", "Bob"])
+    for person in (ada, bob, watcher):
+        expect(person.page.locator("#watcher-count")).to_have_text("1 person watching (read-only)")
+    expect(ada.members).to_have_text(["Ada", "Bob"])  # counted, not listed
+
+    bob.send("live, while watched")
+    expect(watcher.message("live, while watched")).to_have_count(1)
+
+    # The owner's page keeps showing the link after a reload.
+    shown = link.input_value()
+    ada.page.reload()
+    ada.wait_in_room()
+    ada.page.click("#room-menu summary")
+    expect(ada.page.locator("#watch-link")).to_have_value(shown)
+
+    ada.page.click("#revoke-watch-link")
+    expect(watcher.page.locator("#composer-error")).to_have_text("The owner ended this watch link.")
+    expect(watcher.page.locator("#connection")).to_have_attribute("data-state", "offline")
+    expect(bob.page.locator("#watcher-count")).to_be_hidden()
+    expect(ada.page.locator("#watch-link")).to_be_hidden()
+    watcher.page.reload()
+    expect(watcher.page.get_by_text("That watch link is not valid (any more).")).to_be_visible()
