@@ -13,12 +13,9 @@ import os
 import re
 import secrets
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -32,20 +29,13 @@ from django.db import connection
 from websockets.asyncio.client import connect
 
 from rooms.models import Message
+from tests.live_server import PROJECT_ROOT, LiveServer, daphne_command, free_port
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 HEARTBEAT_SECONDS = 1
 STALE_SECONDS = 4
-START_TIMEOUT = 60  # a cold Django start on a busy 2-core CI machine
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def wait_until(condition, timeout, what):
@@ -66,7 +56,7 @@ def static_root(tmp_path_factory):
     env = {**os.environ, "STATIC_ROOT": str(root), "STATIC_MANIFEST": "1", "SECRET_KEY": "collectstatic"}
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         env=env,
         check=True,
         timeout=120,
@@ -78,50 +68,6 @@ def database_url_for_servers():
     """DATABASE_URL pointed at the test database pytest-django made, where this test's data is."""
     url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
     return urllib.parse.urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-
-
-class Server:
-    def __init__(self, name, command, env, port, log_dir):
-        self.name = name
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-        self.log_path = log_dir / f"{name}.log"
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-
-    def log_tail(self):
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def wait_healthy(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                    self.base + "/healthz", timeout=5
-                ) as response:
-                    if response.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{self.name} not healthy within {START_TIMEOUT} s:\n{self.log_tail()}")
-
-    def kill(self):
-        """SIGKILL: the process gets no chance to say goodbye to anyone."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
@@ -148,8 +94,9 @@ def start_servers(transactional_db, static_root, tmp_path):
         servers = []
         for command in commands:
             port = free_port()
-            argv = [part.format(port=port) for part in command]
-            servers.append(Server(f"{Path(argv[0]).name}-{port}", argv, env, port, tmp_path))
+            server = LiveServer(env=env, command=command, port=port, log_path=tmp_path / f"server-{port}.log")
+            server.spawn()
+            servers.append(server)
         started.extend(servers)
         for server in servers:
             server.wait_healthy()
@@ -160,13 +107,9 @@ def start_servers(transactional_db, static_root, tmp_path):
         server.stop()
 
 
-def daphne_command():
-    return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", "{port}", "chatsite.asgi:application"]
-
-
 def compose_uvicorn_command():
     """The web workers' command from docker-compose.yml, on a local port instead of 0.0.0.0:8000."""
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
     command = compose["services"]["web1"]["command"]
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     assert argv[0] == "uvicorn"
@@ -223,7 +166,7 @@ class ChatClient:
         query = f"?after={after}" if after is not None else ""
         self.socket = await connect(
             f"ws://127.0.0.1:{server.port}/ws/rooms/{self.code}/{query}",
-            origin=server.base,
+            origin=server.url,
             additional_headers={"Cookie": self.visitor.cookie_header()},
             proxy=None,
             open_timeout=10,
@@ -315,9 +258,9 @@ async def test_two_processes_share_a_room_and_survive_one_being_killed(start_ser
     visitors = {name: Visitor(name) for name in names}
     home_server = {"Ann": first, "Bob": second, "Cat": first, "Dan": second, "Eve": second}
 
-    code = await asyncio.to_thread(visitors["Ann"].submit_home_form, first.base, create="")
+    code = await asyncio.to_thread(visitors["Ann"].submit_home_form, first.url, create="")
     for name in names[1:]:
-        joined = await asyncio.to_thread(visitors[name].submit_home_form, home_server[name].base, code=code, join="")
+        joined = await asyncio.to_thread(visitors[name].submit_home_form, home_server[name].url, code=code, join="")
         assert joined == code
     chat = {name: await clients(visitors[name], code, home_server[name]) for name in names}
 
@@ -377,18 +320,18 @@ async def test_two_processes_share_a_room_and_survive_one_being_killed(start_ser
 async def test_each_production_server_command_serves_pages_static_files_and_websockets(command, start_servers, clients):
     (server,) = await asyncio.to_thread(start_servers, command())
     visitor = Visitor("Ann")
-    status, _, page = await asyncio.to_thread(visitor.get, server.base + "/")
+    status, _, page = await asyncio.to_thread(visitor.get, server.url + "/")
     assert status == 200 and b'name="csrfmiddlewaretoken"' in page
 
     # Static files are hashed (cacheable forever) and served compressed by WhiteNoise.
     stylesheet = re.search(rb'href="(/static/rooms/style\.[0-9a-f]{12}\.css)"', page)
     assert stylesheet, "the page links the hashed stylesheet"
-    request = urllib.request.Request(server.base + stylesheet.group(1).decode(), headers={"Accept-Encoding": "gzip"})
+    request = urllib.request.Request(server.url + stylesheet.group(1).decode(), headers={"Accept-Encoding": "gzip"})
     _, headers, _ = await asyncio.to_thread(visitor.get, request)
     assert headers["Content-Encoding"] == "gzip"
     assert "immutable" in headers["Cache-Control"]
 
-    code = await asyncio.to_thread(visitor.submit_home_form, server.base, create="")
+    code = await asyncio.to_thread(visitor.submit_home_form, server.url, create="")
     client = await clients(visitor, code, server)
     await wait_until(lambda: client.members == ["Ann"], 10, "Ann's own presence")
     await client.send("hello", client_id="hello-1")

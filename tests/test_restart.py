@@ -3,18 +3,11 @@ database fails while messages arrive. Nothing sent is lost or stored twice."""
 
 import asyncio
 import json
-import os
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
@@ -24,9 +17,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from rooms.models import Message
-
-PROJECT = Path(__file__).resolve().parent.parent
-
+from tests.live_server import LiveServer
 
 # --- the database fails while the server runs ----------------------------------------------------
 
@@ -124,65 +115,13 @@ async def test_the_database_failing_during_the_join_refuses_cleanly(room, sessio
 # --- the real server, killed and restarted ---------------------------------------------------------
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """`daphne chatsite.asgi:application` on 127.0.0.1:port with its own SQLite file."""
-
-    def __init__(self, tmp_path):
-        self.port = free_port()
-        self.database = tmp_path / "chat.sqlite3"
-        self.log = tmp_path / "server.log"
-        self.env = {**os.environ, "SQLITE_PATH": str(self.database), "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
-        for name in ("DATABASE_URL", "REDIS_URL", "DEBUG"):
-            self.env.pop(name, None)
-        self.process = None
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=PROJECT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-        )
-
-    @property
-    def origin(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatsite.asgi:application"]
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=PROJECT, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                    f"{self.origin}/healthz", timeout=2
-                ):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
-
-    def kill(self):
-        """Kill -9: no goodbye, no cleanup, like a crash or an OOM kill."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stored(self, code):
-        with sqlite3.connect(self.database) as connection:
-            return connection.execute(
-                "SELECT m.id, m.body, m.client_id FROM rooms_message m JOIN rooms_room r ON r.id = m.room_id "
-                "WHERE r.code = ? ORDER BY m.id",
-                (code,),
-            ).fetchall()
+def stored_messages(server, code):
+    with sqlite3.connect(server.sqlite_path) as connection:
+        return connection.execute(
+            "SELECT m.id, m.body, m.client_id FROM rooms_message m JOIN rooms_room r ON r.id = m.room_id "
+            "WHERE r.code = ? ORDER BY m.id",
+            (code,),
+        ).fetchall()
 
 
 class Person:
@@ -202,14 +141,14 @@ class Person:
 
     def enter(self, code=None):
         """Create a room (no code) or join one through the home form; returns the room code."""
-        page = self.opener.open(f"{self.server.origin}/", timeout=5).read().decode()
+        page = self.opener.open(f"{self.server.url}/", timeout=5).read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         fields = {"csrfmiddlewaretoken": token, "name": self.name}
         fields.update({"code": code, "join": ""} if code else {"create": ""})
         request = urllib.request.Request(
-            f"{self.server.origin}/",
+            f"{self.server.url}/",
             data=urllib.parse.urlencode(fields).encode(),
-            headers={"Referer": f"{self.server.origin}/"},
+            headers={"Referer": f"{self.server.url}/"},
         )
         with self.opener.open(request, timeout=5) as response:
             return re.search(r"/rooms/([A-Z0-9]+)/$", response.geturl()).group(1)
@@ -219,7 +158,7 @@ class Person:
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies)
         self.socket = await ws_connect(
             f"ws://127.0.0.1:{self.server.port}/ws/rooms/{code}/{after}",
-            origin=self.server.origin,
+            origin=self.server.url,
             additional_headers={"Cookie": cookie},
             proxy=None,
         )
@@ -251,10 +190,10 @@ class Person:
 
 @pytest.fixture
 def server(tmp_path):
-    running = Server(tmp_path)
+    running = LiveServer(tmp_path / "chat.sqlite3")
     running.start()
     yield running
-    running.kill()
+    running.stop()
 
 
 async def wait_closed(person):
@@ -300,7 +239,7 @@ async def test_clients_resume_after_the_server_is_killed_and_restarted(server):
     await ann.send("ann-outage", "typed while the server was down")
     await ann.read_until(lambda frame: frame.get("client_id") == "ann-outage")
 
-    stored = server.stored(code)
+    stored = stored_messages(server, code)
     client_ids = [row[2] for row in stored]
     expected = [f"ann-{n}" for n in range(5)] + [f"bob-{n}" for n in range(5)] + ["ann-maybe", "ann-outage"]
     assert sorted(client_ids) == sorted(expected)  # every message stored, and exactly once

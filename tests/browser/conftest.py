@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .live_server import LiveServer
+from tests.live_server import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -13,7 +13,7 @@ def test_pages_reconnect_after_a_server_restart_and_deliver_queued_message_once(
     alice.send("before the restart")
     expect(bob.message("before the restart")).to_have_count(1)
 
-    own_server.stop(kill=True)  # a crash: no graceful close frames
+    own_server.kill()  # a crash: no graceful close frames
     for person in (alice, bob):
         expect(person.page.locator("#connection")).not_to_have_attribute("data-state", "connected")
     alice.send("typed while the server was down")

@@ -231,7 +231,7 @@ def test_paging_still_works_after_the_server_restarts(people, own_server):
     (reader,) = people(1, server=own_server)
     reader.enter_room("Reader", code)
     expect(reader.messages).to_have_count(50)
-    own_server.stop(kill=True)
+    own_server.kill()
     expect(reader.page.locator("#connection")).not_to_have_attribute("data-state", "connected")
     own_server.start()  # same port, same database
     expect(reader.page.locator("#connection")).to_have_attribute("data-state", "connected", timeout=RECONNECT_MS)
