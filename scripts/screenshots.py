@@ -15,7 +15,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.browser.live_server import LiveServer  # noqa: E402
+from tests.live_server import LiveServer  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1100, "height": 680}
