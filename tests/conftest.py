@@ -15,6 +15,23 @@ def room(db):
 
 
 @pytest.fixture
+def owned_room(db):
+    """A room, its owner key, and a factory for sessions (owner or not)."""
+    room = services.create_room()
+    key = services.new_owner_key(room)
+
+    def session(name, owner=False):
+        store = SessionStore()
+        store["name"] = name
+        if owner:
+            services.remember_owner_key(store, room.code, key)
+        store.create()
+        return store.session_key
+
+    return room, key, session
+
+
+@pytest.fixture
 def session_for():
     """A saved session holding a display name, as the home form leaves it; returns its key."""
 

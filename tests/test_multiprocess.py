@@ -153,19 +153,22 @@ class Visitor:
 class ChatClient:
     """A websocket connection to one server; records every frame and each message id it got."""
 
-    def __init__(self, visitor, code):
+    def __init__(self, visitor, code, watch=None):
         self.visitor = visitor
         self.code = code
+        self.watch = watch  # a watch link's token: a read-only watcher instead of a member
         self.frames = []
         self.received = Counter()  # message id -> times received, live or in history
         self.members = None
+        self.watchers = None
         self.socket = None
         self.reader = None
 
     async def open(self, server, after=None):
         query = f"?after={after}" if after is not None else ""
+        path = f"{self.code}/watch/{self.watch}" if self.watch else self.code
         self.socket = await connect(
-            f"ws://127.0.0.1:{server.port}/ws/rooms/{self.code}/{query}",
+            f"ws://127.0.0.1:{server.port}/ws/rooms/{path}/{query}",
             origin=server.url,
             additional_headers={"Cookie": self.visitor.cookie_header()},
             proxy=None,
@@ -186,6 +189,7 @@ class ChatClient:
                     self.received.update(message["id"] for message in frame["messages"])
                 elif frame["type"] == "presence":
                     self.members = frame["members"]
+                    self.watchers = frame["watchers"]
         except Exception:
             pass  # the server went away; `closed` says so
 
@@ -213,8 +217,8 @@ class ChatClient:
 async def clients():
     opened = []
 
-    async def open_client(visitor, code, server, after=None):
-        client = await ChatClient(visitor, code).open(server, after)
+    async def open_client(visitor, code, server, after=None, watch=None):
+        client = await ChatClient(visitor, code, watch).open(server, after)
         opened.append(client)
         return client
 
@@ -314,6 +318,36 @@ async def test_two_processes_share_a_room_and_survive_one_being_killed(start_ser
     for client in survivors:
         assert not {"Bob", "Dan"} & set(client.system("leave")), client.visitor.name
     assert chat["Ann"].system("leave").count("Eve") == 1
+
+
+async def test_watchers_on_another_process_are_counted_and_revoking_closes_them(start_servers, clients):
+    first, second = await asyncio.to_thread(start_servers, daphne_command(), daphne_command())
+    ann, bob = Visitor("Ann"), Visitor("Bob")
+    code = await asyncio.to_thread(ann.submit_home_form, first.url, create="")
+    await asyncio.to_thread(bob.submit_home_form, second.url, code=code, join="")
+    owner = await clients(ann, code, first)
+    member = await clients(bob, code, second)
+    await wait_until(lambda: owner.members == member.members == ["Ann", "Bob"], 10, "both members everywhere")
+
+    await owner.socket.send(json.dumps({"type": "watch_link", "active": True}))
+    await wait_until(lambda: any(f.get("watch_link") for f in owner.frames), 10, "the owner's watch link")
+    token = next(f["watch_link"] for f in owner.frames if f.get("watch_link")).rstrip("/").split("/")[-1]
+    watcher = await clients(Visitor("watcher"), code, second, watch=token)
+    await wait_until(
+        lambda: owner.watchers == member.watchers == watcher.watchers == 1,
+        10,
+        lambda: f"one watcher counted everywhere: {owner.watchers}, {member.watchers}, {watcher.watchers}",
+    )
+    assert owner.members == ["Ann", "Bob"]  # counted, never listed
+
+    await owner.send("watched from the other process", client_id="watched-1")
+    await wait_until(lambda: len(watcher.received) == 1, 10, "the watcher to get the message")
+
+    await owner.socket.send(json.dumps({"type": "watch_link", "active": False}))
+    await wait_until(lambda: watcher.closed, 10, "the watcher on the other process to be closed")
+    assert [f["code"] for f in watcher.frames if f["type"] == "error"] == ["watch_revoked"]
+    assert watcher.socket.close_code == 4014
+    await wait_until(lambda: owner.watchers == member.watchers == 0, 10, "the watcher count back to 0")
 
 
 @pytest.mark.parametrize("command", [daphne_command, compose_uvicorn_command], ids=["daphne", "uvicorn"])

@@ -2,7 +2,6 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 
 from rooms import services
@@ -11,23 +10,6 @@ from rooms.models import Room
 from .test_consumer import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def owned_room(db):
-    """A room, its owner key, and a factory for sessions (owner or not)."""
-    room = services.create_room()
-    key = services.new_owner_key(room)
-
-    def session(name, owner=False):
-        store = SessionStore()
-        store["name"] = name
-        if owner:
-            services.remember_owner_key(store, room.code, key)
-        store.create()
-        return store.session_key
-
-    return room, key, session
 
 
 # --- views ------------------------------------------------------------------------------------

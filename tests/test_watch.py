@@ -9,7 +9,6 @@ from rooms import services
 from rooms.models import Message, Room, ServerProcess, Watcher
 
 from .test_consumer import joined, receive_until, send
-from .test_owner import owned_room  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
