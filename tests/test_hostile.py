@@ -321,3 +321,23 @@ def test_any_text_at_all_is_stored_exactly_or_refused_with_the_right_code(room_a
         assert answer["body"] == row.body == expected_body(text)
     else:
         assert (answer["type"], answer["code"], row) == ("error", refusal, None)
+
+
+async def test_a_watcher_sending_bad_frames_gets_errors_and_keeps_reading(owned_room, open_socket, settings):
+    """The read-only watch link's socket takes the same corpus: an error for each, nothing stored,
+    still connected and still reading."""
+    settings.MESSAGE_RATE_BURST = 1000
+    room, key, session = owned_room
+    token = await database_sync_to_async(services.set_watch_link)(room, key, True)
+    watcher = await settled(await open_socket(room.code, watch=token))
+    for payload, _ in BAD_FRAMES:
+        await send_raw(watcher, payload)
+    for payload, code in BAD_FRAMES:
+        error = await next_of(watcher, "error", "message")
+        assert error["type"] == "error" and error["detail"], payload
+        # Frame-level problems are reported as such; a well-formed member frame is read_only.
+        assert error["code"] in (code, "read_only"), payload
+    ann = await settled(await open_socket(room.code, await database_sync_to_async(session)("Ann")))
+    await ann.send_json_to({"type": "message", "body": "watched", "client_id": "ann-1"})
+    assert (await next_of(watcher, "message"))["body"] == "watched"
+    assert await stored(room) == ["watched"]
