@@ -41,6 +41,9 @@ CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not
 MAX_MESSAGE_ID = 2**63 - 1
 # How long after joining a live copy of a message already sent in the history is still dropped.
 HISTORY_DEDUPE_SECONDS = 30
+# "Load earlier" pages per connection: plenty for reading back, not a way to keep the database busy.
+HISTORY_PAGES_PER_SECOND = 2
+HISTORY_PAGES_BURST = 10
 
 db = database_sync_to_async
 
@@ -164,6 +167,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def join_room(self):
         self.bucket = TokenBucket(settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
+        self.history_bucket = TokenBucket(HISTORY_PAGES_PER_SECOND, HISTORY_PAGES_BURST)
         self.outbox = Outbox(settings.OUTBOUND_QUEUE_MAX)
         self.pending = []  # live events that arrive while history is being sent
         self.writer = asyncio.ensure_future(self.write_outbox())
@@ -411,6 +415,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.hub.publish(self.code, events.typing_event(self.session_key, self.name))
 
     async def receive_history(self, frame):
+        if not self.history_bucket.take():
+            raise ChatError(
+                "rate_limited",
+                "You are loading earlier messages too fast; wait a moment.",
+                retry_after=self.history_bucket.wait(),
+                before=frame.get("before"),
+            )
         messages, has_more = await db(services.history_before)(self.room, frame.get("before"))
         self.push(events.history_frame(messages, has_more, before=frame["before"]))
 

@@ -1,10 +1,11 @@
 """Save screenshots of roomchat to docs/screenshots/ (`make screenshots`).
 
 Runs the real app under daphne on a free port with a throwaway database, has three people chat in
-Debian's Chromium, and captures: the home page, the room in light and dark colour schemes, and the
-room on a 360 px wide phone.
+Debian's Chromium, and captures: the home page, the room in light and dark colour schemes, the
+room on a 360 px wide phone, and the read-only page a watch link opens.
 """
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -96,6 +97,18 @@ def capture(browser, base_url):
         expect(viewer.locator("#messages li.message")).to_have_count(len(CONVERSATION))
         expect(viewer.locator("#members li")).to_have_count(members)
         viewer.screenshot(path=OUT / filename)
+
+    # The owner shares a read-only watch link; someone without a name reads along.
+    alice.click("#room-menu summary")
+    alice.click("#create-watch-link")
+    link = alice.locator("#watch-link")
+    expect(link).to_have_value(re.compile(r"/watch/"))
+    watcher = new_page(browser)
+    watcher.goto(link.input_value())
+    expect(watcher.locator("#connection")).to_have_attribute("data-state", "connected")
+    expect(watcher.locator("#messages li.message")).to_have_count(len(CONVERSATION))
+    expect(watcher.locator("#watcher-count")).to_be_visible()
+    watcher.screenshot(path=OUT / "watch.png")
     print(f"Saved {', '.join(sorted(p.name for p in OUT.glob('*.png')))} to {OUT.relative_to(PROJECT_ROOT)}/")
 
 

@@ -179,7 +179,12 @@ def test_room_page_shows_the_owners_settings_and_sanctions_which_can_be_lifted(a
 def test_room_title_can_be_edited_but_not_to_control_characters(admin_client):
     room = make_room(title="Old")
     url = reverse("admin:rooms_room_change", args=[room.pk])
-    inline = {"messages-TOTAL_FORMS": "0", "messages-INITIAL_FORMS": "0"}
+    inline = {
+        "messages-TOTAL_FORMS": "0",
+        "messages-INITIAL_FORMS": "0",
+        "sanctions-TOTAL_FORMS": "0",
+        "sanctions-INITIAL_FORMS": "0",
+    }
     response = admin_client.post(url, {"title": "bad\x07title", **inline})
     assert response.status_code == 200
     assert "Titles cannot contain control characters." in response.content.decode()

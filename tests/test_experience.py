@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-from rooms import services
+from rooms import consumers, services
 from rooms.models import Message, Presence, Room
 from tests.test_consumer import joined, receive_until, send
 
@@ -273,3 +273,27 @@ def test_a_title_over_60_characters_is_refused_and_the_typed_values_are_kept():
     assert 'value="' + "t" * 61 + '"' in page
     assert 'value="Ann"' in page
     assert not Room.objects.exists()
+
+
+async def test_history_paging_is_rate_limited_and_says_when_to_ask_again(room, session_for, open_socket):
+    """Load-earlier pages are limited per connection (a flood of them would keep the database busy
+    for everyone); the refusal carries `before` so the page knows which request to repeat."""
+
+    def post_many():
+        for number in range(5):
+            services.post_message(room, "Ann", f"message {number}")
+
+    await database_sync_to_async(post_many)()
+    socket, history = await joined(open_socket, room.code, await database_sync_to_async(session_for)("Ann"))
+    oldest = history["messages"][-1]["id"]
+    for _ in range(consumers.HISTORY_PAGES_BURST):
+        await socket.send_json_to({"type": "history", "before": oldest})
+        page, _ = await receive_until(socket, "history")
+        assert page["before"] == oldest and len(page["messages"]) == 4
+    await socket.send_json_to({"type": "history", "before": oldest})
+    error, _ = await receive_until(socket, "error")
+    assert error["code"] == "rate_limited" and error["before"] == oldest and error["retry_after"] > 0
+    # Sending messages is limited separately and still works.
+    await socket.send_json_to({"type": "message", "body": "still talking", "client_id": "c1"})
+    message, _ = await receive_until(socket, "message")
+    assert message["body"] == "still talking"

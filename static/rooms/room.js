@@ -261,6 +261,7 @@ const handlers = {
   },
   error(frame) {
     if (showRenameError(frame)) return;
+    if (earlierPageRefused(frame)) return;
     if (messageRefused(frame) === "retrying") return;
     showError(frame.detail);
     if (FATAL_ERRORS.has(frame.code)) {
@@ -457,6 +458,16 @@ function loadEarlier() {
   loadEarlierButton.disabled = true;
   loadEarlierButton.textContent = "Loading…";
   socket.send(JSON.stringify({ type: "history", before }));
+}
+
+// Paging too fast is refused with the request's `before`: ask again once it is allowed.
+function earlierPageRefused(frame) {
+  if (frame.code !== "rate_limited" || frame.before === undefined) return false;
+  setTimeout(() => {
+    loadingEarlier = false;
+    loadEarlier();
+  }, (frame.retry_after || 1) * 1000);
+  return true;
 }
 
 function showEarlierPage(frame) {
