@@ -168,6 +168,7 @@ def message_to_dict(message):
         "body": message.body,
         "ts": format_timestamp(message.created_at),
         "client_id": message.client_id,
+        "author": author_tag(message.room_id, message.author_key),
         **rich_fields(message),
     }
 
@@ -1061,6 +1062,16 @@ CHANGES_PAGE_SIZE = 200
 def author_key_of(session_key):
     """What a message stores of its author's session: a hash, so the table never holds a usable key."""
     return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
+
+
+def author_tag(room_id, author_key):
+    """What the wire shows of a message's author: the same opaque tag for every message of one
+    session in one room, so a page can tell its own messages from a namesake's. Keyed per room
+    and with the secret key, so it neither links a session across rooms nor reveals its key."""
+    if not author_key:
+        return None
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{room_id}:{author_key}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
 
 
 def rich_fields(message):

@@ -69,6 +69,8 @@ def room(request, code):
         return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": PassphraseForm()})
     request.session["room"] = room.code
     config = {"code": room.code, "name": name}
+    # This session's author tag: the page marks messages carrying it as its own (not by name).
+    config["author"] = services.author_tag(room.id, services.author_key_of(request.session.session_key))
     config.update(owner_config(request, room))
     config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
     return render(request, "rooms/room.html", {"room": room, "name": name, "config": config})

@@ -31,9 +31,11 @@ def test_creator_owns_the_room_and_sees_badge_and_owner_link(client):
 def test_joiner_is_not_owner(client, owned_room):
     room, _, _ = owned_room
     client.post("/", {"name": "Bob", "code": room.code, "join": ""})
-    assert client.get(f"/rooms/{room.code}/").context["config"] == {
+    config = client.get(f"/rooms/{room.code}/").context["config"]
+    assert config == {
         "code": room.code,
         "name": "Bob",
+        "author": services.author_tag(room.id, services.author_key_of(client.session.session_key)),
         "owner": False,
         "expires_at": None,
     }

@@ -179,3 +179,16 @@ async def test_resume_without_seq_replays_nothing(room, session_for, open_socket
     await next_of(back, "history")
     while not await back.receive_nothing(timeout=0.3):
         assert (await back.receive_json_from())["type"] != "message_changed"
+
+
+def test_author_tag_is_per_session_and_room_and_reveals_no_key(db):
+    first, second = services.create_room(), services.create_room()
+    key = services.author_key_of("session-one")
+    tag = services.author_tag(first.id, key)
+    assert tag == services.author_tag(first.id, key)  # every message of the session in the room
+    assert tag != services.author_tag(first.id, services.author_key_of("session-two"))
+    assert tag != services.author_tag(second.id, key)  # not linkable across rooms
+    assert tag not in key and "session-one" not in tag
+    assert services.author_tag(first.id, "") is None  # messages stored without an author
+    message, _ = services.post_message(first, "Sam", "hi", session_key="session-one")
+    assert services.message_to_dict(message)["author"] == tag

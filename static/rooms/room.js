@@ -74,6 +74,12 @@ function insertById(item, id) {
   list.insertBefore(item, before);
 }
 
+// Own messages are known by the author tag of this session (names are not unique); messages
+// stored without one (before tags existed, or imported) fall back to the name.
+function isOwn(message) {
+  return message.author ? message.author === config.author : message.name === config.name;
+}
+
 function renderMessage(message) {
   const pending = message.client_id && list.querySelector(`li.pending[data-client-id="${CSS.escape(message.client_id)}"]`);
   if (pending) pending.remove();
@@ -82,7 +88,7 @@ function renderMessage(message) {
   shownIds.add(message.id);
   lastId = Math.max(lastId, message.id);
   const item = el("li", "message");
-  if (message.name === config.name) item.classList.add("own");
+  if (isOwn(message)) item.classList.add("own");
   item.dataset.name = message.name;
   item.dataset.ts = message.ts;
   const header = el("div", "message-header");
@@ -92,7 +98,7 @@ function renderMessage(message) {
   item.append(avatarElement(message.name), header, body);
   if (message.client_id) item.dataset.clientId = message.client_id;
   showRichState(item, message);
-  if (message.name !== config.name) highlightMentions(body);
+  if (!isOwn(message)) highlightMentions(body);
   insertById(item, message.id);
   regroup(item);
   regroup(item.nextElementSibling);
@@ -243,8 +249,8 @@ const handlers = {
     renderMessage(frame);
     forgetTypist(frame.name);
     if (!unseen) return; // a resend's confirmation: nothing new to show
-    if (frame.name !== config.name) countUnread();
-    if (frame.name !== config.name && mentionsMe(frame.body)) notifyMention(frame);
+    if (!isOwn(frame)) countUnread();
+    if (!isOwn(frame) && mentionsMe(frame.body)) notifyMention(frame);
     followNewContent(wasAtBottom);
   },
   system(frame) {
@@ -839,7 +845,7 @@ handlers.message_changed = (frame) => {
   if (!item) return; // not loaded here; "load earlier" brings its current state
   const body = item.querySelector(".body");
   if (!frame.deleted) body.replaceChildren(renderMarkdown(frame.body));
-  if (!frame.deleted && frame.name !== config.name) highlightMentions(body);
+  if (!frame.deleted && !isOwn(frame)) highlightMentions(body);
   showRichState(item, frame);
 };
 

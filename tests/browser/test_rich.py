@@ -65,3 +65,26 @@ def test_a_mention_is_highlighted_for_the_mentioned_member_and_settings_are_reme
     expect(alice.page.locator("input[name=mention-sound]")).not_to_be_checked()
     expect(alice.page.locator("input[name=mention-notify]")).to_be_checked()
     assert alice.page_errors == [] and bob.page_errors == []
+
+
+def test_two_people_with_the_same_name_each_own_only_their_messages(people):
+    first_sam, second_sam = people(2)
+    code = first_sam.create_room("Sam")
+    second_sam.join_room("Sam", code)
+    first_sam.send("from the first Sam")
+    expect(second_sam.messages).to_have_count(1)
+    second_sam.send("from the second Sam")
+    expect(first_sam.messages).to_have_count(2)
+
+    for person, mine, theirs in (
+        (first_sam, "from the first Sam", "from the second Sam"),
+        (second_sam, "from the second Sam", "from the first Sam"),
+    ):
+        expect(person.message(mine)).to_have_class(re.compile(r"\bown\b"))
+        expect(person.message(theirs)).not_to_have_class(re.compile(r"\bown\b"))
+        expect(person.message(theirs).locator(".edit-message, .delete-message")).to_have_count(0)
+    # Still true after a reload (history carries the same tags).
+    second_sam.page.reload()
+    second_sam.wait_in_room()
+    expect(second_sam.message("from the first Sam")).not_to_have_class(re.compile(r"\bown\b"))
+    expect(second_sam.message("from the second Sam")).to_have_class(re.compile(r"\bown\b"))
