@@ -300,8 +300,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
     chat_presence = chat_message
 
     def room_removed(self, event):
-        self.push(events.error_frame("room_removed", "This room was removed by an operator."))
-        asyncio.ensure_future(self.close_after_outbox(CLOSE_ROOM_REMOVED))
+        self.end("room_removed", "This room was removed by an operator.", CLOSE_ROOM_REMOVED)
+
+    ending = False
+
+    def end(self, code, detail, close_code):
+        """Tell the client why, then close once its queued frames are out. Only the first reason
+        counts: the same end can be announced twice (the purge's event and the heartbeat's check)."""
+        if self.ending:
+            return
+        self.ending = True
+        self.push(events.error_frame(code, detail))
+        asyncio.ensure_future(self.close_after_outbox(close_code))
 
     async def close_after_outbox(self, close_code):
         while self.outbox is not None and not self.outbox.empty():
@@ -526,13 +536,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.push(event["text"])
 
     def room_expired(self, event):
-        self.push(events.error_frame("room_expired", "This room reached the time its owner set and was deleted."))
-        asyncio.ensure_future(self.close_after_outbox(CLOSE_ROOM_EXPIRED))
+        self.end("room_expired", "This room reached the time its owner set and was deleted.", CLOSE_ROOM_EXPIRED)
 
     def room_kicked(self, event):
         if self.session_key in event["session_keys"]:
-            self.push(events.error_frame("kicked", "The owner removed you from this room."))
-            asyncio.ensure_future(self.close_after_outbox(CLOSE_KICKED))
+            self.end("kicked", "The owner removed you from this room.", CLOSE_KICKED)
 
     def room_muted(self, event):
         if self.session_key in event["session_keys"]:
@@ -683,8 +691,7 @@ class WatchConsumer(RoomConsumer):
     def room_watch_link(self, event):
         if event["watch_hash"] == self.watch_hash:
             return self.push(event["notice"])
-        self.push(events.error_frame("watch_revoked", "The owner ended this watch link."))
-        asyncio.ensure_future(self.close_after_outbox(CLOSE_WATCH_LINK))
+        self.end("watch_revoked", "The owner ended this watch link.", CLOSE_WATCH_LINK)
 
     # Reading is allowed (ping, history pages); everything a member could change is refused.
     frame_handlers = {

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from rooms import services
+from rooms import delivery, services
 from rooms.admin import LATEST_MESSAGES_SHOWN
 from rooms.models import Message, Presence, Room, RoomSanction
 
@@ -320,7 +320,9 @@ async def assert_closed_as_removed(communicator):
         if output["type"] == "websocket.close":
             break
         frames.append(json.loads(output["text"]))
-    assert frames[-1] == {"type": "error", "code": "room_removed", "detail": "This room was removed by an operator."}
+    # Exactly once, though the removal can be announced more than once (event, then heartbeat).
+    errors = [frame for frame in frames if frame["type"] == "error"]
+    assert errors == [{"type": "error", "code": "room_removed", "detail": "This room was removed by an operator."}]
     assert output["code"] == 4010
 
 
@@ -410,4 +412,16 @@ async def test_a_purge_in_another_process_reaches_the_server_through_the_shared_
     result = await asyncio.to_thread(purge_like_a_command)
 
     assert result.codes == [room.code]
+    await assert_closed_as_removed(communicator)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_removal_announced_twice_closes_once_with_one_error(session_for, open_socket):
+    """A purge's own event and a heartbeat's check can both reach a connection before it closes."""
+    room = await database_sync_to_async(make_room)()
+    communicator = await open_socket(room.code, await database_sync_to_async(session_for)("Ann"))
+    await read_opening_frames(communicator)
+    hub = delivery.get_hub()
+    hub.deliver(room.code, delivery.ROOM_REMOVED)
+    hub.deliver(room.code, delivery.ROOM_REMOVED)
     await assert_closed_as_removed(communicator)
