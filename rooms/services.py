@@ -1086,16 +1086,26 @@ def rich_fields(message):
         fields["body"] = ""
     cache_ = getattr(message, "_prefetched_objects_cache", {})
     if "reactions" in cache_ and not message.deleted:
-        fields["reactions"] = summarize_reactions(cache_["reactions"])
+        fields["reactions"] = summarize_reactions(cache_["reactions"], message.room_id)
     return fields
 
 
-def summarize_reactions(reactions):
-    """[{"emoji", "count", "names"}] in REACTION_EMOJI order, only emoji someone chose."""
-    names = {}
+def summarize_reactions(reactions, room_id):
+    """[{"emoji", "count", "names", "authors"}] in REACTION_EMOJI order, only emoji someone chose;
+    `authors` are the reacting sessions' author tags, so a page knows which chips are its own."""
+    chosen = {}
     for reaction in reactions:
-        names.setdefault(reaction.emoji, []).append(reaction.name)
-    return [{"emoji": e, "count": len(names[e]), "names": names[e]} for e in REACTION_EMOJI if e in names]
+        chosen.setdefault(reaction.emoji, []).append(reaction)
+    return [
+        {
+            "emoji": emoji,
+            "count": len(chosen[emoji]),
+            "names": [reaction.name for reaction in chosen[emoji]],
+            "authors": [author_tag(room_id, reaction.author_key) for reaction in chosen[emoji]],
+        }
+        for emoji in REACTION_EMOJI
+        if emoji in chosen
+    ]
 
 
 def check_message_id(message_id):

@@ -105,8 +105,13 @@ async def test_deleted_message_cannot_be_edited_or_reacted_to(room, session_for,
     assert (await next_of(bob, "error"))["code"] == "message_not_found"
 
 
+def tag(room, session_key):
+    return services.author_tag(room.id, services.author_key_of(session_key))
+
+
 async def test_reactions_toggle_and_count_for_everyone(room, session_for, open_socket):
-    ann, bob, message, *_ = await two_people(room, session_for, open_socket)
+    ann, bob, message, ann_key, bob_key = await two_people(room, session_for, open_socket)
+    a, b = tag(room, ann_key), tag(room, bob_key)
 
     async def react(who, emoji="👍"):
         await who.send_json_to({"type": "react", "id": message["id"], "emoji": emoji})
@@ -114,22 +119,22 @@ async def test_reactions_toggle_and_count_for_everyone(room, session_for, open_s
         assert seen[0] == seen[1]
         return seen[0]
 
-    assert await react(bob) == [{"emoji": "👍", "count": 1, "names": ["Bob"]}]
-    assert await react(ann) == [{"emoji": "👍", "count": 2, "names": ["Bob", "Ann"]}]
+    assert await react(bob) == [{"emoji": "👍", "count": 1, "names": ["Bob"], "authors": [b]}]
+    assert await react(ann) == [{"emoji": "👍", "count": 2, "names": ["Bob", "Ann"], "authors": [b, a]}]
     assert await react(ann, "🎉") == [
-        {"emoji": "👍", "count": 2, "names": ["Bob", "Ann"]},
-        {"emoji": "🎉", "count": 1, "names": ["Ann"]},
+        {"emoji": "👍", "count": 2, "names": ["Bob", "Ann"], "authors": [b, a]},
+        {"emoji": "🎉", "count": 1, "names": ["Ann"], "authors": [a]},
     ]
     assert await react(bob) == [
-        {"emoji": "👍", "count": 1, "names": ["Ann"]},
-        {"emoji": "🎉", "count": 1, "names": ["Ann"]},
+        {"emoji": "👍", "count": 1, "names": ["Ann"], "authors": [a]},
+        {"emoji": "🎉", "count": 1, "names": ["Ann"], "authors": [a]},
     ]
     await bob.send_json_to({"type": "react", "id": message["id"], "emoji": "💩"})
     assert (await next_of(bob, "error"))["code"] == "invalid_reaction"
 
 
 async def test_history_shows_current_state(room, session_for, open_socket):
-    ann, bob, message, ann_key, _ = await two_people(room, session_for, open_socket)
+    ann, bob, message, ann_key, bob_key = await two_people(room, session_for, open_socket)
     await ann.send_json_to({"type": "message", "body": "second", "client_id": "c2"})
     second = await next_of(ann, "message")
     await ann.send_json_to({"type": "edit", "id": message["id"], "body": "hello"})
@@ -142,7 +147,7 @@ async def test_history_shows_current_state(room, session_for, open_socket):
     history = await joined(late)
     first, deleted = history["messages"]
     assert first["body"] == "hello" and first["edited"] is not None
-    assert first["reactions"] == [{"emoji": "🎉", "count": 1, "names": ["Bob"]}]
+    assert first["reactions"] == [{"emoji": "🎉", "count": 1, "names": ["Bob"], "authors": [tag(room, bob_key)]}]
     assert deleted["deleted"] is True and deleted["body"] == "" and "reactions" not in deleted
 
 
@@ -167,7 +172,7 @@ async def test_resume_replays_missed_changes(room, session_for, open_socket):
     # One frame per changed message, in change order, each with its current state.
     assert [(f["id"], f["deleted"]) for f in replayed] == [(second["id"], True), (message["id"], False)]
     assert replayed[1]["body"] == "v2"
-    assert replayed[1]["reactions"] == [{"emoji": "❤️", "count": 1, "names": ["Ann"]}]
+    assert replayed[1]["reactions"] == [{"emoji": "❤️", "count": 1, "names": ["Ann"], "authors": [tag(room, ann_key)]}]
     assert replayed[0]["seq"] < replayed[1]["seq"]
 
 

@@ -781,7 +781,9 @@ function showRichState(item, message) {
     chip.type = "button";
     chip.dataset.emoji = reaction.emoji;
     chip.title = reaction.names.join(", ");
-    if (reaction.names.includes(config.name)) chip.classList.add("mine");
+    if (reaction.authors ? reaction.authors.includes(config.author) : reaction.names.includes(config.name)) {
+      chip.classList.add("mine");
+    }
     chip.disabled = watching;
     chip.addEventListener("click", () => sendFrame({ type: "react", id: message.id, emoji: reaction.emoji }));
     bar.append(chip);
