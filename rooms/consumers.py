@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from . import events, services
-from .delivery import get_hub
+from .delivery import get_hub, side_db
 from .services import ChatError
 
 # Close codes (4000-4999 are the application's): why a connection was refused or ended.
@@ -40,6 +40,8 @@ MAX_MESSAGE_ID = 2**63 - 1
 # How long after joining a live copy of a message already sent in the history is still dropped.
 HISTORY_DEDUPE_SECONDS = 30
 
+# The main database thread, shared with the message writer: calls whose events must be published
+# in commit order. Reads and presence use `side_db` (rooms/delivery.py).
 db = database_sync_to_async
 
 
@@ -117,7 +119,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.code = services.normalize_code(self.scope["url_route"]["kwargs"]["code"])
         self.connection_id = uuid.uuid4().hex
         try:
-            self.name, self.session_key = await db(read_session)(self.scope.get("session"))
+            self.name, self.session_key = await side_db(read_session)(self.scope.get("session"))
             database_down = False
         except DatabaseError:
             self.name, self.session_key, database_down = None, None, True
@@ -132,7 +134,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.name or not self.session_key:
             return await self.refuse("no_name", "Choose a display name on the room page first.", CLOSE_NO_NAME)
         try:
-            self.room = await db(services.find_room_to_join)(self.code, self.client_ip())
+            self.room = await side_db(services.find_room_to_join)(self.code, self.client_ip())
         except ChatError as error:
             return await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
         except DatabaseError:
@@ -171,7 +173,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Join before reading history so nothing stored in between is missed; `pending` holds it.
         await self.hub.join(self.code, self)
         self.joined = True
-        first = await db(services.add_presence)(
+        first = await side_db(services.add_presence, key=self.session_key)(
             self.room, self.hub.server_id, self.connection_id, self.name, self.session_key
         )
         self.sent_in_history = await self.send_history()
@@ -203,13 +205,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """
         after = self.resume_after()
         if after is None:
-            messages, has_more = await db(services.recent_history)(self.room)
+            messages, has_more = await side_db(services.recent_history)(self.room)
             self.push(events.history_frame(messages, has_more))
             return {message.id for message in messages}
         sent = set()
         last_id = after
         while True:
-            messages, more_after = await db(services.messages_after)(self.room, last_id)
+            messages, more_after = await side_db(services.messages_after)(self.room, last_id)
             if messages:
                 last_id = messages[-1].id
                 sent.update(message.id for message in messages)
@@ -237,7 +239,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.joined = False
         await self.hub.leave(self.code, self)
         try:
-            last = await db(services.remove_presence)(self.connection_id)
+            last = await side_db(services.remove_presence, key=self.session_key)(self.connection_id)
             if last:
                 await self.hub.publish(self.code, events.leave_event(self.name))
             await self.publish_presence()
@@ -245,8 +247,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             pass  # the heartbeat expires this presence if the database is back later
 
     async def publish_presence(self):
-        members = await db(services.room_members)(self.room)
-        await self.hub.publish(self.code, events.presence_event(members))
+        await self.hub.publish_members(self.code, self.room)
 
     # --- outbound: a bounded queue per connection ---------------------------------------------
 
@@ -403,7 +404,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.hub.publish(self.code, events.typing_event(self.session_key, self.name))
 
     async def receive_history(self, frame):
-        messages, has_more = await db(services.history_before)(self.room, frame.get("before"))
+        messages, has_more = await side_db(services.history_before)(self.room, frame.get("before"))
         self.push(events.history_frame(messages, has_more, before=frame["before"]))
 
     frame_handlers = {
@@ -422,7 +423,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """Load this session's owner key and sanctions; refuse a kicked session or a newcomer to a
         locked room (after an error frame saying why). True when the connection may join."""
         try:
-            self.owner_key, self.muted_until = await db(self.load_owner_state)()
+            self.owner_key, self.muted_until = await side_db(self.load_owner_state)()
         except DatabaseError:
             await self.refuse_unavailable()
             return False
@@ -445,7 +446,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         or it is muted. Rooms without an owner's action send nothing extra."""
         if not self.joined:
             return
-        owner = await db(services.is_owner)(self.room, self.owner_key)
+        owner = await side_db(services.is_owner)(self.room, self.owner_key)
         locked = self.room.locked
         if owner or locked or self.muted_until or self.room.expires_at:
             frame = events.room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until)
@@ -555,7 +556,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         seq = min(seq, MAX_MESSAGE_ID)
         while True:
-            messages, more = await db(services.changes_after)(self.room, after, seq)
+            messages, more = await side_db(services.changes_after)(self.room, after, seq)
             for message in messages:
                 self.push(events.message_changed_event(message)["text"])
                 seq = message.change_seq
