@@ -145,7 +145,7 @@ class RoomHub:
                 try:
                     # On the main database thread: a rename publishes its lists from there, and
                     # this read must not overtake it with names from before.
-                    members = await database_sync_to_async(services.room_members)(room)
+                    members = await read_members_in_db_thread(room)
                     await self.publish(code, events.presence_event(members))
                 except Exception as error:
                     future.set_exception(error)
@@ -318,7 +318,9 @@ _next_side_executor = itertools.count()
 
 def _closing_connection(func):
     # Every call gives its connection back (to the psycopg pool), whether it failed or not: an idle
-    # side thread must not hold one. (Channels' own closing is switched off in its test helpers.)
+    # thread must not hold one. (database_sync_to_async does this too, but Channels' test
+    # communicator switches that off while it runs, and a connection left open blocks dropping the
+    # test database.)
     @functools.wraps(func)
     def call(*args, **kwargs):
         try:
@@ -342,16 +344,21 @@ def side_db(func, key=None):
 def _store_batch(entries):
     # Channels' database_sync_to_async would close and reopen the connection around every batch
     # (CONN_MAX_AGE is 0, as Django advises under ASGI), which costs more than the INSERT itself.
-    # The database thread keeps it between batches instead; one that failed is dropped.
+    # The database thread keeps it between batches instead; one that failed is dropped. A pooled
+    # connection (PostgreSQL) goes back to the pool, which costs next to nothing.
     try:
-        return services.store_messages(entries)
+        stored = services.store_messages(entries)
     except Exception:
         db.connection.close()
         raise
+    if getattr(db.connection, "pool", None) is not None:
+        db.connection.close()
+    return stored
 
 
 # The same single database thread that database_sync_to_async uses (thread_sensitive).
 store_in_db_thread = sync_to_async(_store_batch, thread_sensitive=True)
+read_members_in_db_thread = sync_to_async(_closing_connection(services.room_members), thread_sensitive=True)
 
 
 class MessageWriter:
