@@ -1,7 +1,8 @@
 """Run roomchat's standard benchmark scenarios against servers this script starts itself.
 
 Every server listens on a free 127.0.0.1 port with its own temporary SQLite database (or, with
-`--processes 2`, two servers share PostgreSQL `roomchat_bench` and Redis DB 11), and the floor
+`--processes 2`, two servers share PostgreSQL `roomchat_bench` (`--database`) and Redis DB 11 under
+that name as key prefix), and the floor
 (bench/floor_server.py) runs in the same session so each roomchat result prints its ratio to it.
 Each scenario runs `--repeats` times per server (fresh server each time) and the table shows the
 medians, because other work on this machine makes single runs noisy.
@@ -35,8 +36,9 @@ sys.path.insert(0, str(BENCH))
 import loadgen  # noqa: E402
 
 PYTHON = sys.executable
-PG_URL = "postgres://postgres@127.0.0.1:5432/roomchat_bench"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/11"
+DATABASE = "roomchat_bench"  # also the Redis key prefix: runs with different names stay apart
 
 # name: (rooms, members, msgs/s per member, seconds); idle: connections.
 SCENARIOS = {
@@ -132,13 +134,19 @@ class Servers:
                 process.wait(timeout=5)
 
 
-def django_env(workdir, processes, layer, shared=False):
+def django_env(workdir, processes, layer, shared=False, database=DATABASE):
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="chatsite.settings", LOG_LEVEL="ERROR")
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     if processes > 1 or shared:
         # No collectstatic here: plain static storage (the benchmark is about websockets).
-        env.update(DATABASE_URL=PG_URL, REDIS_URL=REDIS_URL, SECRET_KEY="roomchat-bench-only", STATIC_MANIFEST="0")
+        env.update(
+            DATABASE_URL=f"{PG_SERVER}/{database}",
+            REDIS_URL=REDIS_URL,
+            REDIS_PREFIX=database,
+            SECRET_KEY="roomchat-bench-only",
+            STATIC_MANIFEST="0",
+        )
         if layer:
             env["REDIS_CHANNEL_LAYER"] = layer
     else:
@@ -147,14 +155,16 @@ def django_env(workdir, processes, layer, shared=False):
 
 
 def prepare_database(env, processes):
-    """A fresh schema: a new SQLite file, or PostgreSQL roomchat_bench emptied (and Redis DB 11)."""
+    """A fresh schema: a new SQLite file, or the PostgreSQL database emptied (and its Redis keys)."""
     shared = "DATABASE_URL" in env
     if shared:
         import psycopg
+        from psycopg import sql
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'roomchat_bench'").fetchone():
-                conn.execute("CREATE DATABASE roomchat_bench")
+        database = env["REDIS_PREFIX"]
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     else:
         with contextlib.suppress(FileNotFoundError):
             for suffix in ("", "-wal", "-shm"):
@@ -164,17 +174,20 @@ def prepare_database(env, processes):
         import psycopg
         import redis
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/roomchat_bench", autocommit=True) as conn:
+        with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
             conn.execute(
                 "TRUNCATE rooms_message, rooms_presence, rooms_serverprocess, rooms_room, django_session CASCADE"
             )
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        # Only this run's keys: another run with another --database may share the Redis DB.
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(match=f"{database}*", count=1000):
+            client.delete(key)
 
 
-def run_once(kind, scenario, params, processes, layer, workers, deflate, priority=0, shared=False):
+def run_once(kind, scenario, params, processes, layer, workers, deflate, priority=0, shared=False, database=DATABASE):
     with tempfile.TemporaryDirectory(prefix="roomchat-bench-") as workdir:
         floor = kind == "floor"
-        env = django_env(workdir, processes if not floor else 1, layer, shared and not floor)
+        env = django_env(workdir, processes if not floor else 1, layer, shared and not floor, database)
         if not floor:
             prepare_database(env, processes)
         with Servers(kind, processes if not floor else 1, workdir, env, priority) as servers:
@@ -268,6 +281,11 @@ def main(argv=None):
     parser.add_argument("--servers", default="floor,uvicorn", help="any of floor,uvicorn,daphne")
     parser.add_argument("--processes", type=int, default=1, help="roomchat processes (2: PostgreSQL + Redis)")
     parser.add_argument("--shared", action="store_true", help="PostgreSQL + Redis even for one process")
+    parser.add_argument(
+        "--database",
+        default=DATABASE,
+        help="PostgreSQL database (emptied each run) and Redis key prefix for --shared / --processes 2",
+    )
     parser.add_argument("--layer", choices=["pubsub", "core"], help="REDIS_CHANNEL_LAYER with --processes 2")
     parser.add_argument("--repeats", type=int, default=None, help="runs per server and scenario (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="load generator processes")
@@ -305,6 +323,7 @@ def main(argv=None):
                     not args.no_deflate,
                     args.priority,
                     args.shared,
+                    args.database,
                 )
                 runs.append(run)
                 summary = (

@@ -102,7 +102,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DB_POOL_MIN_SIZE", 2),  # connections each process keeps open
-        "max_size": env_int("DB_POOL_MAX_SIZE", 10),  # most connections one process opens
+        # Most connections one process opens: its main database thread (the message writer), the 4
+        # side threads of rooms/delivery.py and the HTTP requests in flight share them.
+        "max_size": env_int("DB_POOL_MAX_SIZE", 10),
         "timeout": 10,  # seconds to wait for a free connection before failing the request
     }
 

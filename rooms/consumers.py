@@ -20,7 +20,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from . import events, services
-from .delivery import get_hub
+from .delivery import get_hub, side_db
 from .services import ChatError
 
 # Close codes (4000-4999 are the application's): why a connection was refused or ended.
@@ -45,6 +45,8 @@ HISTORY_DEDUPE_SECONDS = 30
 HISTORY_PAGES_PER_SECOND = 2
 HISTORY_PAGES_BURST = 10
 
+# The main database thread, shared with the message writer: calls whose events must be published
+# in commit order. Reads and presence use `side_db` (rooms/delivery.py).
 db = database_sync_to_async
 
 
@@ -138,12 +140,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def admit(self):
         """Find the room and check that this connection may join it: True, or False after refusing."""
-        self.name, self.session_key = await db(read_session)(self.scope.get("session"))
+        self.name, self.session_key = await side_db(read_session)(self.scope.get("session"))
         if not self.name or not self.session_key:
             await self.refuse("no_name", "Choose a display name on the room page first.", CLOSE_NO_NAME)
             return False
         try:
-            self.room = await db(services.find_room_to_join)(self.code, self.client_ip())
+            self.room = await side_db(services.find_room_to_join)(self.code, self.client_ip())
         except ChatError as error:
             await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
             return False
@@ -176,7 +178,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Join before reading history so nothing stored in between is missed; `pending` holds it.
         await self.hub.join(self.code, self)
         self.joined = True
-        first = await db(self.register)()
+        first = await side_db(self.register, key=self.presence_key)()
         self.sent_in_history = await self.send_history()
         await self.replay_changes()
         for event in self.pending:
@@ -215,13 +217,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """
         after = self.resume_after()
         if after is None:
-            messages, has_more = await db(services.recent_history)(self.room)
+            messages, has_more = await side_db(services.recent_history)(self.room)
             self.push(events.history_frame(messages, has_more))
             return {message.id for message in messages}
         sent = set()
         last_id = after
         while True:
-            messages, more_after = await db(services.messages_after)(self.room, last_id)
+            messages, more_after = await side_db(services.messages_after)(self.room, last_id)
             if messages:
                 last_id = messages[-1].id
                 sent.update(message.id for message in messages)
@@ -249,16 +251,21 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.joined = False
         await self.hub.leave(self.code, self)
         try:
-            last = await db(self.unregister)()
+            last = await side_db(self.unregister, key=self.presence_key)()
             if last:
                 await self.hub.publish(self.code, events.leave_event(self.name))
             await self.publish_presence()
         except DatabaseError:
             pass  # the heartbeat expires this presence if the database is back later
 
+    @property
+    def presence_key(self):
+        # One side thread per session: its arrivals and departures stay in order (a watcher has no
+        # session; its connection is its own key).
+        return self.session_key or self.connection_id
+
     async def publish_presence(self):
-        presence = await db(services.room_presence)(self.room)
-        await self.hub.publish(self.code, events.presence_event(*presence))
+        await self.hub.publish_members(self.code, self.room)
 
     # --- outbound: a bounded queue per connection ---------------------------------------------
 
@@ -432,7 +439,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 retry_after=self.history_bucket.wait(),
                 before=frame.get("before"),
             )
-        messages, has_more = await db(services.history_before)(self.room, frame.get("before"))
+        messages, has_more = await side_db(services.history_before)(self.room, frame.get("before"))
         self.push(events.history_frame(messages, has_more, before=frame["before"]))
 
     frame_handlers = {
@@ -451,7 +458,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         """Load this session's owner key and sanctions; refuse a kicked session or a newcomer to a
         locked room (after an error frame saying why). True when the connection may join."""
         try:
-            self.owner_key, self.muted_until = await db(self.load_owner_state)()
+            self.owner_key, self.muted_until = await side_db(self.load_owner_state)()
         except DatabaseError:
             await self.refuse_unavailable()
             return False
@@ -474,7 +481,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         or it is muted. Rooms without an owner's action send nothing extra."""
         if not self.joined:
             return
-        owner = await db(services.is_owner)(self.room, self.owner_key)
+        owner = await side_db(services.is_owner)(self.room, self.owner_key)
         locked = self.room.locked
         if owner or locked or self.muted_until or self.room.expires_at:
             frame = events.room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until)
@@ -482,7 +489,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if owner and self.room.watch_token_hash:
             # Owners see the live watch link (to share or revoke it); its token is known to the
             # session that made it, so other owner sessions learn only that there is one.
-            token = await db(services.watch_token_in_session)(self.room, self.scope.get("session"))
+            token = await side_db(services.watch_token_in_session)(self.room, self.scope.get("session"))
             self.push(events.watch_link_state(self.watch_path(token) if token else None, active=True))
 
     async def receive_message_unless_muted(self, frame):
@@ -614,7 +621,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         seq = min(seq, MAX_MESSAGE_ID)
         while True:
-            messages, more = await db(services.changes_after)(self.room, after, seq)
+            messages, more = await side_db(services.changes_after)(self.room, after, seq)
             for message in messages:
                 self.push(events.message_changed_event(message)["text"])
                 seq = message.change_seq
@@ -666,7 +673,7 @@ class WatchConsumer(RoomConsumer):
     async def admit(self):
         token = self.scope["url_route"]["kwargs"]["token"]
         try:
-            self.room = await db(services.find_watched_room)(self.code, token, self.client_ip())
+            self.room = await side_db(services.find_watched_room)(self.code, token, self.client_ip())
         except ChatError as error:
             await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
             return False

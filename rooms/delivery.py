@@ -12,12 +12,15 @@ Events are dicts with a Channels-style `type` ("chat.message" is handled by a co
 """
 
 import asyncio
+import functools
+import itertools
 import logging
 import os
 import socket
 import uuid
 import weakref
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -55,6 +58,8 @@ class RoomHub:
         self.echo = None  # the future the next layer self-check waits on
         self.presence_reading = set()  # rooms whose member list is being re-read
         self.presence_outdated = set()  # rooms whose list changed again during that read
+        self.members_reads = {}  # room code → future of the next member-list publication
+        self.presence_publishing = set()  # rooms whose member list is being read and published
 
         self.writer = MessageWriter(self)
 
@@ -103,6 +108,52 @@ class RoomHub:
         if self.shared:
             await self.layer.group_send(group_name(code), {**event, "room": code, "origin": self.server_id})
 
+    async def publish_batches(self, batches):
+        """Deliver events (a list per room code, each in order) to every connection of their room in
+        every process: here all at once, to the other processes in one layer message per room. The
+        layer sends one message at a time per process (a Redis round trip each): sent one by one,
+        a busy process's messages would queue behind each other's round trips."""
+        for code, batch in batches.items():
+            for event in batch:
+                self.deliver(code, event)
+        if self.shared:
+            for code, batch in batches.items():
+                message = {"type": "hub.batch", "events": batch, "room": code, "origin": self.server_id}
+                try:
+                    await self.layer.group_send(group_name(code), message)
+                except Exception:  # the layer failed; the messages are stored and resumable by id
+                    logger.exception("publishing %d events to room %s failed", len(batch), code)
+
+    async def publish_members(self, code, room):
+        """Publish the room's member list as read after this call began (so after the caller's
+        presence change committed). Callers that come while a read is in flight share the next
+        one: a join storm of a room costs a few reads and frames, not one per member each."""
+        future = self.members_reads.get(code)
+        if future is None:
+            future = self.members_reads[code] = asyncio.get_running_loop().create_future()
+            # Nobody may be left to hear a failure (their connections closed meanwhile).
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())
+            if code not in self.presence_publishing:
+                self.presence_publishing.add(code)
+                asyncio.ensure_future(self._publish_members(code, room))
+        await asyncio.shield(future)
+
+    async def _publish_members(self, code, room):
+        try:
+            while code in self.members_reads:
+                future = self.members_reads.pop(code)
+                try:
+                    # On the main database thread: a rename publishes its lists from there, and
+                    # this read must not overtake it with names from before.
+                    presence = await read_presence_in_db_thread(room)
+                    await self.publish(code, events.presence_event(*presence))
+                except Exception as error:
+                    future.set_exception(error)
+                else:
+                    future.set_result(None)
+        finally:
+            self.presence_publishing.discard(code)
+
     async def post_message(self, code, room, name, body, client_id, session_key=None):
         """Store a checked message and publish it once committed; returns (message, created, event)."""
         return await self.writer.post(code, room, name, body, client_id, services.author_key_of(session_key))
@@ -133,6 +184,9 @@ class RoomHub:
                 continue
             elif event["type"] == "chat.presence":
                 asyncio.ensure_future(self._send_current_members(event["room"]))
+            elif event["type"] == "hub.batch":
+                for each in event["events"]:
+                    self.deliver(event["room"], each)
             else:
                 self.deliver(event["room"], event)
 
@@ -247,19 +301,62 @@ class RoomHub:
                 await self.publish(code, events.presence_event(*presence))
 
 
+# Side database threads. Channels runs every database_sync_to_async call of a process on one thread
+# (thread_sensitive), which the message writer below shares. On PostgreSQL a join storm then queues
+# thousands of reads and presence writes (~100 ms of that thread per join under load) ahead of the
+# writer's batches, and every message waits seconds. Calls that need no order with the writer's
+# batches run on these threads instead. SQLite keeps the single thread: writers on several threads
+# there contend for its one lock ("database is locked").
+SIDE_DB_THREADS = 4
+_side_executors = [
+    ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-side-{number}") for number in range(SIDE_DB_THREADS)
+]
+_next_side_executor = itertools.count()
+
+
+def _closing_connection(func):
+    # Every call gives its connection back (to the psycopg pool), whether it failed or not: an idle
+    # thread must not hold one. (database_sync_to_async does this too, but Channels' test
+    # communicator switches that off while it runs, and a connection left open blocks dropping the
+    # test database.)
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            db.connection.close()
+
+    return call
+
+
+def side_db(func, key=None):
+    """`func` as an awaitable, on a side database thread on PostgreSQL (the same thread for the same
+    `key`, so calls sharing a key keep their order) or on the main database thread on SQLite."""
+    if db.connections["default"].vendor == "sqlite":
+        return database_sync_to_async(func)
+    number = hash(key) if key is not None else next(_next_side_executor)
+    executor = _side_executors[number % SIDE_DB_THREADS]
+    return sync_to_async(_closing_connection(func), thread_sensitive=False, executor=executor)
+
+
 def _store_batch(entries):
     # Channels' database_sync_to_async would close and reopen the connection around every batch
     # (CONN_MAX_AGE is 0, as Django advises under ASGI), which costs more than the INSERT itself.
-    # The database thread keeps it between batches instead; one that failed is dropped.
+    # The database thread keeps it between batches instead; one that failed is dropped. A pooled
+    # connection (PostgreSQL) goes back to the pool, which costs next to nothing.
     try:
-        return services.store_messages(entries)
+        stored = services.store_messages(entries)
     except Exception:
         db.connection.close()
         raise
+    if getattr(db.connection, "pool", None) is not None:
+        db.connection.close()
+    return stored
 
 
 # The same single database thread that database_sync_to_async uses (thread_sensitive).
 store_in_db_thread = sync_to_async(_store_batch, thread_sensitive=True)
+read_presence_in_db_thread = sync_to_async(_closing_connection(services.room_presence), thread_sensitive=True)
 
 
 class MessageWriter:
@@ -294,6 +391,8 @@ class MessageWriter:
                         if not future.done():
                             future.set_exception(error)
                     continue
+                published = defaultdict(list)  # room code → its new messages' events, in id order
+                done = []
                 for (code, _, future), result in zip(batch, stored, strict=True):
                     if isinstance(result, Exception):
                         if not future.done():
@@ -302,12 +401,12 @@ class MessageWriter:
                     message, created = result
                     event = events.message_event(message)
                     if created:
-                        try:
-                            await self.hub.publish(code, event)
-                        except Exception:  # the layer failed; the message is stored and resumable by id
-                            logger.exception("publishing message %s failed", message.id)
+                        published[code].append(event)
+                    done.append((future, (message, created, event)))
+                await self.hub.publish_batches(published)
+                for future, value in done:
                     if not future.done():
-                        future.set_result((message, created, event))
+                        future.set_result(value)
         finally:
             self.task = None
 

@@ -1,0 +1,67 @@
+"""Which database thread runs what (rooms/delivery.py), and the batched fan-out of the writer."""
+
+import asyncio
+import threading
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+
+from rooms import delivery, services
+
+from .test_consumer import receive_until
+from .test_delivery_layers import RecordingConnection, process_hub, settle
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_reads_leave_the_writer_thread_on_postgresql_only():
+    writer_thread = await database_sync_to_async(threading.get_ident)()
+    side_thread = await delivery.side_db(threading.get_ident)()
+    if connection.vendor == "sqlite":
+        assert side_thread == writer_thread  # several writer threads would lock SQLite
+    else:
+        assert side_thread != writer_thread
+
+
+async def test_a_side_thread_gives_its_connection_back_after_each_call():
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite has no side threads (and tests share one in-memory connection)")
+    await delivery.side_db(services.find_room, key="probe")("NOSUCH")
+    # The same key runs on the same thread: nothing there may still hold a connection.
+    holds_one = await delivery.side_db(lambda: connection.connection is not None, key="probe")()
+    assert not holds_one
+
+
+async def test_members_joining_at_once_all_end_with_the_full_member_list(room, session_for, open_socket):
+    names = [f"M{number}" for number in range(10)]
+    keys = [await database_sync_to_async(session_for)(name) for name in names]
+    members = await asyncio.gather(*(open_socket(room.code, key) for key in keys))
+    for communicator in members:
+        # Lists are read once per burst, not once per join; the last each member gets is complete.
+        await receive_until(communicator, "presence", timeout=5, members=names)
+        while not await communicator.receive_nothing(timeout=0.3):
+            frame = await communicator.receive_json_from()
+            if frame["type"] == "presence":
+                assert frame["members"] == names
+
+
+@pytest.mark.production
+async def test_a_batch_of_messages_reaches_another_process_once_and_in_id_order(room):
+    first, second = await process_hub(), await process_hub()
+    try:
+        there = RecordingConnection()
+        await second.join(room.code, there)
+        await asyncio.sleep(0.2)  # the subscription reaches Redis before the first publish
+
+        # Posted together, they are stored in one or a few batches and published per batch.
+        results = await asyncio.gather(
+            *(first.post_message(room.code, room, "Ann", f"m{number}", f"c{number}") for number in range(40))
+        )
+        await settle([there], 40)
+        ids = [frame["id"] for frame in there.frames]
+        assert ids == sorted(message.id for message, _, _ in results)
+    finally:
+        for hub in (first, second):
+            await hub.stop()
+            await hub.layer.flush()
