@@ -104,7 +104,20 @@ class RoomForm(forms.ModelForm):
             raise forms.ValidationError(error.detail) from None
 
 
-class SanctionsInline(admin.TabularInline):
+class SanctionColumns:
+    """What the sanctions inline and list show of a sanction besides its fields."""
+
+    @admin.display(description="session")
+    def session(self, sanction):
+        # Enough to tell sessions apart; the whole key would let whoever reads the page use the session.
+        return f"{sanction.session_key[:6]}…"
+
+    @admin.display(boolean=True, description="in force")
+    def in_force(self, sanction):
+        return sanction.until > timezone.now()
+
+
+class SanctionsInline(SanctionColumns, admin.TabularInline):
     """The owner's kicks and mutes in this room; deleting one lifts it (a muted member's open
     socket learns of it when it reconnects)."""
 
@@ -120,19 +133,6 @@ class SanctionsInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    @admin.display(description="session")
-    def session(self, sanction):
-        return short_session(sanction.session_key)
-
-    @admin.display(boolean=True, description="in force")
-    def in_force(self, sanction):
-        return sanction.until > timezone.now()
-
-
-def short_session(session_key):
-    # Enough to tell sessions apart; the whole key would let whoever reads the page use the session.
-    return f"{session_key[:6]}…"
 
 
 class LatestMessagesInline(admin.TabularInline):
@@ -337,7 +337,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoomSanction)
-class RoomSanctionAdmin(admin.ModelAdmin):
+class RoomSanctionAdmin(SanctionColumns, admin.ModelAdmin):
     """Every kick and mute, to see who is kept out of which room; deleting one lifts it."""
 
     list_display = ["room", "kind", "session", "until", "in_force"]
@@ -353,11 +353,3 @@ class RoomSanctionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    @admin.display(description="session")
-    def session(self, sanction):
-        return short_session(sanction.session_key)
-
-    @admin.display(boolean=True, description="in force")
-    def in_force(self, sanction):
-        return sanction.until > timezone.now()
