@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
+from .limits import page_limits
 from .forms import HomeForm, NameForm, PassphraseForm
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ def room(request, code):
     config["author"] = services.author_tag(room.id, services.author_key_of(request.session.session_key))
     config.update(owner_config(request, room))
     config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
-    return render(request, "rooms/room.html", {"room": room, "name": name, "config": config})
+    config["limits"] = limits = page_limits()
+    return render(request, "rooms/room.html", {"room": room, "name": name, "config": config, "limits": limits})
 
 
 @require_POST
@@ -162,7 +164,8 @@ def watch(request, code, token):
         return redirect("rooms:home")
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
-    return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config})
+    config["limits"] = limits = page_limits()
+    return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config, "limits": limits})
 
 
 @require_http_methods(["GET"])

@@ -1,0 +1,52 @@
+"""Every tunable of a room in one place. Those an operator may change are Django settings (read
+from the environment in chatsite/settings.py); the rest are fixed product rules. The room page
+gets what it needs through `page_limits()`, so the browser never repeats a number."""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+# Upper-case letters and digits without look-alikes (0/O, 1/I) so codes survive being read aloud.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CLIENT_ID_MAX_CHARS = 64
+PASSPHRASE_MAX_CHARS = 200
+
+# Rich messages.
+EDIT_WINDOW = timedelta(minutes=15)
+REACTION_EMOJI = ("👍", "❤️", "😂", "😮", "😢", "🎉")
+CHANGES_PAGE_SIZE = 200  # message changes per resume page
+
+# Moderation.
+KICK_MINUTES = 10  # a kicked session cannot rejoin for this long
+MUTE_MAX_MINUTES = 24 * 60
+EXPIRY_MIN_HOURS = 1
+EXPIRY_MAX_HOURS = 30 * 24
+
+# Operators.
+PURGE_BATCH_SIZE = 5000  # messages deleted per transaction, so a big purge never holds a long lock
+EXPORT_CHUNK_SIZE = 2000  # rows fetched per database round trip while exporting
+IMPORT_BATCH_SIZE = 1000  # messages inserted per transaction while importing
+
+# Per connection.
+MAX_MESSAGE_ID = 2**63 - 1  # ids are 64-bit: a larger `?after` asks for nothing newer
+HISTORY_DEDUPE_SECONDS = 30  # how long after joining a live copy of a history message is dropped
+HISTORY_PAGES_PER_SECOND = 2  # "load earlier" pages: plenty for reading back, not a way to load the database
+HISTORY_PAGES_BURST = 10
+
+
+def name_max_chars():
+    # The name columns are 32 wide: a larger setting would fail at insert on PostgreSQL.
+    return min(settings.NAME_MAX_CHARS, 32)
+
+
+def page_limits():
+    """The limits the room page enforces before sending (the server checks them again)."""
+    return {
+        "message_max_chars": settings.MESSAGE_MAX_CHARS,
+        "name_max_chars": name_max_chars(),
+        "passphrase_max_chars": PASSPHRASE_MAX_CHARS,
+        "mute_max_minutes": MUTE_MAX_MINUTES,
+        "expiry_max_hours": EXPIRY_MAX_HOURS,
+        "edit_window_seconds": int(EDIT_WINDOW.total_seconds()),
+        "reaction_emoji": list(REACTION_EMOJI),
+    }
