@@ -14,7 +14,8 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
-from rooms.routing import ExplainingOriginValidator, websocket_urlpatterns  # noqa: E402
+from rooms.realtime.origin import ExplainingOriginValidator  # noqa: E402
+from rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -103,7 +103,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DB_POOL_MIN_SIZE", 2),  # connections each process keeps open
         # Most connections one process opens: its main database thread (the message writer), the 4
-        # side threads of rooms/delivery.py and the HTTP requests in flight share them.
+        # side threads of rooms/realtime/db_threads.py and the HTTP requests in flight share them.
         "max_size": env_int("DB_POOL_MAX_SIZE", 10),
         "timeout": 10,  # seconds to wait for a free connection before failing the request
     }

@@ -1,6 +1,6 @@
 """The operators' admin: rooms with their activity, messages, and the purge and export actions.
 
-Declared as data where Django can say it; the numbers come from `services.rooms_with_stats` (one
+Declared as data where Django can say it; the numbers come from `rooms_with_stats` (one
 query per page) and every change goes through `services`, like the rest of the app.
 """
 
@@ -17,7 +17,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from . import services
+from rooms.errors import ChatError
+from rooms.services.operators import idle_condition, purge_rooms, rooms_with_stats
+from rooms.services.presence import room_members, watcher_count
+from rooms.services.transfer import export_rooms
+from rooms.validation import check_title
+
 from .models import Message, Room, RoomSanction
 
 LATEST_MESSAGES_SHOWN = 20  # messages inlined on a room's page; the rest are a link away
@@ -58,7 +63,7 @@ class ActivityFilter(admin.SimpleListFilter):
             midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
             return queryset.filter(last_activity__gte=midnight)
         if value in dict(self.lookup_choices) and value.startswith("idle-"):
-            return queryset.filter(services.idle_condition(int(value.removeprefix("idle-"))))
+            return queryset.filter(idle_condition(int(value.removeprefix("idle-"))))
         return queryset
 
 
@@ -99,8 +104,8 @@ class RoomForm(forms.ModelForm):
 
     def clean_title(self):
         try:
-            return services.check_title(self.cleaned_data.get("title"))
-        except services.ChatError as error:
+            return check_title(self.cleaned_data.get("title"))
+        except ChatError as error:
             raise forms.ValidationError(error.detail) from None
 
 
@@ -182,10 +187,10 @@ class RoomAdmin(admin.ModelAdmin):
     actions = ["purge_selected", "export_selected"]
 
     def get_queryset(self, request):
-        return services.rooms_with_stats(super().get_queryset(request))
+        return rooms_with_stats(super().get_queryset(request))
 
     def has_add_permission(self, request):
-        return False  # rooms get their codes from services.create_room: the site or `create_room`
+        return False  # rooms get their codes from create_room: the site or `create_room`
 
     @admin.display(ordering="last_activity")
     def last_activity(self, room):
@@ -201,7 +206,7 @@ class RoomAdmin(admin.ModelAdmin):
 
     @admin.display(description="members online")
     def members(self, room):
-        names = services.room_members(room)
+        names = room_members(room)
         return f"{len(names)}: {', '.join(names)}" if names else "nobody"
 
     @admin.display(description="owner's settings")
@@ -212,7 +217,7 @@ class RoomAdmin(admin.ModelAdmin):
             f"deleted at {room.expires_at:%Y-%m-%d %H:%M} UTC" if room.expires_at else "no expiry",
         ]
         if room.watch_token_hash:
-            settings_in_force.append(f"watch link live ({services.watcher_count(room)} watching)")
+            settings_in_force.append(f"watch link live ({watcher_count(room)} watching)")
         else:
             settings_in_force.append("no watch link")
         return "; ".join(settings_in_force)
@@ -229,21 +234,21 @@ class RoomAdmin(admin.ModelAdmin):
             kwargs["queryset"] = kwargs["queryset"].filter(id__in=list(latest[:LATEST_MESSAGES_SHOWN])).order_by("-id")
         return kwargs
 
-    # Deleting goes through services.purge_rooms: batched, and it closes the rooms' websockets.
+    # Deleting goes through purge_rooms: batched, and it closes the rooms' websockets.
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
 
     def delete_model(self, request, obj):
-        services.purge_rooms([obj])
+        purge_rooms([obj])
 
     def delete_queryset(self, request, queryset):
-        services.purge_rooms(queryset)
+        purge_rooms(queryset)
 
     def get_deleted_objects(self, objs, request):
         # Django would list every message; a count says the same for a room of a million.
-        rooms = list(services.rooms_with_stats(Room.objects.filter(pk__in=[room.pk for room in objs])))
+        rooms = list(rooms_with_stats(Room.objects.filter(pk__in=[room.pk for room in objs])))
         summary = [f"Room {room}: {room.message_count} messages, {room.members_online} online" for room in rooms]
         counts = {"rooms": len(rooms), "messages": sum(room.message_count for room in rooms)}
         perms_needed = set() if self.has_delete_permission(request) else {"rooms"}
@@ -253,7 +258,7 @@ class RoomAdmin(admin.ModelAdmin):
     def purge_selected(self, request, queryset):
         if request.POST.get("post") == "yes":
             self.log_deletions(request, queryset)
-            result = services.purge_rooms(queryset)
+            result = purge_rooms(queryset)
             self.message_user(
                 request, f"Purged {result.rooms} room(s) and {result.messages} message(s).", messages.SUCCESS
             )
@@ -275,9 +280,7 @@ class RoomAdmin(admin.ModelAdmin):
     def export_selected(self, request, queryset):
         rooms = list(queryset.order_by("code"))
         filename = f"roomchat-{timezone.now():%Y%m%d-%H%M%S}.json"
-        return streaming_download(
-            request, services.export_rooms(rooms, "json"), filename, "application/json; charset=utf-8"
-        )
+        return streaming_download(request, export_rooms(rooms, "json"), filename, "application/json; charset=utf-8")
 
 
 # --- messages ---------------------------------------------------------------------------------
@@ -292,7 +295,7 @@ class MessageRoomFilter(admin.SimpleListFilter):
     choices_shown = 15
 
     def lookups(self, request, model_admin):
-        recent = list(services.rooms_with_stats().order_by("-last_activity")[: self.choices_shown])
+        recent = list(rooms_with_stats().order_by("-last_activity")[: self.choices_shown])
         chosen = self.room_id()
         if chosen is not None and all(room.pk != chosen for room in recent):
             recent += list(Room.objects.filter(pk=chosen))

@@ -5,3 +5,9 @@ class RoomsConfig(AppConfig):
     name = "rooms"
     verbose_name = "Chat rooms"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from rooms.realtime.hub import announce_rooms_removed
+        from rooms.signals import rooms_removed
+
+        rooms_removed.connect(announce_rooms_removed, dispatch_uid="rooms.realtime.announce_rooms_removed")

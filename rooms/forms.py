@@ -1,7 +1,10 @@
 from django import forms
 from django.conf import settings
 
-from . import services
+from rooms.errors import ChatError
+from rooms.limits import name_max_chars
+from rooms.services.admission import find_room_to_join
+from rooms.validation import check_name, check_title, normalize_code
 
 
 def _validate_with(check):
@@ -10,7 +13,7 @@ def _validate_with(check):
     def clean(value):
         try:
             return check(value)
-        except services.ChatError as error:
+        except ChatError as error:
             raise forms.ValidationError(error.detail, code=error.code) from error
 
     return clean
@@ -24,11 +27,11 @@ class NameForm(forms.Form):
         required=False,
         strip=False,
         max_length=200,  # a generous bound for the raw input; check_name enforces the real limit
-        widget=forms.TextInput(attrs={"autocomplete": "nickname", "maxlength": settings.NAME_MAX_CHARS}),
+        widget=forms.TextInput(attrs={"autocomplete": "nickname", "maxlength": name_max_chars()}),
     )
 
     def clean_name(self):
-        return _validate_with(services.check_name)(self.cleaned_data["name"])
+        return _validate_with(check_name)(self.cleaned_data["name"])
 
 
 class HomeForm(NameForm):
@@ -58,20 +61,20 @@ class HomeForm(NameForm):
     def __init__(self, *args, action="create", client_ip="unknown", **kwargs):
         super().__init__(*args, **kwargs)
         self.action = action
-        self.client_ip = client_ip  # unknown codes are limited per IP (services.find_room_to_join)
+        self.client_ip = client_ip  # unknown codes are limited per IP (find_room_to_join)
 
     def clean_title(self):
-        return _validate_with(services.check_title)(self.cleaned_data["title"])
+        return _validate_with(check_title)(self.cleaned_data["title"])
 
     def clean_code(self):
-        code = services.normalize_code(self.cleaned_data["code"])
+        code = normalize_code(self.cleaned_data["code"])
         if self.action != "join":
             return code
         if not code:
             raise forms.ValidationError("Enter the code of the room to join.", code="missing_code")
         try:
-            self.room = services.find_room_to_join(code, self.client_ip)
-        except services.ChatError as error:
+            self.room = find_room_to_join(code, self.client_ip)
+        except ChatError as error:
             raise forms.ValidationError(error.detail, code=error.code) from error
         if self.room is None:
             raise forms.ValidationError(f"There is no room with code {code}.", code="room_not_found")

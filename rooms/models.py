@@ -8,7 +8,7 @@ class Room(models.Model):
     code = models.CharField(max_length=16, unique=True)
     title = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Owner controls (issue 9): the owner proves ownership with a random key; only its hash is kept.
+    # Owner controls: the owner proves ownership with a random key; only its hash is kept.
     owner_key_hash = models.CharField(max_length=64, blank=True)
     locked = models.BooleanField(default=False)
     passphrase_hash = models.CharField(max_length=128, blank=True)  # Django password hasher; "" = none

@@ -11,15 +11,31 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services
-from .limits import page_limits
-from .forms import HomeForm, NameForm, PassphraseForm
+from rooms.errors import ChatError
+from rooms.forms import HomeForm, NameForm, PassphraseForm
+from rooms.limits import page_limits
+from rooms.protocol import author_tag, format_timestamp
+from rooms.services.admission import (
+    admit_with_passphrase,
+    check_may_join,
+    client_ip,
+    find_room_to_join,
+    needs_passphrase,
+    record_join_miss,
+)
+from rooms.services.messages import author_key_of
+from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
+from rooms.services.rooms import create_room, find_room
+from rooms.services.sessions import owner_key_in_session, remember_owner_key
+from rooms.services.transfer import export_rooms
+from rooms.services.watch import find_watched_room, watch_token_in_session
+from rooms.validation import normalize_code
 
 logger = logging.getLogger(__name__)
 
 
 def request_ip(request):
-    return services.client_ip(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
+    return client_ip(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -32,11 +48,11 @@ def home(request):
             if wants_join:
                 room = form.room
             else:
-                room = services.create_room(title=form.cleaned_data["title"])
-                # The creating session owns the room (issue 9).
-                services.remember_owner_key(request.session, room.code, services.new_owner_key(room))
+                room = create_room(title=form.cleaned_data["title"])
+                # The creating session owns the room.
+                remember_owner_key(request.session, room.code, new_owner_key(room))
                 if form.cleaned_data.get("passphrase"):
-                    services._store_passphrase(room, form.cleaned_data["passphrase"])
+                    store_passphrase(room, form.cleaned_data["passphrase"])
             request.session["name"] = form.cleaned_data["name"]
             return redirect("rooms:room", code=room.code)
     else:
@@ -46,10 +62,10 @@ def home(request):
 
 @require_http_methods(["GET", "POST"])
 def room(request, code):
-    canonical = services.normalize_code(code)
+    canonical = normalize_code(code)
     try:
-        room = services.find_room_to_join(canonical, request_ip(request))
-    except services.ChatError as error:
+        room = find_room_to_join(canonical, request_ip(request))
+    except ChatError as error:
         messages.error(request, error.detail)
         return redirect("rooms:home")
     if room is None:
@@ -66,14 +82,14 @@ def room(request, code):
     name = request.session.get("name")
     if not name:
         return render(request, "rooms/name_prompt.html", {"room": room, "form": NameForm()})
-    if services.needs_passphrase(room, request.session, services.owner_key_in_session(request.session, room.code)):
+    if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
         return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": PassphraseForm()})
     request.session["room"] = room.code
     config = {"code": room.code, "name": name}
     # This session's author tag: the page marks messages carrying it as its own (not by name).
-    config["author"] = services.author_tag(room.id, services.author_key_of(request.session.session_key))
+    config["author"] = author_tag(room.id, author_key_of(request.session.session_key))
     config.update(owner_config(request, room))
-    config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
+    config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
     return render(request, "rooms/room.html", {"room": room, "name": name, "config": config, "limits": limits})
 
@@ -130,17 +146,17 @@ async def healthz(request):
     return JsonResponse(body, status=503 if failed else 200)
 
 
-# --- owner controls (issue 9) -----------------------------------------------------------------
+# --- owner controls -----------------------------------------------------------------
 
 
 def owner_config(request, room):
     """What the room page needs to show the owner badge, menu, owner link and watch link."""
-    key = services.owner_key_in_session(request.session, room.code)
-    if not services.is_owner(room, key):
+    key = owner_key_in_session(request.session, room.code)
+    if not is_owner(room, key):
         return {"owner": False}
     link = request.build_absolute_uri(reverse("rooms:claim_owner", kwargs={"code": room.code, "key": key}))
     # The watch link itself is shown only to the session that made it (the room keeps its hash).
-    token = services.watch_token_in_session(room, request.session)
+    token = watch_token_in_session(room, request.session)
     watch_path = reverse("rooms:watch", kwargs={"code": room.code, "token": token}) if token else None
     return {
         "owner": True,
@@ -153,17 +169,17 @@ def owner_config(request, room):
 @require_http_methods(["GET"])
 def watch(request, code, token):
     """The read-only watch link: history and live messages, no name needed, nothing to send."""
-    canonical = services.normalize_code(code)
+    canonical = normalize_code(code)
     try:
-        room = services.find_watched_room(canonical, token, request_ip(request))
-    except services.ChatError as error:
+        room = find_watched_room(canonical, token, request_ip(request))
+    except ChatError as error:
         messages.error(request, error.detail)
         return redirect("rooms:home")
     if room is None:
         messages.error(request, "That watch link is not valid (any more).")
         return redirect("rooms:home")
     config = {"code": room.code, "name": None, "watch": token}
-    config["expires_at"] = services.format_timestamp(room.expires_at) if room.expires_at else None
+    config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
     return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config, "limits": limits})
 
@@ -171,34 +187,34 @@ def watch(request, code, token):
 @require_http_methods(["GET"])
 def claim_owner(request, code, key):
     """The owner link: opening it in another browser makes that session the room's owner too."""
-    canonical = services.normalize_code(code)
+    canonical = normalize_code(code)
     try:
-        room = services.find_room_to_join(canonical, request_ip(request))
-    except services.ChatError as error:
+        room = find_room_to_join(canonical, request_ip(request))
+    except ChatError as error:
         messages.error(request, error.detail)
         return redirect("rooms:home")
-    if room is None or not services.is_owner(room, key):
+    if room is None or not is_owner(room, key):
         if room is not None:
-            services.record_join_miss(request_ip(request))  # a wrong key is a guess, like a wrong code
+            record_join_miss(request_ip(request))  # a wrong key is a guess, like a wrong code
         messages.error(request, "That owner link is not valid (any more).")
         return redirect("rooms:home")
-    services.remember_owner_key(request.session, room.code, key)
+    remember_owner_key(request.session, room.code, key)
     return redirect("rooms:room", code=room.code)
 
 
 @require_POST
 def passphrase(request, code):
     """The passphrase prompt's answer: right → the room; wrong → the prompt again, with why."""
-    room = services.find_room(code)
+    room = find_room(code)
     if room is None:
-        messages.error(request, f"There is no room with code {services.normalize_code(code)}.")
+        messages.error(request, f"There is no room with code {normalize_code(code)}.")
         return redirect("rooms:home")
     form = PassphraseForm(request.POST)
     if form.is_valid():
         try:
-            services.admit_with_passphrase(room, request.session, form.cleaned_data["passphrase"], request_ip(request))
+            admit_with_passphrase(room, request.session, form.cleaned_data["passphrase"], request_ip(request))
             return redirect("rooms:room", code=room.code)
-        except services.ChatError as error:
+        except ChatError as error:
             form.add_error(None, error.detail)
     return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": form})
 
@@ -209,19 +225,19 @@ TRANSCRIPT_TYPES = {"text": ("text/plain; charset=utf-8", "txt"), "json": ("appl
 @require_http_methods(["GET"])
 def transcript(request, code, fmt):
     """Any member (a session that may open the room page) downloads the room's history, streamed."""
-    room = services.find_room(code)
+    room = find_room(code)
     name = request.session.get("name")
     if room is None or fmt not in TRANSCRIPT_TYPES or not name:
         raise Http404("No such transcript.")
-    key = services.owner_key_in_session(request.session, room.code)
+    key = owner_key_in_session(request.session, room.code)
     try:
-        services.check_may_join(room, request.session.session_key or "", key)
-    except services.ChatError as error:
+        check_may_join(room, request.session.session_key or "", key)
+    except ChatError as error:
         if error.code == "kicked":
             raise PermissionDenied(error.detail) from error
-    if services.needs_passphrase(room, request.session, key):
+    if needs_passphrase(room, request.session, key):
         raise PermissionDenied("This room needs its passphrase.")
     content_type, extension = TRANSCRIPT_TYPES[fmt]
-    response = StreamingHttpResponse(services.export_rooms([room], fmt=fmt), content_type=content_type)
+    response = StreamingHttpResponse(export_rooms([room], fmt=fmt), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
     return response

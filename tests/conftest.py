@@ -4,27 +4,30 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
-from rooms import delivery, services
+from rooms.realtime.hub import stop_hubs
+from rooms.services.moderation import new_owner_key
+from rooms.services.rooms import create_room
+from rooms.services.sessions import remember_owner_key
 
 ORIGIN = "http://127.0.0.1:8000"
 
 
 @pytest.fixture
 def room(db):
-    return services.create_room()
+    return create_room()
 
 
 @pytest.fixture
 def owned_room(db):
     """A room, its owner key, and a factory for sessions (owner or not)."""
-    room = services.create_room()
-    key = services.new_owner_key(room)
+    room = create_room()
+    key = new_owner_key(room)
 
     def session(name, owner=False):
         store = SessionStore()
         store["name"] = name
         if owner:
-            services.remember_owner_key(store, room.code, key)
+            remember_owner_key(store, room.code, key)
         store.create()
         return store.session_key
 
@@ -70,7 +73,7 @@ async def open_socket():
             await communicator.disconnect()
         except Exception:
             pass
-    await delivery.stop_hubs()
+    await stop_hubs()
 
 
 @pytest.fixture(autouse=True)

@@ -11,16 +11,24 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from rooms import delivery, services
 from rooms.admin import LATEST_MESSAGES_SHOWN
 from rooms.models import Message, Presence, Room, RoomSanction
+from rooms.protocol import ROOM_REMOVED
+from rooms.realtime.hub import get_hub
+from rooms.services.admission import check_may_join
+from rooms.services.messages import post_message
+from rooms.services.moderation import kick_member, new_owner_key, set_locked
+from rooms.services.operators import purge_rooms, rooms_with_stats
+from rooms.services.presence import beat_heart
+from rooms.services.rooms import create_room
+from rooms.services.watch import set_watch_link
 
 ROOMS_URL = reverse("admin:rooms_room_changelist")
 MESSAGES_URL = reverse("admin:rooms_message_changelist")
 
 
 def make_room(title="", messages=0, days_old=0, name="Ann"):
-    room = services.create_room(title)
+    room = create_room(title)
     moment = timezone.now() - timedelta(days=days_old)
     Room.objects.filter(pk=room.pk).update(created_at=moment - timedelta(minutes=1))
     Message.objects.bulk_create(
@@ -30,7 +38,7 @@ def make_room(title="", messages=0, days_old=0, name="Ann"):
 
 
 def be_online(room, name):
-    services.beat_heart("test-server")
+    beat_heart("test-server")
     Presence.objects.create(
         room=room, server_id="test-server", channel_name=f"conn-{room.code}-{name}", name=name, session_key=name
     )
@@ -75,7 +83,7 @@ def test_room_stats_are_one_query_however_many_rooms():
         room = make_room(messages=number)
         be_online(room, f"member{number}")
     with CaptureQueriesContext(connection) as queries:
-        rooms = list(services.rooms_with_stats().order_by("pk"))
+        rooms = list(rooms_with_stats().order_by("pk"))
         counts = [(room.message_count, room.members_online, room.last_activity is not None) for room in rooms]
     assert len(queries) == 1
     assert counts == [(number, 1, True) for number in range(6)]
@@ -155,11 +163,11 @@ def test_room_page_shows_the_latest_messages_read_only_and_links_to_all(admin_cl
 @pytest.mark.django_db
 def test_room_page_shows_the_owners_settings_and_sanctions_which_can_be_lifted(admin_client):
     room = make_room(title="Moderated")
-    key = services.new_owner_key(room)
+    key = new_owner_key(room)
     be_online(room, "Bob")
-    services.set_locked(room, key, True)
-    services.set_watch_link(room, key, True)
-    services.kick_member(room, key, "Bob")
+    set_locked(room, key, True)
+    set_watch_link(room, key, True)
+    kick_member(room, key, "Bob")
     sanction = RoomSanction.objects.get(room=room)
 
     page = admin_client.get(reverse("admin:rooms_room_change", args=[room.pk])).content.decode()
@@ -172,7 +180,7 @@ def test_room_page_shows_the_owners_settings_and_sanctions_which_can_be_lifted(a
     # Deleting the sanction lifts the kick: the session may join again.
     admin_client.post(reverse("admin:rooms_roomsanction_delete", args=[sanction.pk]), {"post": "yes"})
     assert not RoomSanction.objects.exists()
-    services.check_may_join(room, "Bob")  # admitted while locked, and no longer kicked
+    check_may_join(room, "Bob")  # admitted while locked, and no longer kicked
 
 
 @pytest.mark.django_db
@@ -200,8 +208,8 @@ def test_room_title_can_be_edited_but_not_to_control_characters(admin_client):
 def test_message_list_searches_body_and_name_and_filters_by_room_and_date(admin_client):
     first = make_room(title="First")
     second = make_room(title="Second")
-    services.post_message(first, "Ann", "the deploy is done")
-    services.post_message(second, "Bob", "lunch?")
+    post_message(first, "Ann", "the deploy is done")
+    post_message(second, "Bob", "lunch?")
     old = Message.objects.create(room=second, name="Cy", body="ancient", created_at=timezone.now() - timedelta(days=60))
 
     def bodies(**query):
@@ -405,7 +413,7 @@ async def test_a_purge_in_another_process_reaches_the_server_through_the_shared_
     # Like `manage.py purge_rooms`: a thread with no hub and its own event loop for the announcement.
     def purge_like_a_command():
         try:
-            return services.purge_rooms(Room.objects.filter(pk=room.pk))
+            return purge_rooms(Room.objects.filter(pk=room.pk))
         finally:
             connections.close_all()  # this thread's own database connection
 
@@ -421,7 +429,7 @@ async def test_a_removal_announced_twice_closes_once_with_one_error(session_for,
     room = await database_sync_to_async(make_room)()
     communicator = await open_socket(room.code, await database_sync_to_async(session_for)("Ann"))
     await read_opening_frames(communicator)
-    hub = delivery.get_hub()
-    hub.deliver(room.code, delivery.ROOM_REMOVED)
-    hub.deliver(room.code, delivery.ROOM_REMOVED)
+    hub = get_hub()
+    hub.deliver(room.code, ROOM_REMOVED)
+    hub.deliver(room.code, ROOM_REMOVED)
     await assert_closed_as_removed(communicator)

@@ -14,8 +14,11 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from rooms import services
 from rooms.models import Message, Presence, Room
+from rooms.services.messages import post_message
+from rooms.services.operators import idle_rooms, purge_rooms
+from rooms.services.presence import beat_heart
+from rooms.services.rooms import create_room
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,7 +34,7 @@ def run(*args):
 
 def make_room(title="", code=None, messages=0, days_old=0, name="Ann"):
     """A room whose messages (and creation) are `days_old` days in the past."""
-    room = services.create_room(title, code=code)
+    room = create_room(title, code=code)
     moment = timezone.now() - timedelta(days=days_old)
     Room.objects.filter(pk=room.pk).update(created_at=moment - timedelta(minutes=1))
     Message.objects.bulk_create(
@@ -42,7 +45,7 @@ def make_room(title="", code=None, messages=0, days_old=0, name="Ann"):
 
 
 def be_online(room, name="Bob"):
-    services.beat_heart("test-server")
+    beat_heart("test-server")
     Presence.objects.create(
         room=room, server_id="test-server", channel_name=f"conn-{room.code}-{name}", name=name, session_key=name
     )
@@ -157,7 +160,7 @@ def test_a_purge_deletes_messages_in_separate_batches():
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count_message_deletes):
-        result = services.purge_rooms([room], batch_size=10)
+        result = purge_rooms([room], batch_size=10)
     # Two full batches of 10, then the last 5 go with the room.
     assert len(message_deletes) == 3
     assert (result.rooms, result.messages, result.codes) == (1, 25, [room.code])
@@ -172,11 +175,11 @@ def test_a_room_that_comes_back_to_life_during_a_purge_is_kept():
     def post_after_the_first_room_goes(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         if sql.startswith("DELETE") and '"rooms_room"' in sql and not posted:
-            posted.append(services.post_message(Room.objects.get(pk=revived_pk), "Bob", "I'm back"))
+            posted.append(post_message(Room.objects.get(pk=revived_pk), "Bob", "I'm back"))
         return result
 
     with connection.execute_wrapper(post_after_the_first_room_goes):
-        result = services.purge_rooms(services.idle_rooms(30).order_by("pk"))
+        result = purge_rooms(idle_rooms(30).order_by("pk"))
 
     assert result.rooms == 1 and result.messages == 2
     assert list(Room.objects.values_list("pk", flat=True)) == [revived_pk]
@@ -235,7 +238,7 @@ def test_import_of_an_export_round_trips(tmp_path):
     Message.objects.filter(room=room, body="message 2").update(body="multi\nline ✓", client_id="abc")
     export = tmp_path / "export.json"
     run("export_room", room.code, "--output", str(export))
-    services.purge_rooms([room])
+    purge_rooms([room])
 
     output = run("import_room", str(export))
 

@@ -6,8 +6,10 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
-from rooms import delivery, services
 from rooms.models import Message
+from rooms.realtime.hub import stop_hubs
+from rooms.services.messages import post_message
+from rooms.services.rooms import create_room, find_room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +49,7 @@ async def stored_bodies(room):
 async def test_history_is_the_first_frame_with_the_last_50_oldest_first(room, session_for, open_socket):
     def post_many():
         for number in range(60):
-            services.post_message(room, "Ann", f"message {number}")
+            post_message(room, "Ann", f"message {number}")
 
     await database_sync_to_async(post_many)()
     ann = await database_sync_to_async(session_for)("Ann")
@@ -63,7 +65,7 @@ async def test_history_is_the_first_frame_with_the_last_50_oldest_first(room, se
 
 
 async def test_a_message_reaches_everyone_in_its_room_and_nobody_elsewhere(session_for, open_socket):
-    room, other_room = await database_sync_to_async(lambda: (services.create_room(), services.create_room()))()
+    room, other_room = await database_sync_to_async(lambda: (create_room(), create_room()))()
     ann, bob, cat = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob", "Cat")]
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
@@ -195,21 +197,22 @@ async def test_the_only_member_reconnecting_keeps_the_room_and_history(room, ses
 
     communicator, history = await joined(open_socket, room.code, ann)
     assert [m["body"] for m in history["messages"]] == ["before refresh"]
-    assert await database_sync_to_async(services.find_room)(room.code) is not None
+    assert await database_sync_to_async(find_room)(room.code) is not None
 
 
 async def test_history_survives_a_restart(room, session_for, open_socket):
     from channels.routing import ProtocolTypeRouter, URLRouter
     from channels.sessions import SessionMiddlewareStack
 
-    from rooms.routing import ExplainingOriginValidator, websocket_urlpatterns
+    from rooms.realtime.origin import ExplainingOriginValidator
+    from rooms.realtime.routing import websocket_urlpatterns
 
     ann = await database_sync_to_async(session_for)("Ann")
     communicator, _ = await joined(open_socket, room.code, ann)
     await send(communicator, "kept across restarts")
     await receive_until(communicator, "message")
     await communicator.disconnect()
-    await delivery.stop_hubs()  # the old process's state is gone
+    await stop_hubs()  # the old process's state is gone
 
     restarted = ProtocolTypeRouter(
         {"websocket": ExplainingOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns)))}
@@ -220,7 +223,7 @@ async def test_history_survives_a_restart(room, session_for, open_socket):
 
 async def test_resume_after_an_id_sends_exactly_the_missed_messages(room, session_for, open_socket):
     def post(bodies):
-        return [services.post_message(room, "Ann", body)[0].id for body in bodies]
+        return [post_message(room, "Ann", body)[0].id for body in bodies]
 
     ids = await database_sync_to_async(post)(["one", "two", "three"])
     ann = await database_sync_to_async(session_for)("Ann")
@@ -269,7 +272,7 @@ async def test_ping_is_answered(room, session_for, open_socket):
 
 
 async def test_many_rooms_run_in_parallel_without_crosstalk(session_for, open_socket):
-    rooms = await database_sync_to_async(lambda: [services.create_room() for _ in range(4)])()
+    rooms = await database_sync_to_async(lambda: [create_room() for _ in range(4)])()
     sockets = []
     for index, each in enumerate(rooms):
         key = await database_sync_to_async(session_for)(f"Member {index}")

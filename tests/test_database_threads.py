@@ -1,4 +1,4 @@
-"""Which database thread runs what (rooms/delivery.py), and the batched fan-out of the writer."""
+"""Which database thread runs what (rooms/realtime/db_threads.py), and the batched fan-out of the writer."""
 
 import asyncio
 import threading
@@ -7,7 +7,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 
-from rooms import delivery, services
+from rooms.realtime.db_threads import side_db
+from rooms.services.messages import check_new_message
+from rooms.services.rooms import find_room
 
 from .test_consumer import receive_until
 from .test_delivery_layers import RecordingConnection, process_hub, settle
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def test_reads_leave_the_writer_thread_on_postgresql_only():
     writer_thread = await database_sync_to_async(threading.get_ident)()
-    side_thread = await delivery.side_db(threading.get_ident)()
+    side_thread = await side_db(threading.get_ident)()
     if connection.vendor == "sqlite":
         assert side_thread == writer_thread  # several writer threads would lock SQLite
     else:
@@ -27,9 +29,9 @@ async def test_reads_leave_the_writer_thread_on_postgresql_only():
 async def test_a_side_thread_gives_its_connection_back_after_each_call():
     if connection.vendor == "sqlite":
         pytest.skip("SQLite has no side threads (and tests share one in-memory connection)")
-    await delivery.side_db(services.find_room, key="probe")("NOSUCH")
+    await side_db(find_room, key="probe")("NOSUCH")
     # The same key runs on the same thread: nothing there may still hold a connection.
-    holds_one = await delivery.side_db(lambda: connection.connection is not None, key="probe")()
+    holds_one = await side_db(lambda: connection.connection is not None, key="probe")()
     assert not holds_one
 
 
@@ -56,7 +58,10 @@ async def test_a_batch_of_messages_reaches_another_process_once_and_in_id_order(
 
         # Posted together, they are stored in one or a few batches and published per batch.
         results = await asyncio.gather(
-            *(first.post_message(room.code, room, "Ann", f"m{number}", f"c{number}") for number in range(40))
+            *(
+                first.writer.post(room.code, check_new_message(room, "Ann", f"m{number}", f"c{number}"))
+                for number in range(40)
+            )
         )
         await settle([there], 40)
         ids = [frame["id"] for frame in there.frames]

@@ -10,8 +10,11 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from rooms import delivery, services
 from rooms.models import Presence, ServerProcess
+from rooms.protocol import CLOSE_RESUME, join_event, presence_event
+from rooms.realtime.hub import RoomHub, get_hub
+from rooms.services.presence import add_presence, beat_heart, expire_stale_servers, room_members
+from rooms.services.rooms import create_room
 
 from .test_consumer import joined, receive_until
 
@@ -24,27 +27,27 @@ def silence(server_id, seconds=3600):
 
 
 def test_a_dead_process_takes_only_its_own_sessions_out_of_the_room():
-    room, other_room = services.create_room(), services.create_room()
-    services.beat_heart("dead")
-    services.beat_heart("alive")
-    services.add_presence(room, "dead", "d1", "Ann", "s-ann")
-    services.add_presence(room, "alive", "a1", "Ann", "s-ann")  # Ann's other tab, on a live process
-    services.add_presence(room, "dead", "d2", "Bob", "s-bob")
-    services.add_presence(other_room, "alive", "a2", "Bob", "s-bob")  # Bob is live, but in another room
+    room, other_room = create_room(), create_room()
+    beat_heart("dead")
+    beat_heart("alive")
+    add_presence(room, "dead", "d1", "Ann", "s-ann")
+    add_presence(room, "alive", "a1", "Ann", "s-ann")  # Ann's other tab, on a live process
+    add_presence(room, "dead", "d2", "Bob", "s-bob")
+    add_presence(other_room, "alive", "a2", "Bob", "s-bob")  # Bob is live, but in another room
     silence("dead")
 
-    assert services.room_members(room) == ["Ann"]
-    assert services.expire_stale_servers() == {room.code: {"Bob"}}
+    assert room_members(room) == ["Ann"]
+    assert expire_stale_servers() == {room.code: {"Bob"}}
     assert not ServerProcess.objects.filter(id="dead").exists()
     assert set(Presence.objects.values_list("channel_name", flat=True)) == {"a1", "a2"}
-    assert services.expire_stale_servers() == {}  # announced once, not on every heartbeat
+    assert expire_stale_servers() == {}  # announced once, not on every heartbeat
 
 
 def test_a_process_expired_by_the_others_learns_it_on_its_next_beat():
-    assert services.beat_heart("server-a") is True
-    assert services.beat_heart("server-a") is False
+    assert beat_heart("server-a") is True
+    assert beat_heart("server-a") is False
     ServerProcess.objects.filter(id="server-a").delete()
-    assert services.beat_heart("server-a") is True
+    assert beat_heart("server-a") is True
 
 
 @pytest.fixture
@@ -58,8 +61,8 @@ async def test_heartbeat_announces_members_of_a_dead_process_leaving(fast_heartb
     ann_socket, _ = await joined(open_socket, room.code, ann)
 
     def member_on_a_dead_process():
-        services.beat_heart("dead-process")
-        services.add_presence(room, "dead-process", "dead-1", "Zed", "s-zed")
+        beat_heart("dead-process")
+        add_presence(room, "dead-process", "dead-1", "Zed", "s-zed")
         silence("dead-process")
 
     await database_sync_to_async(member_on_a_dead_process)()
@@ -75,13 +78,13 @@ async def test_a_process_forgotten_by_the_others_brings_its_members_back(
     ann_socket, _ = await joined(open_socket, room.code, ann)
     await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
-    server_id = delivery.get_hub().server_id
+    server_id = get_hub().server_id
     # Another process expired this one (after a long pause): its presence rows are gone.
     await database_sync_to_async(lambda: ServerProcess.objects.filter(id=server_id).delete())()
     presence, seen = await receive_until(ann_socket, "presence", timeout=5, members=["Ann", "Bob"])
     joins = sorted(f["name"] for f in seen if f["type"] == "system" and f["event"] == "join")
     assert joins == ["Ann", "Bob"]
-    assert await database_sync_to_async(services.room_members)(room) == ["Ann", "Bob"]
+    assert await database_sync_to_async(room_members)(room) == ["Ann", "Bob"]
 
 
 # --- through a real Redis channel layer (the production configuration) ------------------------
@@ -110,9 +113,7 @@ async def process_hub(backend=None, **config):
     """A RoomHub with its own connection to the Redis layer (the configured one unless given), as a
     separate process has."""
     configured = django_settings.CHANNEL_LAYERS["default"]
-    hub = delivery.RoomHub()
-    hub.layer = import_string(backend or configured["BACKEND"])(**(config or configured.get("CONFIG", {})))
-    hub.shared = True
+    hub = RoomHub(layer=import_string(backend or configured["BACKEND"])(**(config or configured.get("CONFIG", {}))))
     await hub.start()
     return hub
 
@@ -135,8 +136,8 @@ async def test_events_cross_processes_once_through_redis(room):
         await second.join("OTHER", elsewhere)
         await asyncio.sleep(0.2)  # subscriptions reach Redis before the first publish
 
-        await first.publish(room.code, delivery.events.join_event("Ann"))
-        await second.publish(room.code, delivery.events.join_event("Bob"))
+        await first.publish(room.code, join_event("Ann"))
+        await second.publish(room.code, join_event("Bob"))
         await settle([here, there], 2)
         for connection in (here, there):
             assert sorted(frame["name"] for frame in connection.frames) == ["Ann", "Bob"]
@@ -153,9 +154,9 @@ def test_two_processes_expiring_the_same_dead_one_announce_its_departures_once()
 
     from django.db import connections, transaction
 
-    room = services.create_room()
-    services.beat_heart("dead")
-    services.add_presence(room, "dead", "d1", "Zed", "s-zed")
+    room = create_room()
+    beat_heart("dead")
+    add_presence(room, "dead", "d1", "Zed", "s-zed")
     silence("dead")
     locked, release = threading.Event(), threading.Event()
 
@@ -173,11 +174,11 @@ def test_two_processes_expiring_the_same_dead_one_announce_its_departures_once()
     other.start()
     try:
         assert locked.wait(10)
-        assert services.expire_stale_servers() == {}  # skipped: the other process is on it
+        assert expire_stale_servers() == {}  # skipped: the other process is on it
     finally:
         release.set()
         other.join(10)
-    assert services.expire_stale_servers() == {room.code: {"Zed"}}
+    assert expire_stale_servers() == {room.code: {"Zed"}}
 
 
 async def wait_for_close(connection):
@@ -195,11 +196,11 @@ async def test_a_member_list_from_another_process_is_brought_up_to_date_on_arriv
 
         def ann_and_bob_are_here():
             for name in ("Ann", "Bob"):
-                services.add_presence(room, first.server_id, f"{name}-1", name, f"s-{name}")
+                add_presence(room, first.server_id, f"{name}-1", name, f"s-{name}")
 
         await database_sync_to_async(ann_and_bob_are_here)()
         # A list computed before Bob arrived, reaching the other process after he did.
-        await first.publish(room.code, delivery.events.presence_event(["Ann"]))
+        await first.publish(room.code, presence_event(["Ann"]))
         await settle([there], 1)
         assert there.frames == [{"type": "presence", "members": ["Ann", "Bob"], "watchers": 0}]
     finally:
@@ -262,7 +263,7 @@ async def test_rooms_hear_each_other_again_after_redis_restarts(backend, private
         there = RecordingConnection()
         await second.join(room.code, there)
         await asyncio.sleep(0.2)
-        await first.publish(room.code, delivery.events.join_event("before"))
+        await first.publish(room.code, join_event("before"))
         await settle([there], 1)
 
         # Redis restarts empty: group memberships are gone, events published meanwhile are lost.
@@ -275,7 +276,7 @@ async def test_rooms_hear_each_other_again_after_redis_restarts(backend, private
             while not any(frame["name"].startswith("after") for frame in there.frames):
                 attempt += 1
                 try:
-                    await first.publish(room.code, delivery.events.join_event(f"after {attempt}"))
+                    await first.publish(room.code, join_event(f"after {attempt}"))
                 except Exception:
                     pass  # the publisher's own connection is still reconnecting
                 await asyncio.sleep(0.2)
@@ -284,7 +285,7 @@ async def test_rooms_hear_each_other_again_after_redis_restarts(backend, private
         # Events published during the outage were lost: the clients here are told to reconnect
         # and resume after their last message id.
         await asyncio.wait_for(wait_for_close(there), 10)
-        assert there.closed_with == delivery.CLOSE_RESUME
+        assert there.closed_with == CLOSE_RESUME
     finally:
         for hub in (first, second):
             await hub.stop()

@@ -5,8 +5,10 @@ from channels.db import database_sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-from rooms import consumers, services
+from rooms.limits import HISTORY_PAGES_BURST
 from rooms.models import Message, Presence, Room
+from rooms.services.messages import post_message
+from rooms.services.rooms import create_room
 from tests.test_consumer import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,7 +116,7 @@ async def test_renaming_to_the_same_name_announces_nothing(room, session_for, op
 
 
 async def test_a_rename_is_announced_in_every_room_the_person_is_in(session_for, open_socket):
-    room, other_room = await sync(lambda: (services.create_room(), services.create_room()))()
+    room, other_room = await sync(lambda: (create_room(), create_room()))()
     ann, bob = await people(session_for, "Ann", "Bob")
     ann_here, _ = await joined(open_socket, room.code, ann)
     await joined(open_socket, other_room.code, ann)
@@ -189,7 +191,7 @@ async def test_typing_frames_take_no_fields(room, session_for, open_socket):
 
 async def test_history_pages_back_to_the_start(room, session_for, open_socket):
     def post_many():
-        return [services.post_message(room, "Ann", f"message {number}")[0].id for number in range(120)]
+        return [post_message(room, "Ann", f"message {number}")[0].id for number in range(120)]
 
     ids = await sync(post_many)()
     (ann,) = await people(session_for, "Ann")
@@ -210,7 +212,7 @@ async def test_history_pages_back_to_the_start(room, session_for, open_socket):
 
 
 async def test_a_history_page_is_for_the_asker_only(room, session_for, open_socket):
-    await sync(lambda: services.post_message(room, "Ann", "old"))()
+    await sync(lambda: post_message(room, "Ann", "old"))()
     ann, bob = await people(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
@@ -281,12 +283,12 @@ async def test_history_paging_is_rate_limited_and_says_when_to_ask_again(room, s
 
     def post_many():
         for number in range(5):
-            services.post_message(room, "Ann", f"message {number}")
+            post_message(room, "Ann", f"message {number}")
 
     await database_sync_to_async(post_many)()
     socket, history = await joined(open_socket, room.code, await database_sync_to_async(session_for)("Ann"))
     oldest = history["messages"][-1]["id"]
-    for _ in range(consumers.HISTORY_PAGES_BURST):
+    for _ in range(HISTORY_PAGES_BURST):
         await socket.send_json_to({"type": "history", "before": oldest})
         page, _ = await receive_until(socket, "history")
         assert page["before"] == oldest and len(page["messages"]) == 4

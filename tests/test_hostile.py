@@ -12,8 +12,10 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rooms import delivery, services
 from rooms.models import Message
+from rooms.realtime.hub import stop_hubs
+from rooms.services.messages import post_message
+from rooms.services.watch import set_watch_link
 
 from .conftest import ORIGIN
 
@@ -223,7 +225,7 @@ async def test_hostile_connections_are_refused_with_a_reason_and_store_nothing(
     ],
 )
 async def test_a_nonsense_resume_point_still_connects(after, answer, room, session_for, open_socket):
-    await database_sync_to_async(services.post_message)(room, "Ann", "kept")
+    await database_sync_to_async(post_message)(room, "Ann", "kept")
     ann = await database_sync_to_async(session_for)("Ann")
     communicator = await open_socket(room.code, ann, query=f"after={after}")
     history = await communicator.receive_json_from(timeout=3)
@@ -287,7 +289,7 @@ async def send_one_body(room_code, session_key, text, ensure_ascii):
         return answer, row
     finally:
         await communicator.disconnect()
-        await delivery.stop_hubs()
+        await stop_hubs()
 
 
 @pytest.fixture
@@ -328,7 +330,7 @@ async def test_a_watcher_sending_bad_frames_gets_errors_and_keeps_reading(owned_
     still connected and still reading."""
     settings.MESSAGE_RATE_BURST = 1000
     room, key, session = owned_room
-    token = await database_sync_to_async(services.set_watch_link)(room, key, True)
+    token = await database_sync_to_async(set_watch_link)(room, key, True)
     watcher = await settled(await open_socket(room.code, watch=token))
     for payload, _ in BAD_FRAMES:
         await send_raw(watcher, payload)

@@ -8,8 +8,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from rooms import delivery, services
 from rooms.models import Message
+from rooms.realtime.hub import stop_hubs
+from rooms.services.admission import client_ip
+from rooms.services.rooms import create_room
 
 from .conftest import ORIGIN
 
@@ -31,7 +33,7 @@ def join_by_form(code, ip="10.0.0.1", **extra):
 
 @pytest.mark.django_db
 def test_the_form_refuses_joins_after_too_many_unknown_codes_even_for_a_real_room():
-    room = services.create_room()
+    room = create_room()
     for guess in ("AAAAAA", "BBBBBB", "CCCCCC"):
         page = join_by_form(guess).content.decode()
         assert f"There is no room with code {guess}." in page
@@ -47,7 +49,7 @@ def test_the_form_refuses_joins_after_too_many_unknown_codes_even_for_a_real_roo
 
 @pytest.mark.django_db
 def test_the_lock_out_ends_when_the_window_has_passed(monkeypatch):
-    room = services.create_room()
+    room = create_room()
     for guess in ("AAAAAA", "BBBBBB", "CCCCCC"):
         join_by_form(guess)
     assert LOCKED_OUT in join_by_form(room.code).content.decode()
@@ -58,7 +60,7 @@ def test_the_lock_out_ends_when_the_window_has_passed(monkeypatch):
 
 @pytest.mark.django_db
 def test_joining_a_real_room_does_not_count_as_a_miss():
-    room = services.create_room()
+    room = create_room()
     for _ in range(5):
         assert join_by_form(room.code.lower()).status_code == 302
 
@@ -69,7 +71,7 @@ def test_unknown_codes_in_room_links_count_too():
     for guess in ("AAAAAA", "BBBBBB", "CCCCCC"):
         response = browser.get(f"/rooms/{guess}/", follow=True)
         assert f"There is no room with code {guess}." in response.content.decode()
-    room = services.create_room()
+    room = create_room()
     response = browser.get(f"/rooms/{room.code}/", follow=True)
     assert response.redirect_chain[-1][0] == "/"
     assert LOCKED_OUT in response.content.decode()
@@ -93,12 +95,12 @@ def test_x_forwarded_for_is_ignored_unless_a_proxy_is_trusted(settings):
 
 
 def test_client_ip_reads_forwarded_for_only_from_trusted_proxies(settings):
-    assert services.client_ip("10.0.0.1", "1.1.1.1") == "10.0.0.1"
-    assert services.client_ip(None, None) == "unknown"
+    assert client_ip("10.0.0.1", "1.1.1.1") == "10.0.0.1"
+    assert client_ip(None, None) == "unknown"
     settings.TRUSTED_PROXY_COUNT = 2
-    assert services.client_ip("10.0.0.1", "9.9.9.9, 1.1.1.1, 10.0.0.2") == "1.1.1.1"
-    assert services.client_ip("10.0.0.1", "1.1.1.1") == "1.1.1.1"
-    assert services.client_ip("10.0.0.1", " , ") == "10.0.0.1"
+    assert client_ip("10.0.0.1", "9.9.9.9, 1.1.1.1, 10.0.0.2") == "1.1.1.1"
+    assert client_ip("10.0.0.1", "1.1.1.1") == "1.1.1.1"
+    assert client_ip("10.0.0.1", " , ") == "10.0.0.1"
 
 
 # --- websocket --------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ async def refusal(communicator):
 
 @pytest.mark.django_db(transaction=True)
 async def test_websocket_joins_of_unknown_rooms_are_limited_per_ip(session_for):
-    room = await database_sync_to_async(services.create_room)()
+    room = await database_sync_to_async(create_room)()
     key = await database_sync_to_async(session_for)("Mallory")
     try:
         for guess in ("AAAAAA", "BBBBBB", "CCCCCC"):
@@ -141,7 +143,7 @@ async def test_websocket_joins_of_unknown_rooms_are_limited_per_ip(session_for):
         assert (await other.receive_json_from(timeout=2))["type"] == "history"
         await other.disconnect()
     finally:
-        await delivery.stop_hubs()
+        await stop_hubs()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -156,7 +158,7 @@ async def test_misses_on_the_form_and_the_websocket_share_one_count(session_for)
         page = (await database_sync_to_async(join_by_form)("EEEEEE", ip="10.2.2.2")).content.decode()
         assert LOCKED_OUT in page
     finally:
-        await delivery.stop_hubs()
+        await stop_hubs()
 
 
 # --- message floods ---------------------------------------------------------------------------
@@ -172,7 +174,7 @@ async def read_opening(communicator):
 async def test_a_flood_in_one_room_is_refused_while_another_room_chats(settings, session_for, open_socket):
     settings.MESSAGE_RATE_PER_SECOND = 0.01  # no refill during the test: the burst is all it gets
     settings.MESSAGE_RATE_BURST = 5
-    flood_room, quiet_room = await database_sync_to_async(lambda: (services.create_room(), services.create_room()))()
+    flood_room, quiet_room = await database_sync_to_async(lambda: (create_room(), create_room()))()
     mallory, bob, cat = [await database_sync_to_async(session_for)(n) for n in ("Mallory", "Bob", "Cat")]
     flooder = await open_socket(flood_room.code, mallory)
     bob_socket = await open_socket(quiet_room.code, bob)

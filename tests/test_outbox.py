@@ -5,8 +5,10 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from rooms import delivery, events, services
 from rooms.models import Message
+from rooms.protocol import message_event
+from rooms.realtime.hub import get_hub
+from rooms.services.messages import post_message
 
 from .test_consumer import joined, receive_until, send
 
@@ -21,13 +23,13 @@ async def test_a_client_that_cannot_keep_up_is_cut_with_4008_and_resumes_by_id(
     slow, _ = await joined(open_socket, room.code, ann)
 
     def post_many():
-        return [services.post_message(room, "Bob", f"burst {n}")[0] for n in range(20)]
+        return [post_message(room, "Bob", f"burst {n}")[0] for n in range(20)]
 
     stored = await database_sync_to_async(post_many)()
-    hub = delivery.get_hub()
+    hub = get_hub()
     # Twenty frames handed over in one go, before its writer can run: more than it may queue.
     for message in stored:
-        hub.deliver(room.code, events.message_event(message))
+        hub.deliver(room.code, message_event(message))
     received = []
     while True:
         output = await slow.receive_output(timeout=2)
@@ -70,7 +72,7 @@ async def test_messages_sent_together_are_stored_and_delivered_once_in_id_order(
 async def test_a_failing_channel_layer_does_not_leave_the_sender_waiting(room, session_for, open_socket, monkeypatch):
     ann = await database_sync_to_async(session_for)("Ann")
     sock, _ = await joined(open_socket, room.code, ann)
-    hub = delivery.get_hub()
+    hub = get_hub()
     publish = hub.publish
 
     async def publish_then_fail(code, event):

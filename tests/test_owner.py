@@ -1,11 +1,17 @@
-"""Owner controls (issue 9): ownership, owner link, transfer, kick, mute, lock."""
+"""Owner controls: ownership, owner link, transfer, kick, mute, lock."""
 
 import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
-from rooms import services
+from rooms.errors import ChatError
+from rooms.limits import page_limits
 from rooms.models import Room
+from rooms.protocol import author_tag
+from rooms.realtime.hub import get_hub
+from rooms.services.messages import author_key_of, post_message
+from rooms.services.moderation import is_owner, set_expiry, set_passphrase
+from rooms.services.rooms import create_room
 
 from .test_consumer import joined, receive_until, send
 
@@ -25,17 +31,18 @@ def test_creator_owns_the_room_and_sees_badge_and_owner_link(client):
     room = Room.objects.get(code=code)
     key = config["owner_link"].rstrip("/").split("/")[-1]
     assert room.owner_key_hash and key not in room.owner_key_hash  # only the hash is stored
-    assert services.is_owner(room, key)
+    assert is_owner(room, key)
 
 
 def test_joiner_is_not_owner(client, owned_room):
     room, _, _ = owned_room
     client.post("/", {"name": "Bob", "code": room.code, "join": ""})
     config = client.get(f"/rooms/{room.code}/").context["config"]
+    assert config.pop("limits") == page_limits()
     assert config == {
         "code": room.code,
         "name": "Bob",
-        "author": services.author_tag(room.id, services.author_key_of(client.session.session_key)),
+        "author": author_tag(room.id, author_key_of(client.session.session_key)),
         "owner": False,
         "expires_at": None,
     }
@@ -81,7 +88,7 @@ async def test_transfer_hands_ownership_to_a_present_member(open_socket, owned_r
     notice, seen = await receive_until(owner, "system", event="owner")
     assert notice["name"] == "Bob" and notice["by"] == "Ada"
     assert {"type": "room_state", "owner": False} in seen
-    assert not await database_sync_to_async(services.is_owner)(room, key)  # the old key is dead
+    assert not await database_sync_to_async(is_owner)(room, key)  # the old key is dead
     # The new owner can act; the old owner is now forbidden.
     await owner.send_json_to({"type": "lock", "locked": True})
     error, _ = await receive_until(owner, "error")
@@ -265,7 +272,7 @@ def test_passphrase_guessing_is_rate_limited_per_ip(client, settings):
 
 async def test_socket_without_passphrase_is_refused(open_socket, owned_room):
     room, key, session = owned_room
-    await database_sync_to_async(services.set_passphrase)(room, key, "secret")
+    await database_sync_to_async(set_passphrase)(room, key, "secret")
     socket = await open_socket(room.code, await database_sync_to_async(session)("Bob"))
     error = await socket.receive_json_from(timeout=2)
     assert error["code"] == "passphrase_required"
@@ -307,8 +314,8 @@ def test_member_downloads_transcript_as_text_and_json(client):
 
     code = _create(client, title="Plans")
     room = Room.objects.get(code=code)
-    services.post_message(room, "Ada", "hello <b>all</b>")
-    services.post_message(room, "Bob", "hi Ada")
+    post_message(room, "Ada", "hello <b>all</b>")
+    post_message(room, "Bob", "hi Ada")
     text = client.get(f"/rooms/{code}/transcript.text")
     assert text["Content-Type"].startswith("text/plain")
     assert f"roomchat-{code}.txt" in text["Content-Disposition"]
@@ -337,15 +344,15 @@ def test_transcript_refused_without_name_passphrase_or_bad_format(client):
 @pytest.mark.parametrize("hours", [0, 721, -5, "2", True, 1.5])
 def test_expiry_must_be_one_hour_to_thirty_days(owned_room, hours):
     room, key, _ = owned_room
-    with pytest.raises(services.ChatError) as error:
-        services.set_expiry(room, key, hours)
+    with pytest.raises(ChatError) as error:
+        set_expiry(room, key, hours)
     assert error.value.code == "invalid_expiry"
 
 
 def test_only_owner_sets_expiry(owned_room):
     room, _, _ = owned_room
-    with pytest.raises(services.ChatError) as error:
-        services.set_expiry(room, "not the key", 2)
+    with pytest.raises(ChatError) as error:
+        set_expiry(room, "not the key", 2)
     assert error.value.code == "forbidden"
 
 
@@ -356,10 +363,10 @@ def test_purge_rooms_command_deletes_expired_rooms(owned_room):
     from django.utils import timezone
 
     room, key, _ = owned_room
-    keep = services.create_room()
-    services.post_message(keep, "Ada", "recent")
-    services.post_message(room, "Ada", "bye")
-    services.set_expiry(room, key, 1)
+    keep = create_room()
+    post_message(keep, "Ada", "recent")
+    post_message(room, "Ada", "bye")
+    set_expiry(room, key, 1)
     call_command("purge_rooms", stdout=open("/dev/null", "w"))
     assert Room.objects.filter(pk=room.pk).exists()  # not yet
     Room.objects.filter(pk=room.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -372,8 +379,6 @@ async def test_expiry_is_announced_and_heartbeat_closes_expired_room(open_socket
     from datetime import timedelta
 
     from django.utils import timezone
-
-    from rooms import delivery
 
     room, _, session = owned_room
     owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
@@ -389,7 +394,7 @@ async def test_expiry_is_announced_and_heartbeat_closes_expired_room(open_socket
     await database_sync_to_async(Room.objects.filter(pk=room.pk).update)(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    await delivery.get_hub().close_expired_rooms()
+    await get_hub().heartbeat.close_expired_rooms()
     for socket in (owner, bob):
         error, _ = await receive_until(socket, "error")
         assert error["code"] == "room_expired"

@@ -2,20 +2,23 @@
 one order for everybody (docs/protocol.md, "Resume" and "Idempotent sends")."""
 
 import asyncio
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 
-from rooms import delivery, events, services
 from rooms.models import Message
+from rooms.protocol import message_event
+from rooms.realtime import writer
+from rooms.realtime.consumers import base as consumers_base
+from rooms.realtime.hub import get_hub
+from rooms.services.messages import post_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def post(room, bodies, name="Ann"):
     def store():
-        return [services.post_message(room, name, body)[0].id for body in bodies]
+        return [post_message(room, name, body)[0].id for body in bodies]
 
     return await database_sync_to_async(store)()
 
@@ -114,17 +117,17 @@ def inject_messages_while_history_is_read(monkeypatch, room, function_name, inje
     reading history: the race a reconnect meets in a busy room. Odd calls post before the page's
     query (so the message is in that page *and* delivered live), even calls after it; with `both`,
     every call does both."""
-    hub = delivery.get_hub()
+    hub = get_hub()
     loop = asyncio.get_running_loop()
-    original = getattr(services, function_name)
+    original = getattr(consumers_base, function_name)
     posted = []
     calls = []
 
     def post_and_deliver():
-        message, _ = services.post_message(room, "Bob", f"racing {len(posted)}", f"race-{len(posted)}")
+        message, _ = post_message(room, "Bob", f"racing {len(posted)}", f"race-{len(posted)}")
         posted.append(message.id)
         # Delivered on the event loop, as Bob's consumer would, before this page is returned.
-        loop.call_soon_threadsafe(hub.deliver, room.code, events.message_event(message))
+        loop.call_soon_threadsafe(hub.deliver, room.code, message_event(message))
 
     def racing(*args, **kwargs):
         call = len(calls)
@@ -136,7 +139,7 @@ def inject_messages_while_history_is_read(monkeypatch, room, function_name, inje
             post_and_deliver()
         return result
 
-    monkeypatch.setattr(services, function_name, racing)
+    monkeypatch.setattr(consumers_base, function_name, racing)
     return posted
 
 
@@ -241,14 +244,14 @@ async def test_a_message_stored_while_its_connection_is_torn_down_still_reaches_
     ann_socket = await settled(await open_socket(room.code, ann))
     bob_socket = await settled(await open_socket(room.code, bob))
     loop = asyncio.get_running_loop()
-    original = services.post_message
+    original = writer.store_in_db_thread
 
-    def post_while_the_connection_is_killed(*args, **kwargs):
-        loop.call_soon_threadsafe(ann_socket.future.cancel)  # the server kills Ann's consumer
-        time.sleep(0.2)  # ...while the row is being written
-        return original(*args, **kwargs)
+    async def store_while_the_connection_is_killed(entries):
+        loop.call_soon(ann_socket.future.cancel)  # the server kills Ann's consumer
+        await asyncio.sleep(0.2)  # ...while the batch is on its way to the database
+        return await original(entries)
 
-    monkeypatch.setattr(services, "post_message", post_while_the_connection_is_killed)
+    monkeypatch.setattr(writer, "store_in_db_thread", store_while_the_connection_is_killed)
     await ann_socket.send_json_to({"type": "message", "body": "last words", "client_id": "ann-last"})
     frame = await live_message(bob_socket)
     assert (frame["body"], frame["client_id"]) == ("last words", "ann-last")
@@ -273,9 +276,9 @@ async def test_a_late_copy_of_a_message_already_in_the_history_is_not_sent_twice
     _, history_ids = await read_history(communicator)
     assert history_ids == [shown]
 
-    hub = delivery.get_hub()
-    hub.deliver(room.code, events.message_event(in_history))  # the late copy of a shown message
-    hub.deliver(room.code, events.message_event(late_message))  # new to this client
+    hub = get_hub()
+    hub.deliver(room.code, message_event(in_history))  # the late copy of a shown message
+    hub.deliver(room.code, message_event(late_message))  # new to this client
     await communicator.send_json_to({"type": "ping"})
     frames = []
     while (frame := await communicator.receive_json_from(timeout=3))["type"] != "pong":

@@ -7,8 +7,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from rooms import services
 from rooms.models import Message
+from rooms.protocol import author_tag, message_to_dict
+from rooms.services.messages import author_key_of, post_message
+from rooms.services.rooms import create_room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,8 +91,8 @@ async def test_bad_edits_are_refused(room, session_for, open_socket):
     assert (await next_of(ann, "error"))["code"] == "invalid_id"
     await ann.send_json_to({"type": "edit", "id": message["id"] + 1000, "body": "a"})
     assert (await next_of(ann, "error"))["code"] == "message_not_found"
-    other = await database_sync_to_async(services.create_room)()
-    elsewhere, _ = await database_sync_to_async(services.post_message)(other, "Ann", "x")
+    other = await database_sync_to_async(create_room)()
+    elsewhere, _ = await database_sync_to_async(post_message)(other, "Ann", "x")
     await ann.send_json_to({"type": "delete", "id": elsewhere.id})
     assert (await next_of(ann, "error"))["code"] == "message_not_found"
 
@@ -106,7 +108,7 @@ async def test_deleted_message_cannot_be_edited_or_reacted_to(room, session_for,
 
 
 def tag(room, session_key):
-    return services.author_tag(room.id, services.author_key_of(session_key))
+    return author_tag(room.id, author_key_of(session_key))
 
 
 async def test_reactions_toggle_and_count_for_everyone(room, session_for, open_socket):
@@ -187,13 +189,13 @@ async def test_resume_without_seq_replays_nothing(room, session_for, open_socket
 
 
 def test_author_tag_is_per_session_and_room_and_reveals_no_key(db):
-    first, second = services.create_room(), services.create_room()
-    key = services.author_key_of("session-one")
-    tag = services.author_tag(first.id, key)
-    assert tag == services.author_tag(first.id, key)  # every message of the session in the room
-    assert tag != services.author_tag(first.id, services.author_key_of("session-two"))
-    assert tag != services.author_tag(second.id, key)  # not linkable across rooms
+    first, second = create_room(), create_room()
+    key = author_key_of("session-one")
+    tag = author_tag(first.id, key)
+    assert tag == author_tag(first.id, key)  # every message of the session in the room
+    assert tag != author_tag(first.id, author_key_of("session-two"))
+    assert tag != author_tag(second.id, key)  # not linkable across rooms
     assert tag not in key and "session-one" not in tag
-    assert services.author_tag(first.id, "") is None  # messages stored without an author
-    message, _ = services.post_message(first, "Sam", "hi", session_key="session-one")
-    assert services.message_to_dict(message)["author"] == tag
+    assert author_tag(first.id, "") is None  # messages stored without an author
+    message, _ = post_message(first, "Sam", "hi", session_key="session-one")
+    assert message_to_dict(message)["author"] == tag

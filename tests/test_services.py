@@ -1,96 +1,99 @@
 import pytest
 from django.test import override_settings
 
-from rooms import services
+from rooms.errors import ChatError
+from rooms.limits import CODE_ALPHABET
 from rooms.models import Message, Room
+from rooms.services.messages import post_message, recent_history, store_messages
+from rooms.services.presence import add_presence, beat_heart, expire_stale_servers, remove_presence, room_members
+from rooms.services.rooms import create_room, find_room
+from rooms.validation import check_name
 
 pytestmark = pytest.mark.django_db
 
 
 def test_codes_avoid_look_alike_characters_and_follow_the_length_setting():
     for character in "0O1I":
-        assert character not in services.CODE_ALPHABET
+        assert character not in CODE_ALPHABET
     with override_settings(ROOM_CODE_LENGTH=8):
-        assert len(services.create_room().code) == 8
+        assert len(create_room().code) == 8
 
 
 def test_find_room_ignores_case_and_spaces():
-    room = services.create_room()
-    assert services.find_room(f" {room.code.lower()}\t") == room
-    assert services.find_room("") is None
+    room = create_room()
+    assert find_room(f" {room.code.lower()}\t") == room
+    assert find_room("") is None
 
 
 def test_create_room_with_a_taken_code_is_refused():
-    services.create_room(code="ABCDEF")
-    with pytest.raises(services.ChatError) as error:
-        services.create_room(code="abcdef")
+    create_room(code="ABCDEF")
+    with pytest.raises(ChatError) as error:
+        create_room(code="abcdef")
     assert error.value.code == "code_taken"
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 33, "tab\there", None, 5])
 def test_invalid_names_are_refused(name):
-    with pytest.raises(services.ChatError):
-        services.check_name(name)
+    with pytest.raises(ChatError):
+        check_name(name)
 
 
 def test_names_are_trimmed():
-    assert services.check_name("  Zoë  ") == "Zoë"
-    assert services.check_name("x" * 32) == "x" * 32
+    assert check_name("  Zoë  ") == "Zoë"
+    assert check_name("x" * 32) == "x" * 32
 
 
 def test_post_message_trims_and_keeps_inner_line_breaks():
-    room = services.create_room()
-    message, created = services.post_message(room, "Ann", "  line one\r\nline two  ")
+    room = create_room()
+    message, created = post_message(room, "Ann", "  line one\r\nline two  ")
     assert created
     assert message.body == "line one\nline two"
 
 
 def test_history_pages_backwards_oldest_first():
-    room = services.create_room()
-    ids = [services.post_message(room, "Ann", f"m{n}")[0].id for n in range(7)]
-    page, has_more = services.recent_history(room, limit=3)
+    room = create_room()
+    ids = [post_message(room, "Ann", f"m{n}")[0].id for n in range(7)]
+    page, has_more = recent_history(room, limit=3)
     assert [m.id for m in page] == ids[4:] and has_more
-    page, has_more = services.recent_history(room, before=ids[4], limit=3)
+    page, has_more = recent_history(room, before=ids[4], limit=3)
     assert [m.id for m in page] == ids[1:4] and has_more
-    page, has_more = services.recent_history(room, before=ids[1], limit=3)
+    page, has_more = recent_history(room, before=ids[1], limit=3)
     assert [m.id for m in page] == ids[:1] and not has_more
 
 
 def test_repeated_client_id_is_stored_once_per_room():
-    room, other = services.create_room(), services.create_room()
-    first, created = services.post_message(room, "Ann", "hi", client_id="abc")
-    again, created_again = services.post_message(room, "Ann", "hi", client_id="abc")
-    elsewhere, created_elsewhere = services.post_message(other, "Ann", "hi", client_id="abc")
+    room, other = create_room(), create_room()
+    first, created = post_message(room, "Ann", "hi", client_id="abc")
+    again, created_again = post_message(room, "Ann", "hi", client_id="abc")
+    elsewhere, created_elsewhere = post_message(other, "Ann", "hi", client_id="abc")
     assert created and not created_again and created_elsewhere
     assert again.id == first.id
     assert Message.objects.count() == 2
 
 
 def test_presence_counts_sessions_and_expires_with_a_silent_process(settings):
-    room = services.create_room()
-    services.beat_heart("server-a")
-    assert services.add_presence(room, "server-a", "c1", "Ann", "s1") is True
-    assert services.add_presence(room, "server-a", "c2", "Ann", "s1") is False
-    assert services.add_presence(room, "server-a", "c3", "bob", "s2") is True
-    assert services.room_members(room) == ["Ann", "bob"]
-    assert services.remove_presence("c1") is False
+    room = create_room()
+    beat_heart("server-a")
+    assert add_presence(room, "server-a", "c1", "Ann", "s1") is True
+    assert add_presence(room, "server-a", "c2", "Ann", "s1") is False
+    assert add_presence(room, "server-a", "c3", "bob", "s2") is True
+    assert room_members(room) == ["Ann", "bob"]
+    assert remove_presence("c1") is False
     settings.PRESENCE_STALE_SECONDS = -1  # every heartbeat is now stale
-    assert services.room_members(room) == []
-    assert services.expire_stale_servers() == {room.code: {"Ann", "bob"}}
+    assert room_members(room) == []
+    assert expire_stale_servers() == {room.code: {"Ann", "bob"}}
 
 
 # Real commits: the foreign key is only checked when the transaction commits (deferred on SQLite).
 @pytest.mark.django_db(transaction=True)
 def test_a_message_for_a_room_removed_meanwhile_is_refused_without_harming_the_batch():
-    doomed = services.create_room()
-    other = services.create_room()
+    doomed = create_room()
+    other = create_room()
     Room.objects.filter(pk=doomed.pk).delete()  # purged while its message waited for the writer
-    refused, (stored, created) = services.store_messages(
-        [(doomed, "Ann", "hello", "c-1", ""), (other, "Bob", "hi", "c-2", "")]
-    )
-    assert isinstance(refused, services.ChatError) and refused.code == "room_removed"
+    refused, (stored, created) = store_messages([(doomed, "Ann", "hello", "c-1", ""), (other, "Bob", "hi", "c-2", "")])
+    assert isinstance(refused, ChatError) and refused.code == "room_removed"
     assert created and stored.body == "hi"
     assert list(Message.objects.values_list("body", flat=True)) == ["hi"]
-    with pytest.raises(services.ChatError) as error:
-        services.post_message(doomed, "Ann", "again")
+    with pytest.raises(ChatError) as error:
+        post_message(doomed, "Ann", "again")
     assert error.value.code == "room_removed"

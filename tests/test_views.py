@@ -3,8 +3,9 @@
 import pytest
 from django.test import Client
 
-from rooms import services
+from rooms.limits import CODE_ALPHABET
 from rooms.models import Room
+from rooms.services.rooms import create_room
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_create_makes_a_room_and_redirects_into_it(browser):
     room = Room.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.code}/"
-    assert len(room.code) == 6 and set(room.code) <= set(services.CODE_ALPHABET)
+    assert len(room.code) == 6 and set(room.code) <= set(CODE_ALPHABET)
     page = browser.get(response["Location"]).content.decode()
     assert 'id="room-code"' in page and room.code in page
     assert browser.session["name"] == "Ann"
@@ -47,7 +48,7 @@ def test_create_with_a_title_shows_it_on_the_room_page_and_tab(browser):
 
 
 def test_join_matches_codes_case_insensitively_and_ignores_spaces(browser):
-    room = services.create_room()
+    room = create_room()
     response = post_home(browser, name="Bob", code=f"  {room.code.lower()} ", join="")
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.code}/"
@@ -81,7 +82,7 @@ def test_post_without_csrf_token_is_refused(browser):
 
 
 def test_room_page_without_a_name_asks_for_one_and_then_enters(browser):
-    room = services.create_room()
+    room = create_room()
     page = browser.get(f"/rooms/{room.code}/")
     assert page.status_code == 200
     assert "Join room" in page.content.decode() and 'name="name"' in page.content.decode()
@@ -92,7 +93,7 @@ def test_room_page_without_a_name_asks_for_one_and_then_enters(browser):
 
 
 def test_name_prompt_rejects_a_blank_name(browser):
-    room = services.create_room()
+    room = create_room()
     browser.get(f"/rooms/{room.code}/")
     token = browser.cookies["csrftoken"].value
     response = browser.post(f"/rooms/{room.code}/", {"name": "  ", "csrfmiddlewaretoken": token})
@@ -107,7 +108,7 @@ def test_unknown_room_goes_home_with_an_error(browser):
 
 
 def test_lower_case_room_url_redirects_to_the_canonical_code(browser):
-    room = services.create_room()
+    room = create_room()
     response = browser.get(f"/rooms/{room.code.lower()}/")
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.code}/"

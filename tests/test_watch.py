@@ -1,12 +1,17 @@
-"""The read-only watch link (issue 9, step 5), and the owner controls' loose ends: reconnecting to
+"""The read-only watch link, and the owner controls' loose ends: reconnecting to
 a locked room, the new owner's owner link."""
 
 import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
+from django.utils import timezone
 
-from rooms import services
+from rooms.limits import page_limits
 from rooms.models import Message, Room, ServerProcess, Watcher
+from rooms.services.messages import post_message
+from rooms.services.moderation import set_passphrase
+from rooms.services.presence import add_watcher, beat_heart, expire_stale_servers, room_presence
+from rooms.services.watch import set_watch_link
 
 from .test_consumer import joined, receive_until, send
 
@@ -55,7 +60,7 @@ async def test_owner_creates_a_watch_link_and_everyone_is_told(open_socket, owne
 
 async def test_watcher_reads_history_and_live_messages_without_being_a_member(open_socket, owned_room):
     room, _, session = owned_room
-    await database_sync_to_async(services.post_message)(room, "Ada", "before the watcher came")
+    await database_sync_to_async(post_message)(room, "Ada", "before the watcher came")
     owner, token = await owner_and_link(open_socket, room, session)
     watcher, history = await watching(open_socket, room.code, token)
     assert [message["body"] for message in history["messages"]] == ["before the watcher came"]
@@ -104,7 +109,7 @@ async def test_watcher_can_page_history_and_ping(open_socket, owned_room):
 
     def post_many():
         for number in range(60):
-            services.post_message(room, "Ada", f"message {number}")
+            post_message(room, "Ada", f"message {number}")
 
     await database_sync_to_async(post_many)()
     _, token = await owner_and_link(open_socket, room, session)
@@ -182,7 +187,7 @@ async def test_token_guessing_is_rate_limited_per_ip(open_socket, owned_room, se
 
 async def test_watch_link_opens_a_room_with_a_passphrase(open_socket, owned_room):
     room, key, session = owned_room
-    await database_sync_to_async(services.set_passphrase)(room, key, "secret words")
+    await database_sync_to_async(set_passphrase)(room, key, "secret words")
     _, token = await owner_and_link(open_socket, room, session)
     await watching(open_socket, room.code, token)
 
@@ -192,11 +197,13 @@ async def test_watch_link_opens_a_room_with_a_passphrase(open_socket, owned_room
 
 def test_watch_page_is_read_only_and_needs_no_name(client, owned_room):
     room, key, _ = owned_room
-    token = services.set_watch_link(room, key, True)
+    token = set_watch_link(room, key, True)
     page = client.get(reverse("rooms:watch", kwargs={"code": room.code, "token": token}))
     assert page.status_code == 200
     html = page.content.decode()
-    assert page.context["config"] == {"code": room.code, "name": None, "watch": token, "expires_at": None}
+    config = dict(page.context["config"])
+    assert config.pop("limits") == page_limits()
+    assert config == {"code": room.code, "name": None, "watch": token, "expires_at": None}
     assert 'id="read-only-note"' in html and 'id="watcher-count"' in html
     for member_only in ('id="message"', 'id="send"', 'id="rename-toggle"', 'id="room-menu"', 'id="transcript-text"'):
         assert member_only not in html
@@ -204,8 +211,8 @@ def test_watch_page_is_read_only_and_needs_no_name(client, owned_room):
 
 def test_wrong_or_revoked_watch_link_redirects_home_with_an_error(client, owned_room):
     room, key, _ = owned_room
-    token = services.set_watch_link(room, key, True)
-    services.set_watch_link(room, key, False)
+    token = set_watch_link(room, key, True)
+    set_watch_link(room, key, False)
     for url in (
         reverse("rooms:watch", kwargs={"code": room.code, "token": token}),
         reverse("rooms:watch", kwargs={"code": room.code, "token": "guess"}),
@@ -235,7 +242,7 @@ async def test_owner_page_shows_the_link_the_session_made_after_a_reload(client,
 
 async def test_other_owner_session_learns_a_link_is_live_but_not_its_token(open_socket, owned_room):
     room, key, session = owned_room
-    await database_sync_to_async(services.set_watch_link)(room, key, True)
+    await database_sync_to_async(set_watch_link)(room, key, True)
     owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
     state, _ = await receive_until(owner, "room_state", watch_active=True)
     assert state["watch_link"] is None
@@ -243,12 +250,12 @@ async def test_other_owner_session_learns_a_link_is_live_but_not_its_token(open_
 
 def test_watchers_of_a_dead_process_are_forgotten_with_it(owned_room, settings):
     room, _, _ = owned_room
-    services.beat_heart("dead-process")
-    services.add_watcher(room, "dead-process", "watcher-1")
-    assert services.room_presence(room) == ([], 1)
-    ServerProcess.objects.filter(id="dead-process").update(heartbeat_at=services.timezone.now().replace(year=2000))
-    assert services.room_presence(room) == ([], 0)  # a silent process's watchers do not count
-    assert services.expire_stale_servers() == {room.code: set()}  # its room's count is re-sent
+    beat_heart("dead-process")
+    add_watcher(room, "dead-process", "watcher-1")
+    assert room_presence(room) == ([], 1)
+    ServerProcess.objects.filter(id="dead-process").update(heartbeat_at=timezone.now().replace(year=2000))
+    assert room_presence(room) == ([], 0)  # a silent process's watchers do not count
+    assert expire_stale_servers() == {room.code: set()}  # its room's count is re-sent
     assert not Watcher.objects.exists()
 
 

@@ -1,4 +1,4 @@
-"""Owner controls in real browsers (issue 9): kicking a member, joining with a passphrase."""
+"""Owner controls in real browsers: kicking a member, joining with a passphrase."""
 
 import re
 

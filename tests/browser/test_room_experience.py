@@ -13,10 +13,11 @@ TYPING_EXPIRY_MS = 5000  # room_view.js forgets a typist this long after their l
 
 # Seeded through the server's own database: 70 messages typed in a browser would meet the rate limit.
 SEED = f"""
-from rooms import services
-room = services.create_room(title="Paging room")
+from rooms.services.messages import post_message
+from rooms.services.rooms import create_room
+room = create_room(title="Paging room")
 for number in range({SEEDED_MESSAGES}):
-    services.post_message(room, "Old timer", f"message {{number}}")
+    post_message(room, "Old timer", f"message {{number}}")
 print(room.code)
 """
 

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms import services
+from rooms.services.operators import chat_stats
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, top, as_json, **options):
         if top < 0:
             raise CommandError("--top must be 0 or more.")
-        stats = services.chat_stats(top=top)
+        stats = chat_stats(top=top)
         if as_json:
             self.stdout.write(_dumps(stats))
             return

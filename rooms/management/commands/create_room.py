@@ -2,7 +2,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from rooms import services
+from rooms.errors import ChatError
+from rooms.limits import CODE_ALPHABET
+from rooms.services.rooms import create_room
 
 
 class Command(BaseCommand):
@@ -10,7 +12,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--title", default="", help="the room's title (optional)")
-        parser.add_argument("--code", help=f"a code of your choice (letters and digits of {services.CODE_ALPHABET})")
+        parser.add_argument("--code", help=f"a code of your choice (letters and digits of {CODE_ALPHABET})")
         parser.add_argument(
             "--base-url",
             default=settings.SITE_URL,
@@ -19,8 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, title, code, base_url, **options):
         try:
-            room = services.create_room(title, code=code)
-        except services.ChatError as error:
+            room = create_room(title, code=code)
+        except ChatError as error:
             raise CommandError(error.detail) from None
         self.stdout.write(room.code)
         self.stdout.write(base_url.rstrip("/") + reverse("rooms:room", args=[room.code]))

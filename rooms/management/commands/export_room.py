@@ -2,7 +2,9 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms import services
+from rooms.services.rooms import find_room
+from rooms.services.transfer import export_rooms
+from rooms.validation import normalize_code
 
 
 class Command(BaseCommand):
@@ -19,10 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
 
     def handle(self, *args, code, fmt, output, **options):
-        room = services.find_room(code)
+        room = find_room(code)
         if room is None:
-            raise CommandError(f"There is no room with code {services.normalize_code(code)!r}.")
-        chunks = services.export_rooms([room], fmt)
+            raise CommandError(f"There is no room with code {normalize_code(code)!r}.")
+        chunks = export_rooms([room], fmt)
         if output is None:
             for chunk in chunks:
                 self.stdout.write(chunk, ending="")

@@ -3,7 +3,9 @@ import sys
 import ijson
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms import services
+from rooms.errors import ChatError
+from rooms.services.transfer import import_room, read_export
+from rooms.validation import normalize_code
 
 
 class Command(BaseCommand):
@@ -23,18 +25,16 @@ class Command(BaseCommand):
         imported = 0
         try:
             # Read incrementally: a room of a million messages is never in memory at once.
-            for number, room_data in enumerate(services.read_export(source), 1):
+            for number, room_data in enumerate(read_export(source), 1):
                 try:
-                    room = services.import_room(room_data)
-                except services.ChatError as error:
+                    room = import_room(room_data)
+                except ChatError as error:
                     raise CommandError(f"Room {number} of {file}: {error.detail}") from None
                 imported += 1
-                old_code = services.normalize_code(
-                    room_data.get("code") if isinstance(room_data.get("code"), str) else ""
-                )
+                old_code = normalize_code(room_data.get("code") if isinstance(room_data.get("code"), str) else "")
                 renamed = f" (code {old_code} was taken)" if old_code and old_code != room.code else ""
                 self.stdout.write(f"Imported room {room.code}{renamed} with {room.messages.count()} message(s).")
-        except services.ChatError as error:
+        except ChatError as error:
             raise CommandError(error.detail) from None
         except ijson.JSONError as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms import services
+from rooms.limits import PURGE_BATCH_SIZE
+from rooms.services.operators import idle_rooms, purge_expired_rooms, purge_rooms
 
 
 class Command(BaseCommand):
@@ -22,9 +23,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=services.PURGE_BATCH_SIZE,
+            default=PURGE_BATCH_SIZE,
             metavar="M",
-            help=f"messages deleted per transaction (default {services.PURGE_BATCH_SIZE})",
+            help=f"messages deleted per transaction (default {PURGE_BATCH_SIZE})",
         )
 
     def handle(self, *args, idle_days, dry_run, batch_size, verbosity, **options):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             raise CommandError("--idle-days must be 0 or more.")
         if batch_size < 1:
             raise CommandError("--batch-size must be 1 or more.")
-        rooms = services.idle_rooms(days)
+        rooms = idle_rooms(days)
         if dry_run:
             found = list(rooms.order_by("code").values_list("code", "message_count"))
             if verbosity >= 2:
@@ -44,15 +45,15 @@ class Command(BaseCommand):
                 f"{sum(count for _, count in found)} message(s). Dry run: nothing was deleted."
             )
             return
-        result = services.purge_rooms(rooms, batch_size=batch_size)
+        result = purge_rooms(rooms, batch_size=batch_size)
         if verbosity >= 2:
             for code in result.codes:
                 self.stdout.write(f"deleted {code}")
         self.stdout.write(
             f"Deleted {result.rooms} room(s) idle for more than {days} days and {result.messages} message(s)."
         )
-        # Rooms whose owner set an expiry time that has passed (issue 9).
-        expired = services.purge_expired_rooms(batch_size=batch_size)
+        # Rooms whose owner set an expiry time that has passed.
+        expired = purge_expired_rooms(batch_size=batch_size)
         if verbosity >= 2:
             for code in expired.codes:
                 self.stdout.write(f"deleted expired {code}")

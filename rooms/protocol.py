@@ -1,14 +1,100 @@
-"""Wire frames of the websocket protocol (docs/protocol.md), each encoded to JSON once.
+"""The wire: every frame of the websocket protocol (docs/protocol.md) and its close codes, once.
 
-A function here returns a hub event: a dict whose `type` names the connection handler and whose
-`text` is the encoded frame, so fan-out to N connections costs one `json.dumps`, not N.
+A function here returns either an encoded frame (text for one client) or a hub event: a dict whose
+`type` names the connection handler ("chat.message" → `chat_message`) and whose `text` is the
+encoded frame, so fan-out to N connections costs one `json.dumps`, not N.
 """
 
+import hashlib
+import hmac
 import json
+from datetime import UTC
 
+from django.conf import settings
 from django.utils import timezone
 
-from . import services
+from rooms.limits import REACTION_EMOJI
+
+# Close codes: 4000-4999 are the application's; why a connection was refused or ended.
+CLOSE_NO_NAME = 4001
+CLOSE_FORBIDDEN_ORIGIN = 4003
+CLOSE_ROOM_NOT_FOUND = 4004
+CLOSE_TOO_SLOW = 4008
+CLOSE_ROOM_REMOVED = 4010
+CLOSE_KICKED = 4011  # removed by the room's owner, or trying to rejoin too soon after
+CLOSE_ROOM_EXPIRED = 4012  # the room reached the expiry time its owner set
+CLOSE_PASSPHRASE = 4013  # the room has a passphrase this session has not given
+CLOSE_WATCH_LINK = 4014  # the watch link is wrong, or its owner revoked or replaced it
+CLOSE_LOCKED = 4023  # the owner locked the room against new members
+CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP
+CLOSE_RESUME = 1012  # "service restart": reconnect (and resume after the last message id)
+CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not answer
+
+# Hub events without a frame: the room was deleted by an operator, or reached its expiry time.
+ROOM_REMOVED = {"type": "room.removed"}
+ROOM_EXPIRED = {"type": "room.expired"}
+
+
+def format_timestamp(moment):
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def message_to_dict(message):
+    """A message as the wire protocol's `message` frame."""
+    return {
+        "type": "message",
+        "id": message.id,
+        "name": message.name,
+        "body": message.body,
+        "ts": format_timestamp(message.created_at),
+        "client_id": message.client_id,
+        "author": author_tag(message.room_id, message.author_key),
+        **rich_fields(message),
+    }
+
+
+def author_tag(room_id, author_key):
+    """What the wire shows of a message's author: the same opaque tag for every message of one
+    session in one room, so a page can tell its own messages from a namesake's. Keyed per room
+    and with the secret key, so it neither links a session across rooms nor reveals its key."""
+    if not author_key:
+        return None
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{room_id}:{author_key}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+def rich_fields(message):
+    """The edit/delete/reaction fields of a message frame. Reactions appear only when they were
+    prefetched (history, changes): a message just posted has none, and async callers cannot query."""
+    fields = {
+        "edited": format_timestamp(message.edited_at) if message.edited_at else None,
+        "deleted": message.deleted,
+        "seq": message.change_seq,
+    }
+    if message.deleted:
+        fields["body"] = ""
+    cache_ = getattr(message, "_prefetched_objects_cache", {})
+    if "reactions" in cache_ and not message.deleted:
+        fields["reactions"] = summarize_reactions(cache_["reactions"], message.room_id)
+    return fields
+
+
+def summarize_reactions(reactions, room_id):
+    """[{"emoji", "count", "names", "authors"}] in REACTION_EMOJI order, only emoji someone chose;
+    `authors` are the reacting sessions' author tags, so a page knows which chips are its own."""
+    chosen = {}
+    for reaction in reactions:
+        chosen.setdefault(reaction.emoji, []).append(reaction)
+    return [
+        {
+            "emoji": emoji,
+            "count": len(chosen[emoji]),
+            "names": [reaction.name for reaction in chosen[emoji]],
+            "authors": [author_tag(room_id, reaction.author_key) for reaction in chosen[emoji]],
+        }
+        for emoji in REACTION_EMOJI
+        if emoji in chosen
+    ]
 
 
 def encode(frame):
@@ -16,7 +102,7 @@ def encode(frame):
 
 
 def message_event(message):
-    return {"type": "chat.message", "id": message.id, "text": encode(services.message_to_dict(message))}
+    return {"type": "chat.message", "id": message.id, "text": encode(message_to_dict(message))}
 
 
 def join_event(name):
@@ -32,7 +118,7 @@ def rename_event(old, new):
 
 
 def _system_event(event, **fields):
-    frame = {"type": "system", "event": event, **fields, "ts": services.format_timestamp(timezone.now())}
+    frame = {"type": "system", "event": event, **fields, "ts": format_timestamp(timezone.now())}
     return {"type": "chat.system", "text": encode(frame)}
 
 
@@ -43,7 +129,7 @@ def presence_event(members, watchers=0):
 
 def history_frame(messages, has_more, **extra):
     return encode(
-        {"type": "history", "messages": [services.message_to_dict(m) for m in messages], "has_more": has_more, **extra}
+        {"type": "history", "messages": [message_to_dict(m) for m in messages], "has_more": has_more, **extra}
     )
 
 
@@ -64,11 +150,8 @@ def typing_event(session_key, name):
     return {"type": "chat.typing", "session_key": session_key, "text": encode({"type": "typing", "name": name})}
 
 
-# --- owner controls (issue 9) -----------------------------------------------------------------
-
-
 def iso(moment):
-    return services.format_timestamp(moment) if moment is not None else None
+    return format_timestamp(moment) if moment is not None else None
 
 
 def room_state_frame(owner, locked, muted_until, **extra):
@@ -125,7 +208,7 @@ def message_changed_event(message):
     """An edit, deletion or reaction change: the message's whole current state, ordered by `seq`.
     No `id` key on the event, so one arriving while history is sent is always delivered (applying
     a state twice is harmless)."""
-    frame = {**services.message_to_dict(message), "type": "message_changed"}
+    frame = {**message_to_dict(message), "type": "message_changed"}
     return {"type": "chat.message_changed", "text": encode(frame)}
 
 

@@ -1,13 +1,7 @@
+"""The websocket Origin check (same allow-list as ALLOWED_HOSTS), explained to the client."""
+
 from channels.security.websocket import OriginValidator
 from django.conf import settings
-from django.urls import path
-
-from .consumers import RoomConsumer, WatchConsumer
-
-websocket_urlpatterns = [
-    path("ws/rooms/<str:code>/", RoomConsumer.as_asgi()),
-    path("ws/rooms/<str:code>/watch/<str:token>/", WatchConsumer.as_asgi()),
-]
 
 
 class ExplainingOriginValidator(OriginValidator):

@@ -1,0 +1,295 @@
+"""A connection to a room: admission, joining the hub, history on connect, the bounded outbox, and
+parsing inbound frames into calls of the handler its class declares for the frame's `type`.
+
+The shape is the Channels tutorial's (connect → join the room's group → accept; handlers named
+after event types), but the group is the process's `RoomHub`, which fans each event out once per
+process instead of once per member.
+"""
+
+import asyncio
+import json
+import uuid
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.db import DatabaseError
+
+from rooms.errors import ChatError
+from rooms.limits import HISTORY_DEDUPE_SECONDS, HISTORY_PAGES_BURST, HISTORY_PAGES_PER_SECOND, MAX_MESSAGE_ID
+from rooms.protocol import (
+    CLOSE_FORBIDDEN_ORIGIN,
+    CLOSE_ROOM_EXPIRED,
+    CLOSE_ROOM_REMOVED,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAVAILABLE,
+    error_frame,
+    history_frame,
+    join_event,
+    leave_event,
+)
+from rooms.realtime.db_threads import side_db
+from rooms.realtime.flow import Outbox, TokenBucket
+from rooms.realtime.hub import get_hub
+from rooms.services.admission import client_ip
+from rooms.services.messages import messages_after, recent_history
+from rooms.validation import normalize_code
+
+
+class RoomConnection(AsyncWebsocketConsumer):
+    """What every connection to a room does; subclasses declare `admit`, `register`, `unregister`
+    and their `frame_handlers`: {frame type: (allowed fields, handler(self, frame))}."""
+
+    # No channel per connection: the process's RoomHub is the room's group member.
+    channel_layer_alias = None
+    frame_handlers = {}
+
+    room = None
+    joined = False
+    writer = None
+    outbox = None
+    ending = False
+    sent_in_history = frozenset()  # ids the history frames carried, while a live copy may follow
+
+    # --- connection lifecycle -----------------------------------------------------------------
+
+    async def connect(self):
+        self.code = normalize_code(self.scope["url_route"]["kwargs"]["code"])
+        self.connection_id = uuid.uuid4().hex
+        # Accept first so a refusal can say why in an error frame before the close code.
+        await self.accept()
+        if self.scope.get("origin_refused"):
+            return await self.refuse(
+                "forbidden_origin", "Connections from this origin are not allowed.", CLOSE_FORBIDDEN_ORIGIN
+            )
+        try:
+            if not await self.admit():
+                return
+            await self.join_room()
+        except DatabaseError:
+            # `disconnect` undoes whatever part of the join happened.
+            return await self.refuse_unavailable()
+        await self.send_room_state()
+
+    def client_ip(self):
+        forwarded_for = None
+        for header_name, header_value in self.scope.get("headers", []):
+            if header_name == b"x-forwarded-for":
+                forwarded_for = header_value.decode("latin1")
+        client = self.scope.get("client")
+        return client_ip(client[0] if client else None, forwarded_for)
+
+    def query(self, key):
+        """An integer query parameter ≥ 0 (at most MAX_MESSAGE_ID), or None."""
+        values = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get(key)
+        try:
+            value = int(values[0])
+        except (TypeError, ValueError, IndexError):
+            return None
+        return min(value, MAX_MESSAGE_ID) if value >= 0 else None
+
+    async def refuse(self, code, detail, close_code, **extra):
+        await self.send(text_data=error_frame(code, detail, **extra))
+        await self.close(code=close_code)
+
+    async def refuse_unavailable(self):
+        await self.refuse(
+            "unavailable", "The server cannot reach its database right now; reconnecting later.", CLOSE_UNAVAILABLE
+        )
+
+    async def join_room(self):
+        self.bucket = TokenBucket(settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
+        self.history_bucket = TokenBucket(HISTORY_PAGES_PER_SECOND, HISTORY_PAGES_BURST)
+        self.outbox = Outbox(settings.OUTBOUND_QUEUE_MAX)
+        self.pending = []  # live events that arrive while history is being sent
+        self.writer = asyncio.ensure_future(self.write_outbox())
+        self.hub = get_hub()
+        await self.hub.start()
+        # Join before reading history so nothing stored in between is missed; `pending` holds it.
+        await self.hub.join(self.code, self)
+        self.joined = True
+        first = await side_db(self.register, key=self.presence_key)()
+        self.sent_in_history = await self.send_history()
+        await self.replay_changes()
+        for event in self.pending:
+            self.push_unless_in_history(event)
+        self.pending = None
+        # Another process's copy of a message already in the history can still be on its way
+        # through the channel layer; after a while, nothing that old can arrive any more.
+        asyncio.get_running_loop().call_later(HISTORY_DEDUPE_SECONDS, self.forget_history_ids)
+        if first:
+            await self.hub.publish(self.code, join_event(self.name))
+        await self.publish_presence()
+
+    async def send_room_state(self):
+        """Tell this connection what is not the default about its standing (subclasses)."""
+
+    async def replay_changes(self):
+        """On resume, what changed in messages the client already had (subclasses)."""
+
+    def push_unless_in_history(self, event):
+        # By id, not by "id <= last in history": on PostgreSQL a message from another process can
+        # commit after a later id did, so a smaller id may be new to this client.
+        if event.get("id") not in self.sent_in_history:
+            self.push(event["text"])
+
+    def forget_history_ids(self):
+        self.sent_in_history = frozenset()
+
+    async def send_history(self):
+        """Send the history frame(s) and return the set of message ids sent.
+
+        With `?after=ID` (a reconnecting client) every message after ID is sent, in pages;
+        otherwise the last HISTORY_LIMIT messages.
+        """
+        after = self.query("after")
+        if after is None:
+            messages, has_more = await side_db(recent_history)(self.room)
+            self.push(history_frame(messages, has_more))
+            return {message.id for message in messages}
+        sent = set()
+        last_id = after
+        while True:
+            messages, more_after = await side_db(messages_after)(self.room, last_id)
+            if messages:
+                last_id = messages[-1].id
+                sent.update(message.id for message in messages)
+            self.push(history_frame(messages, False, after=after, complete=not more_after))
+            if not more_after:
+                return sent
+
+    async def disconnect(self, code):
+        if self.writer is not None:
+            self.writer.cancel()
+        if not self.joined:
+            return
+        self.joined = False
+        await self.hub.leave(self.code, self)
+        try:
+            last = await side_db(self.unregister, key=self.presence_key)()
+            if last:
+                await self.hub.publish(self.code, leave_event(self.name))
+            await self.publish_presence()
+        except DatabaseError:
+            pass  # the heartbeat expires this presence if the database is back later
+
+    @property
+    def presence_key(self):
+        # One side thread per session: its arrivals and departures stay in order (a watcher has no
+        # session; its connection is its own key).
+        return self.session_key or self.connection_id
+
+    async def publish_presence(self):
+        await self.hub.publish_members(self.code, self.room)
+
+    # --- outbound: a bounded queue per connection ---------------------------------------------
+
+    def push(self, text):
+        """Queue a frame for this client. A client too slow to keep up is disconnected (it can
+        resume by id) rather than letting its queue grow without bound."""
+        if self.outbox is None:
+            return
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            self.outbox = None
+            asyncio.ensure_future(self.close(code=CLOSE_TOO_SLOW))
+
+    async def write_outbox(self):
+        outbox = self.outbox
+        send = self.base_send
+        # Channels' session wrapper acts only on HTTP responses; skip its per-frame checks.
+        send = getattr(getattr(send, "__self__", None), "real_send", send)
+        while True:
+            # Everything queued since the last wake-up goes out together: one wake-up per burst.
+            for text in await outbox.take_all():
+                await send({"type": "websocket.send", "text": text})
+
+    def send_error(self, code, detail, **extra):
+        self.push(error_frame(code, detail, **extra))
+
+    def end(self, code, detail, close_code):
+        """Tell the client why, then close once its queued frames are out. Only the first reason
+        counts: the same end can be announced twice (the purge's event and the heartbeat's check)."""
+        if self.ending:
+            return
+        self.ending = True
+        self.push(error_frame(code, detail))
+        asyncio.ensure_future(self.close_after_outbox(close_code))
+
+    async def close_after_outbox(self, close_code):
+        while self.outbox is not None and not self.outbox.empty():
+            await asyncio.sleep(0.01)
+        await self.close(code=close_code)
+
+    # --- hub event handlers: named after the event type, like the Channels tutorial ------------
+
+    def chat_message(self, event):
+        if self.pending is not None:
+            self.pending.append(event)
+        elif self.sent_in_history:
+            self.push_unless_in_history(event)
+        else:
+            self.push(event["text"])
+
+    chat_system = chat_message
+    chat_presence = chat_message
+    chat_message_changed = chat_message
+
+    def room_removed(self, event):
+        self.end("room_removed", "This room was removed by an operator.", CLOSE_ROOM_REMOVED)
+
+    def room_expired(self, event):
+        self.end("room_expired", "This room reached the time its owner set and was deleted.", CLOSE_ROOM_EXPIRED)
+
+    # --- inbound frames -----------------------------------------------------------------------
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections around every frame (a thread hop per frame);
+        # database_sync_to_async already does that around each query, so skip it on the hot path.
+        handler = getattr(self, "websocket_" + message["type"].removeprefix("websocket."), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if not self.joined:
+            return
+        try:
+            frame, (fields, handle) = self.parse(text_data)
+        except ChatError as error:
+            return self.send_error(error.code, error.detail)
+        # An error about a message names its client_id, so the client knows which one to retry.
+        about = {"client_id": frame["client_id"]} if isinstance(frame.get("client_id"), str) else {}
+        try:
+            await handle(self, frame)
+        except ChatError as error:
+            self.send_error(error.code, error.detail, **error.extra, **about)
+        except DatabaseError:
+            self.send_error("unavailable", "The server could not store that right now; please retry.", **about)
+
+    def parse(self, text_data):
+        """The frame and its declared handler, or ChatError saying what is wrong with it."""
+        if text_data is None:
+            raise ChatError("binary_not_supported", "Frames must be JSON text, not binary.")
+        limit = settings.WS_FRAME_MAX_BYTES
+        if len(text_data) > limit or len(text_data.encode("utf-8", "surrogatepass")) > limit:
+            raise ChatError("frame_too_large", f"Frames can be at most {limit} bytes.")
+        try:
+            frame = json.loads(text_data)
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
+            raise ChatError("invalid_json", "Frames must be JSON objects.") from None
+        if not isinstance(frame, dict):
+            raise ChatError("invalid_frame", "Frames must be JSON objects with a type.")
+        frame_type = frame.get("type")
+        # A list or object as `type` is unhashable: look up strings only.
+        handler = self.frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
+        if handler is None:
+            raise ChatError("unknown_type", f"Unknown frame type: {str(frame.get('type'))[:40]!r}.")
+        unexpected = set(frame) - handler[0] - {"type"}
+        if unexpected:
+            names = ", ".join(sorted(unexpected))[:100]
+            # Field names are the client's text: no lone surrogates in our frame (they cannot be sent).
+            names = names.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise ChatError("invalid_frame", f"Unexpected field(s): {names}.")
+        return frame, handler

@@ -1,0 +1,138 @@
+"""The owner's frames (kick, mute, lock, transfer, passphrase, expiry, watch link), and how every
+member's connection follows the owner's decisions."""
+
+from datetime import UTC, datetime
+
+from django.urls import reverse
+
+from rooms.protocol import (
+    CLOSE_KICKED,
+    expiry_event,
+    kicked_event,
+    moderation_event,
+    muted_event,
+    owner_state_frame,
+    ownership_event,
+    room_locked_event,
+    room_state_frame,
+    watch_link_event,
+    watch_link_state,
+    with_expiry,
+)
+from rooms.realtime.db_threads import main_db, side_db
+from rooms.services.moderation import (
+    is_owner,
+    kick_member,
+    mute_member,
+    set_expiry,
+    set_locked,
+    set_passphrase,
+    transfer_ownership,
+)
+from rooms.services.sessions import remember_watch_token
+from rooms.services.watch import current_watch_hash, set_watch_link, watch_token_in_session
+
+
+class OwnerFrames:
+    """Handlers of the owner's frames (the services refuse anyone else with `forbidden`)."""
+
+    owner_key = None
+
+    async def send_room_state(self):
+        """Tell this connection what is not the default: that it owns the room, the room is locked,
+        or it is muted. Rooms without an owner's action send nothing extra."""
+        if not self.joined:
+            return
+        owner = await side_db(is_owner)(self.room, self.owner_key)
+        locked = self.room.locked
+        if owner or locked or self.muted_until or self.room.expires_at:
+            frame = room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until)
+            self.push(with_expiry(frame, self.room.expires_at))
+        if owner and self.room.watch_token_hash:
+            # Owners see the live watch link (to share or revoke it); its token is known to the
+            # session that made it, so other owner sessions learn only that there is one.
+            token = await side_db(watch_token_in_session)(self.room, self.scope.get("session"))
+            self.push(watch_link_state(self.watch_path(token) if token else None, active=True))
+
+    async def receive_kick(self, frame):
+        targets = await main_db(kick_member)(self.room, self.owner_key, frame.get("name"))
+        await self.hub.publish(self.code, moderation_event("kick", frame["name"].strip(), by=self.name))
+        await self.hub.publish(self.code, kicked_event(targets))
+
+    async def receive_mute(self, frame):
+        targets, until = await main_db(mute_member)(self.room, self.owner_key, frame.get("name"), frame.get("minutes"))
+        notice = moderation_event("mute", frame["name"].strip(), by=self.name, minutes=frame["minutes"])
+        await self.hub.publish(self.code, notice)
+        await self.hub.publish(self.code, muted_event(targets, until))
+
+    async def receive_lock(self, frame):
+        locked = await main_db(set_locked)(self.room, self.owner_key, frame.get("locked"))
+        await self.hub.publish(self.code, moderation_event("lock" if locked else "unlock", self.name))
+        await self.hub.publish(self.code, room_locked_event(locked))
+
+    async def receive_transfer(self, frame):
+        new_key, targets = await main_db(transfer_ownership)(self.room, self.owner_key, frame.get("to"))
+        self.owner_key = None
+        self.push(owner_state_frame(False))
+        await self.hub.publish(self.code, moderation_event("owner", frame["to"].strip(), by=self.name))
+        watch_active = bool(await main_db(current_watch_hash)(self.room))
+        await self.hub.publish(self.code, ownership_event(targets, new_key, watch_active))
+
+    async def receive_passphrase(self, frame):
+        has_passphrase = await main_db(set_passphrase)(self.room, self.owner_key, frame.get("passphrase"))
+        event = "passphrase_set" if has_passphrase else "passphrase_removed"
+        await self.hub.publish(self.code, moderation_event(event, self.name))
+
+    async def receive_expiry(self, frame):
+        expires_at = await main_db(set_expiry)(self.room, self.owner_key, frame.get("hours"))
+        await self.hub.publish(self.code, expiry_event(self.name, expires_at))
+
+    async def receive_watch_link(self, frame):
+        token = await main_db(set_watch_link)(self.room, self.owner_key, frame.get("active"))
+        path = None
+        if token is not None:
+            path = self.watch_path(token)
+            # Kept in the owner's session, so the room menu shows the link again after a reload.
+            session = self.scope.get("session")
+            if session is not None:
+                remember_watch_token(session, self.code, token)
+                await main_db(session.save)()
+        await self.hub.publish(self.code, watch_link_event(self.name, self.room.watch_token_hash, path))
+
+    def watch_path(self, token):
+        return reverse("rooms:watch", kwargs={"code": self.code, "token": token})
+
+    # --- hub events of the owner's decisions ----------------------------------------------------
+
+    def room_expiry(self, event):
+        self.push(event["notice"])
+        self.push(event["text"])
+
+    def room_kicked(self, event):
+        if self.session_key in event["session_keys"]:
+            self.end("kicked", "The owner removed you from this room.", CLOSE_KICKED)
+
+    def room_muted(self, event):
+        if self.session_key in event["session_keys"]:
+            self.muted_until = datetime.fromtimestamp(event["until"], UTC)
+            self.push(event["text"])
+
+    def room_locked(self, event):
+        self.room.locked = event["locked"]
+        self.push(event["text"])
+
+    def room_ownership(self, event):
+        if self.session_key in event["session_keys"]:
+            # The new key travels inside the server (hub, channel layer), and on the wire only to the
+            # new owner's own connections, as its owner link.
+            self.owner_key = event["owner_key"]
+            link = reverse("rooms:claim_owner", kwargs={"code": self.code, "key": self.owner_key})
+            self.push(owner_state_frame(True, owner_link=link, watch_active=bool(event.get("watch_active"))))
+        elif self.owner_key is not None:
+            self.owner_key = None  # the old owner's key no longer matches (other tabs of the giver)
+            self.push(owner_state_frame(False))
+
+    def room_watch_link(self, event):
+        self.push(event["notice"])
+        if self.owner_key is not None:
+            self.push(event["text"])

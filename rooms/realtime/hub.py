@@ -1,0 +1,188 @@
+"""Per-process fan-out of room events. It knows nothing of chat rules.
+
+Each server process keeps the open connections of every room it serves. An event is encoded to
+JSON once by its sender and handed to each local connection. When a shared channel layer (Redis)
+is configured the event is also published once per room to the room's layer group, which has one
+member per process (not per connection): every other process receives it once and delivers it to
+its own connections, the way Phoenix PubSub and the socket.io Redis adapter fan out. The
+in-memory layer can only serve one process, so with it nothing goes through the layer at all.
+
+Events are dicts with a Channels-style `type` ("chat.message" is handled by a connection's
+`chat_message` method) and, for frames bound for clients, the encoded frame in `text`.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+import weakref
+from collections import defaultdict
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from rooms.protocol import ROOM_REMOVED, presence_event
+from rooms.realtime.db_threads import main_db, main_db_closing
+from rooms.realtime.heartbeat import Heartbeat
+from rooms.realtime.layer import LayerLink, group_name
+from rooms.realtime.writer import MessageWriter
+from rooms.services.presence import beat_heart, room_presence
+
+logger = logging.getLogger(__name__)
+
+
+class RoomHub:
+    """The rooms this process serves and their local connections."""
+
+    def __init__(self, layer=None):
+        self.server_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.connections = defaultdict(set)
+        layer = get_channel_layer() if layer is None else layer
+        # The in-memory layer cannot reach another process, so local delivery is all there is.
+        self.shared = layer is not None and not isinstance(layer, InMemoryChannelLayer)
+        self.link = LayerLink(self, layer) if self.shared else None
+        self.layer = layer
+        self.tasks = []
+        self.started = None
+        self.members_reads = {}  # room code → future of the next member-list publication
+        self.presence_publishing = set()  # rooms whose member list is being read and published
+        self.writer = MessageWriter(self)
+        self.heartbeat = Heartbeat(self)
+
+    async def start(self):
+        """Register this process and start its heartbeat (and layer reader); idempotent."""
+        if self.started is None:
+            self.started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self.started)
+
+    async def _start(self):
+        await main_db(beat_heart)(self.server_id)
+        if self.link is not None:
+            self.tasks.extend(await self.link.start())
+        self.tasks.append(asyncio.ensure_future(self.heartbeat.run()))
+
+    async def stop(self):
+        for task in self.tasks:
+            task.cancel()
+        self.tasks.clear()
+
+    async def join(self, code, connection):
+        local = self.connections[code]
+        local.add(connection)
+        if self.link is not None and len(local) == 1:
+            await self.link.join(code)
+
+    async def leave(self, code, connection):
+        local = self.connections.get(code)
+        if local is None:
+            return
+        local.discard(connection)
+        if not local:
+            del self.connections[code]
+            if self.link is not None:
+                await self.link.leave(code)
+
+    def deliver(self, code, event):
+        """Hand an event to every connection of the room in this process, without waiting."""
+        local = self.connections.get(code)
+        if not local:
+            return
+        handler_name = event["type"].replace(".", "_")
+        for connection in tuple(local):
+            getattr(connection, handler_name)(event)
+
+    async def publish(self, code, event):
+        """Deliver an event to every connection of the room, in every process."""
+        self.deliver(code, event)
+        if self.link is not None:
+            await self.link.send(code, event)
+
+    async def publish_batches(self, batches):
+        """Deliver events (a list per room code, each in order) to every connection of their room in
+        every process: here all at once, to the other processes in one layer message per room. The
+        layer sends one message at a time per process (a Redis round trip each): sent one by one,
+        a busy process's messages would queue behind each other's round trips."""
+        for code, batch in batches.items():
+            for event in batch:
+                self.deliver(code, event)
+        if self.link is not None:
+            for code, batch in batches.items():
+                try:
+                    await self.link.send(code, {"type": "hub.batch", "events": batch})
+                except Exception:  # the layer failed; the messages are stored and resumable by id
+                    logger.exception("publishing %d events to room %s failed", len(batch), code)
+
+    async def publish_members(self, code, room):
+        """Publish the room's member list as read after this call began (so after the caller's
+        presence change committed). Callers that come while a read is in flight share the next
+        one: a join storm of a room costs a few reads and frames, not one per member each."""
+        future = self.members_reads.get(code)
+        if future is None:
+            future = self.members_reads[code] = asyncio.get_running_loop().create_future()
+            # Nobody may be left to hear a failure (their connections closed meanwhile).
+            future.add_done_callback(lambda done: done.cancelled() or done.exception())
+            if code not in self.presence_publishing:
+                self.presence_publishing.add(code)
+                asyncio.ensure_future(self._publish_members(code, room))
+        await asyncio.shield(future)
+
+    async def _publish_members(self, code, room):
+        try:
+            while code in self.members_reads:
+                future = self.members_reads.pop(code)
+                try:
+                    # On the main database thread: a rename publishes its lists from there, and
+                    # this read must not overtake it with names from before.
+                    presence = await main_db_closing(room_presence)(room)
+                    await self.publish(code, presence_event(*presence))
+                except Exception as error:
+                    future.set_exception(error)
+                else:
+                    future.set_result(None)
+        finally:
+            self.presence_publishing.discard(code)
+
+    async def close_all(self, close_code):
+        """Close every connection of this process (each client reconnects and resumes)."""
+        for local in list(self.connections.values()):
+            for connection in tuple(local):
+                await connection.close(code=close_code)
+
+
+async def publish_rooms_removed(codes):
+    """Close the connections of deleted rooms in every process: through this loop's hub when the
+    caller runs in a server process, else straight to the shared layer (a management command)."""
+    hub = _hubs.get(asyncio.get_running_loop())
+    for code in codes:
+        if hub is not None:
+            await hub.publish(code, ROOM_REMOVED)
+        else:
+            layer = get_channel_layer()
+            if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+                await layer.group_send(group_name(code), {**ROOM_REMOVED, "room": code, "origin": None})
+
+
+def announce_rooms_removed(sender, codes, **kwargs):
+    """Receiver of the `rooms_removed` signal (services/operators.py sends it after a purge commits)."""
+    from asgiref.sync import async_to_sync
+
+    async_to_sync(publish_rooms_removed)(codes)
+
+
+# One hub per event loop: a server has one loop; tests open a fresh loop per test.
+_hubs = weakref.WeakKeyDictionary()
+
+
+def get_hub():
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = RoomHub()
+    return hub
+
+
+async def stop_hubs():
+    """Stop the current loop's hub (tests: each test's loop ends with it)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.stop()

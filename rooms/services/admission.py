@@ -1,0 +1,109 @@
+"""Who may join a room: the per-IP limit on unknown codes, kicks, locks and the passphrase."""
+
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from rooms.errors import ChatError
+from rooms.models import Room, RoomSanction
+from rooms.services.moderation import is_owner, sanction_until
+from rooms.services.presence import live_presences
+from rooms.services.rooms import find_room
+from rooms.services.sessions import ADMITTED_ROOMS_SESSION_KEY
+
+
+def client_ip(remote_addr, forwarded_for=None):
+    """The client's address: the socket peer, or, behind TRUSTED_PROXY_COUNT trusted proxies, the
+    address the outermost trusted proxy saw (X-Forwarded-For is only believed from those)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0 and forwarded_for:
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        if hops:
+            # Each proxy appends the peer it saw; entries further left can be forged by the client.
+            return hops[-proxies] if len(hops) >= proxies else hops[0]
+    return remote_addr or "unknown"
+
+
+def _join_miss_keys(ip):
+    return f"rooms:join-miss:{ip}:count", f"rooms:join-miss:{ip}:start"
+
+
+def check_join_attempts(ip):
+    """Refuse any join by code from an IP that guessed too many unknown codes lately.
+
+    Known codes are refused too while the limit holds, so a lock-out cannot be used to tell
+    existing codes from unknown ones."""
+    count_key, start_key = _join_miss_keys(ip)
+    if (cache.get(count_key) or 0) < settings.JOIN_MISS_LIMIT:
+        return
+    start = cache.get(start_key) or time.time()
+    wait = max(1, math.ceil(start + settings.JOIN_MISS_WINDOW_SECONDS - time.time()))
+    raise ChatError(
+        "rate_limited",
+        f"Too many attempts with unknown room codes; try again in {wait} seconds.",
+        retry_after=wait,
+    )
+
+
+def record_join_miss(ip):
+    """Count one join attempt on an unknown code; the window starts at the first miss."""
+    count_key, start_key = _join_miss_keys(ip)
+    window = settings.JOIN_MISS_WINDOW_SECONDS
+    cache.add(start_key, time.time(), window)
+    cache.add(count_key, 0, window)
+    try:
+        cache.incr(count_key)
+    except ValueError:  # expired between add and incr: this miss opens a new window
+        cache.set(start_key, time.time(), window)
+        cache.set(count_key, 1, window)
+
+
+def find_room_to_join(code, ip):
+    """The room a visitor asks for by code, or None; every miss counts against their IP and a
+    locked-out IP gets `ChatError("rate_limited")`. Views and the consumer join through this."""
+    check_join_attempts(ip)
+    room = find_room(code)
+    if room is None:
+        record_join_miss(ip)
+    return room
+
+
+def check_may_join(room, session_key, owner_key=None):
+    """Refuse a kicked session (until its kick ends) and, in a locked room, anyone who was not
+    present when it was locked and is not present now; the owner may always join."""
+    if is_owner(room, owner_key):
+        return
+    until = sanction_until(room, session_key, RoomSanction.KICK)
+    if until is not None:
+        wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+        raise ChatError("kicked", "The owner removed you from this room.", retry_after=wait)
+    locked, admitted = Room.objects.filter(pk=room.pk).values_list("locked", "admitted_while_locked").first()
+    if locked and session_key not in admitted and not live_presences(room).filter(session_key=session_key).exists():
+        raise ChatError("locked", "This room is locked: no new members can join.")
+
+
+def needs_passphrase(room, session, owner_key=None):
+    """Whether this session must still give the room's passphrase before joining."""
+    passphrase_hash = Room.objects.filter(pk=room.pk).values_list("passphrase_hash", flat=True).first()
+    if not passphrase_hash or is_owner(room, owner_key):
+        return False
+    return room.code not in (session.get(ADMITTED_ROOMS_SESSION_KEY) or [])
+
+
+def admit_with_passphrase(room, session, passphrase, ip):
+    """Check a passphrase; a right one admits the session. Wrong guesses count against the IP
+    exactly like unknown room codes (check_join_attempts), so guessing is rate-limited."""
+    from django.contrib.auth.hashers import check_password
+
+    check_join_attempts(ip)
+    if (
+        not isinstance(passphrase, str)
+        or not room.passphrase_hash
+        or not check_password(passphrase, room.passphrase_hash)
+    ):
+        record_join_miss(ip)
+        raise ChatError("wrong_passphrase", "That passphrase is not right.")
+    session[ADMITTED_ROOMS_SESSION_KEY] = [*(session.get(ADMITTED_ROOMS_SESSION_KEY) or []), room.code]

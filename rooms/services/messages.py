@@ -1,0 +1,126 @@
+"""Messages: checking a new one, storing it (the group commit's one path), and reading history.
+
+The websocket path is: the consumer calls `check_new_message`, the hub's writer stores a batch
+of them with `store_messages` and publishes them once committed. `post_message` is the same
+store for one message, for callers outside the event loop (commands, tests).
+"""
+
+import hashlib
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rooms.errors import ChatError
+from rooms.limits import CHANGES_PAGE_SIZE
+from rooms.models import Message, Room
+from rooms.validation import check_before, check_body, check_client_id
+
+
+class NewMessage(NamedTuple):
+    """A checked message on its way to the database."""
+
+    room: object
+    name: str
+    body: str
+    client_id: str | None
+    author_key: str
+
+
+def check_new_message(room, name, body, client_id=None, session_key=None):
+    """Check a message's body and client_id; `session_key`, when given, makes that session the
+    author who may edit or delete it."""
+    return NewMessage(room, name, check_body(body), check_client_id(client_id), author_key_of(session_key))
+
+
+def post_message(room, name, body, client_id=None, session_key=None):
+    """Store one message. Returns `(message, created)`; a repeated client_id returns the stored one."""
+    result = store_messages([check_new_message(room, name, body, client_id, session_key)])[0]
+    if isinstance(result, ChatError):
+        raise result
+    return result
+
+
+def _store_one(room, name, body, client_id, created_at, author_key=None):
+    # Insert first: a resend is rare, so the common case costs one INSERT and no lookup.
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                room=room, name=name, body=body, client_id=client_id, created_at=created_at, author_key=author_key
+            )
+    except IntegrityError:
+        stored = client_id is not None and Message.objects.filter(room=room, client_id=client_id).first()
+        if stored:
+            return stored, False
+        if not Room.objects.filter(pk=room.pk).exists():  # purged while the message was on its way
+            raise ChatError("room_removed", "This room was removed.") from None
+        raise
+    return message, True
+
+
+def store_messages(entries):
+    """Store checked `NewMessage` entries together (group commit): one
+    transaction and one multi-row INSERT for the lot. Returns `(message, created)` per entry, in
+    order; a client_id stored before (or twice in `entries`) gives the stored message, not created,
+    and an entry for a room removed meanwhile gives `ChatError("room_removed")` instead of a pair."""
+    now = timezone.now()
+    messages = [
+        Message(room=room, name=name, body=body, client_id=client_id, created_at=now, author_key=author_key)
+        for room, name, body, client_id, author_key in entries
+    ]
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(messages)
+        return [(message, True) for message in messages]
+    except IntegrityError:
+        # A resend (or a removed room) is in the batch: store one by one, each resend resolving to the
+        # stored message; a refused entry gives its ChatError, so only its sender hears of it.
+        results = []
+        for room, name, body, client_id, author_key in entries:
+            try:
+                results.append(_store_one(room, name, body, client_id, now, author_key))
+            except ChatError as error:
+                results.append(error)
+        return results
+
+
+def recent_history(room, before=None, limit=None):
+    """Up to `limit` messages before the id `before` (or the newest), oldest first, and has_more."""
+    limit = limit or settings.HISTORY_LIMIT
+    messages = Message.objects.filter(room=room)
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    page = list(messages.order_by("-id").prefetch_related("reactions")[: limit + 1])
+    has_more = len(page) > limit
+    return page[:limit][::-1], has_more
+
+
+def messages_after(room, after, limit=None):
+    """Messages with id greater than `after`, oldest first, at most `limit`, and has_more."""
+    limit = limit or settings.HISTORY_LIMIT
+    page = list(
+        Message.objects.filter(room=room, id__gt=after).order_by("id").prefetch_related("reactions")[: limit + 1]
+    )
+    return page[:limit], len(page) > limit
+
+
+def history_before(room, before):
+    """The page of messages before the id `before` (HISTORY_LIMIT of them), oldest first, and has_more."""
+    return recent_history(room, before=check_before(before))
+
+
+def author_key_of(session_key):
+    """What a message stores of its author's session: a hash, so the table never holds a usable key."""
+    return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
+
+
+def changes_after(room, after, seq, limit=CHANGES_PAGE_SIZE):
+    """Messages up to id `after` changed since change `seq` (a resuming client already has the
+    messages after `after` in their current state), in change order, a page at a time, and has_more."""
+    page = list(
+        Message.objects.filter(room=room, id__lte=after, change_seq__gt=seq)
+        .order_by("change_seq")
+        .prefetch_related("reactions")[: limit + 1]
+    )
+    return page[:limit], len(page) > limit

@@ -1,0 +1,145 @@
+"""The owner's powers: the owner key, handing the room on, kick, mute, lock, passphrase and expiry."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.utils import timezone
+
+from rooms.errors import ChatError
+from rooms.limits import EXPIRY_MAX_HOURS, EXPIRY_MIN_HOURS, KICK_MINUTES
+from rooms.models import Room, RoomSanction
+from rooms.protocol import format_timestamp
+from rooms.services.presence import live_presences
+from rooms.services.sessions import load_session, remember_owner_key
+from rooms.validation import check_mute_minutes, check_passphrase_text
+
+
+def hash_token(key):
+    # Owner keys and watch tokens are random bytes, not passwords: a fast hash is enough.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_owner_key(room):
+    """Give the room a fresh owner key (any earlier key stops working) and return it."""
+    key = secrets.token_urlsafe(32)
+    room.owner_key_hash = hash_token(key)
+    room.save(update_fields=["owner_key_hash"])
+    return key
+
+
+def is_owner(room, key):
+    """Whether `key` is this room's current owner key (read fresh: ownership can move)."""
+    if not isinstance(key, str) or not key:
+        return False
+    stored = Room.objects.filter(pk=room.pk).values_list("owner_key_hash", flat=True).first()
+    return bool(stored) and hmac.compare_digest(stored, hash_token(key))
+
+
+def check_owner(room, key):
+    if not is_owner(room, key):
+        raise ChatError("forbidden", "Only the room's owner can do that.")
+
+
+def _present_sessions(room, name):
+    """Session keys of the people present under this display name (names are not unique)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ChatError("invalid_name", "Name the member.")
+    keys = sorted(set(live_presences(room).filter(name=name.strip()).values_list("session_key", flat=True)))
+    if not keys:
+        raise ChatError("not_present", f"Nobody named {name.strip()[:32]} is in the room.")
+    return keys
+
+
+def transfer_ownership(room, key, to_name):
+    """Hand the room to a present member: a new key goes into their session(s); the old key dies.
+    Returns (new key, the receiving session keys)."""
+    check_owner(room, key)
+    targets = _present_sessions(room, to_name)
+    new_key = new_owner_key(room)
+    for session_key in targets:
+        store = load_session(session_key)
+        if store is not None:
+            remember_owner_key(store, room.code, new_key)
+            store.save()
+    return new_key, targets
+
+
+def sanction_until(room, session_key, kind):
+    """When the session's sanction of this kind ends, or None if none is in force."""
+    return (
+        room.sanctions.filter(session_key=session_key, kind=kind, until__gt=timezone.now())
+        .order_by("-until")
+        .values_list("until", flat=True)
+        .first()
+    )
+
+
+def _sanction(room, key, name, kind, minutes):
+    check_owner(room, key)
+    targets = _present_sessions(room, name)
+    until = timezone.now() + timedelta(minutes=minutes)
+    RoomSanction.objects.bulk_create(
+        [RoomSanction(room=room, session_key=session_key, kind=kind, until=until) for session_key in targets]
+    )
+    return targets, until
+
+
+def kick_member(room, key, name):
+    """Remove a present member; their session cannot rejoin for KICK_MINUTES. Returns session keys."""
+    targets, _ = _sanction(room, key, name, RoomSanction.KICK, KICK_MINUTES)
+    return targets
+
+
+def mute_member(room, key, name, minutes):
+    """Mute a present member for `minutes`. Returns (session keys, until)."""
+    return _sanction(room, key, name, RoomSanction.MUTE, check_mute_minutes(minutes))
+
+
+def set_locked(room, key, locked):
+    """Lock or unlock the room. Locking admits the sessions present now for as long as it stays
+    locked, so a member whose connection drops (or who refreshes) is not shut out."""
+    check_owner(room, key)
+    if not isinstance(locked, bool):
+        raise ChatError("invalid_frame", "`locked` must be true or false.")
+    admitted = sorted(set(live_presences(room).values_list("session_key", flat=True))) if locked else []
+    Room.objects.filter(pk=room.pk).update(locked=locked, admitted_while_locked=admitted)
+    room.locked = locked
+    room.admitted_while_locked = admitted
+    return locked
+
+
+def check_not_muted(muted_until):
+    """Refuse a message from a session muted until `muted_until` (None: not muted)."""
+    if muted_until is not None and muted_until > timezone.now():
+        raise ChatError("muted", "The owner muted you; you can read but not send.", until=format_timestamp(muted_until))
+
+
+def store_passphrase(room, passphrase):
+    from django.contrib.auth.hashers import make_password
+
+    passphrase = check_passphrase_text(passphrase)
+    room.passphrase_hash = make_password(passphrase) if passphrase else ""
+    Room.objects.filter(pk=room.pk).update(passphrase_hash=room.passphrase_hash)
+
+
+def set_passphrase(room, key, passphrase):
+    """The owner sets (or, with "", removes) the passphrase; members already present stay."""
+    check_owner(room, key)
+    store_passphrase(room, passphrase)
+    return bool(passphrase)
+
+
+def set_expiry(room, key, hours):
+    """The owner makes the room disappear `hours` from now (1 hour to 30 days); None cancels."""
+    check_owner(room, key)
+    if hours is None:
+        expires_at = None
+    elif isinstance(hours, bool) or not isinstance(hours, int) or not EXPIRY_MIN_HOURS <= hours <= EXPIRY_MAX_HOURS:
+        raise ChatError("invalid_expiry", f"Choose {EXPIRY_MIN_HOURS} to {EXPIRY_MAX_HOURS} hours (30 days).")
+    else:
+        expires_at = timezone.now() + timedelta(hours=hours)
+    Room.objects.filter(pk=room.pk).update(expires_at=expires_at)
+    room.expires_at = expires_at
+    return expires_at

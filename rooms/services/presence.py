@@ -1,0 +1,127 @@
+"""Who is in a room: one presence row per open connection, kept alive by its process's heartbeat;
+renaming a member; expiring the presence of processes that died."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from rooms.errors import ChatError
+from rooms.models import Presence, Room, ServerProcess, Watcher
+from rooms.services.sessions import load_session
+from rooms.validation import check_name
+
+
+def beat_heart(server_id):
+    """Mark a server process alive; its presence rows count while its heartbeat is fresh.
+    Returns True when the process was unknown: new, or expired by the others after going silent."""
+    _, created = ServerProcess.objects.update_or_create(id=server_id, defaults={"heartbeat_at": timezone.now()})
+    return created
+
+
+def live_presences(room=None):
+    cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_STALE_SECONDS)
+    presences = Presence.objects.filter(server__heartbeat_at__gte=cutoff)
+    return presences.filter(room=room) if room is not None else presences
+
+
+def add_presence(room, server_id, channel_name, name, session_key):
+    """Record a connection. Returns True when it is this session's first connection in the room."""
+    with transaction.atomic():
+        first = not live_presences(room).filter(session_key=session_key).exists()
+        # get_or_create: a process re-registering its connections may race a connection's own add.
+        Presence.objects.get_or_create(
+            channel_name=channel_name,
+            defaults={"room": room, "server_id": server_id, "name": name, "session_key": session_key},
+        )
+    return first
+
+
+def remove_presence(channel_name):
+    """Forget a connection. Returns True when it was its session's last connection in the room."""
+    presence = Presence.objects.filter(channel_name=channel_name).first()
+    if presence is None:
+        return False
+    presence.delete()
+    return not live_presences(presence.room_id).filter(session_key=presence.session_key).exists()
+
+
+def room_members(room):
+    """Names of the people in the room now, one per session, sorted case-insensitively."""
+    names = {}
+    for session_key, name in live_presences(room).order_by("connected_at").values_list("session_key", "name"):
+        names[session_key] = name
+    return sorted(names.values(), key=str.casefold)
+
+
+def room_presence(room):
+    """What every page's member panel shows: (member names, how many watch through the watch link)."""
+    return room_members(room), watcher_count(room)
+
+
+def expire_stale_servers():
+    """Delete processes that stopped beating, with their presence. Returns, per affected room's code,
+    the names that left: sessions still connected through another live process did not leave.
+
+    Every live process runs this on its heartbeat. On PostgreSQL the stale rows are locked with
+    SKIP LOCKED, so when two processes expire the same dead one at once only one of them announces
+    its departures."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_STALE_SECONDS)
+    with transaction.atomic():
+        stale_servers = ServerProcess.objects.filter(heartbeat_at__lt=cutoff)
+        if connection.features.has_select_for_update_skip_locked:
+            stale_servers = stale_servers.select_for_update(skip_locked=True)
+        stale_ids = list(stale_servers.values_list("id", flat=True))
+        if not stale_ids:
+            return {}
+        stale = Presence.objects.filter(server_id__in=stale_ids).select_related("room")
+        live_elsewhere = set(
+            live_presences()
+            .filter(room__in=stale.values("room"))
+            .exclude(server_id__in=stale_ids)
+            .values_list("room_id", "session_key")
+        )
+        departed = {}
+        for presence in stale:
+            if (presence.room_id, presence.session_key) not in live_elsewhere:
+                departed.setdefault(presence.room.code, set()).add(presence.name)
+        # Watchers leave silently, but their rooms' watcher counts change.
+        for code in Watcher.objects.filter(server_id__in=stale_ids).values_list("room__code", flat=True):
+            departed.setdefault(code, set())
+        ServerProcess.objects.filter(id__in=stale_ids).delete()
+    return departed
+
+
+def rename_member(session_key, new_name):
+    """Change a session's display name: in its session (so a refresh keeps it) and in its presence in
+    every room. Returns `(old, new, rooms)` where `rooms` maps each room code the session is in to
+    its `room_presence` after the change; `rooms` is empty when the name did not change."""
+    new_name = check_name(new_name)
+    store = load_session(session_key)
+    if store is None:
+        raise ChatError("no_name", "Your session has ended; reload the page to choose a name.")
+    # The stored name, not the connection's copy: a rename made in another tab is the "old" one.
+    old_name = store.get("name") or new_name
+    if old_name == new_name:
+        return old_name, new_name, {}
+    store["name"] = new_name
+    store.save()
+    with transaction.atomic():
+        Presence.objects.filter(session_key=session_key).update(name=new_name)
+        room_ids = set(live_presences().filter(session_key=session_key).values_list("room_id", flat=True))
+    rooms = {room.code: room_presence(room) for room in Room.objects.filter(id__in=room_ids)}
+    return old_name, new_name, rooms
+
+
+def add_watcher(room, server_id, channel_name):
+    Watcher.objects.get_or_create(channel_name=channel_name, defaults={"room": room, "server_id": server_id})
+
+
+def remove_watcher(channel_name):
+    Watcher.objects.filter(channel_name=channel_name).delete()
+
+
+def watcher_count(room):
+    cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_STALE_SECONDS)
+    return Watcher.objects.filter(room=room, server__heartbeat_at__gte=cutoff).count()

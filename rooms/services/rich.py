@@ -1,0 +1,60 @@
+"""Edits, deletions and reactions: each recorded as a MessageChange whose id orders the room's changes."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from rooms.errors import ChatError
+from rooms.limits import EDIT_WINDOW, REACTION_EMOJI
+from rooms.models import Message, MessageChange, Reaction
+from rooms.services.messages import author_key_of
+from rooms.validation import check_body, check_message_id
+
+
+def _own_message(room, message_id, session_key):
+    """The message to change, locked: it must be in this room, not deleted and this session's."""
+    message = Message.objects.select_for_update().filter(room=room, id=check_message_id(message_id)).first()
+    if message is None or message.deleted:
+        raise ChatError("message_not_found", "That message does not exist (or was deleted).")
+    if not session_key or message.author_key != author_key_of(session_key):
+        raise ChatError("forbidden", "You can only change your own messages.")
+    return message
+
+
+def _record_change(message, kind, **updates):
+    change = MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind)
+    updates["change_seq"] = change.id
+    Message.objects.filter(pk=message.pk).update(**updates)
+    return Message.objects.prefetch_related("reactions").get(pk=message.pk)
+
+
+def edit_message(room, message_id, session_key, body):
+    """The author replaces a message's body within EDIT_WINDOW of posting it. Returns the message."""
+    body = check_body(body)
+    with transaction.atomic():
+        message = _own_message(room, message_id, session_key)
+        if timezone.now() - message.created_at > EDIT_WINDOW:
+            raise ChatError("edit_window_closed", "Messages can be edited for 15 minutes after sending.")
+        return _record_change(message, "edit", body=body, edited_at=timezone.now())
+
+
+def delete_message(room, message_id, session_key):
+    """The author deletes a message at any time: its body and reactions are erased, a placeholder stays."""
+    with transaction.atomic():
+        message = _own_message(room, message_id, session_key)
+        message.reactions.all().delete()
+        return _record_change(message, "delete", body="", deleted=True)
+
+
+def toggle_reaction(room, message_id, session_key, name, emoji):
+    """Add this session's `emoji` reaction to a message, or remove it when present. Returns the message."""
+    if emoji not in REACTION_EMOJI:
+        raise ChatError("invalid_reaction", "Reactions are one of: " + " ".join(REACTION_EMOJI) + ".")
+    key = author_key_of(session_key)
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(room=room, id=check_message_id(message_id)).first()
+        if message is None or message.deleted:
+            raise ChatError("message_not_found", "That message does not exist (or was deleted).")
+        removed, _ = Reaction.objects.filter(message=message, author_key=key, emoji=emoji).delete()
+        if not removed:
+            Reaction.objects.create(message=message, author_key=key, name=name, emoji=emoji)
+        return _record_change(message, "reaction")

@@ -1,0 +1,60 @@
+"""Rooms: creating one with a fresh code, finding one by code, and which have expired or gone."""
+
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rooms.errors import ChatError
+from rooms.limits import CODE_ALPHABET
+from rooms.models import Room
+from rooms.validation import check_title, normalize_code
+
+
+def generate_code(length=None):
+    length = length or settings.ROOM_CODE_LENGTH
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def create_room(title="", code=None):
+    """Create a room with a fresh unique code (or the given one, which must be free)."""
+    title = check_title(title)
+    if code is not None:
+        code = normalize_code(code)
+        if not code or any(char not in CODE_ALPHABET for char in code):
+            raise ChatError("invalid_code", f"Room codes use only these characters: {CODE_ALPHABET}.")
+        if Room.objects.filter(code=code).exists():
+            raise ChatError("code_taken", f"Room {code} already exists.")
+        return Room.objects.create(code=code, title=title)
+    for _ in range(20):
+        try:
+            with transaction.atomic():
+                return Room.objects.create(code=generate_code(), title=title)
+        except IntegrityError:
+            continue  # a collision: draw again
+    raise ChatError("no_free_code", "Could not find a free room code; try a longer ROOM_CODE_LENGTH.")
+
+
+def find_room(code):
+    """The room with this code (any case, spaces ignored), or None."""
+    code = normalize_code(code)
+    # No real code is longer than the column or holds NUL (which PostgreSQL cannot even compare).
+    if not code or len(code) > Room._meta.get_field("code").max_length or "\x00" in code:
+        return None
+    return Room.objects.filter(code=code).first()
+
+
+def missing_room_codes(codes):
+    """Those of `codes` whose room no longer exists."""
+    codes = set(codes)
+    return codes - set(Room.objects.filter(code__in=codes).values_list("code", flat=True)) if codes else set()
+
+
+def expired_rooms():
+    return Room.objects.filter(expires_at__lte=timezone.now())
+
+
+def expired_room_codes(codes):
+    """Which of these rooms have reached their expiry time."""
+    return list(expired_rooms().filter(code__in=codes).values_list("code", flat=True))

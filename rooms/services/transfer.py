@@ -1,0 +1,215 @@
+"""Export and import of rooms: a streamed JSON (or text) history, read back incrementally."""
+
+import json
+from datetime import datetime
+
+import ijson
+from django.utils import timezone
+
+from rooms.errors import ChatError
+from rooms.limits import CODE_ALPHABET, EXPORT_CHUNK_SIZE, IMPORT_BATCH_SIZE
+from rooms.models import Message, Room
+from rooms.protocol import encode, format_timestamp
+from rooms.services.rooms import create_room
+from rooms.validation import check_body, check_client_id, check_name, check_title, normalize_code
+
+_quote = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
+
+EXPORT_FORMAT = "roomchat-export"
+EXPORT_VERSION = 1
+
+
+def _room_header(room):
+    return {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
+
+
+def iter_room_messages(room, chunk_size=None):
+    """A room's messages as (name, body, created_at, client_id), oldest first, fetched in chunks so
+    memory stays constant however long the history is."""
+    return (
+        Message.objects.filter(room=room, deleted=False)  # a deleted message's body is gone
+        .order_by("id")
+        .values_list("name", "body", "created_at", "client_id")
+        .iterator(chunk_size=chunk_size or EXPORT_CHUNK_SIZE)
+    )
+
+
+def _iter_export_json(rooms):
+    yield f'{{"format":"{EXPORT_FORMAT}","version":{EXPORT_VERSION},"rooms":['
+    for index, room in enumerate(rooms):
+        header = encode(_room_header(room))
+        yield ("," if index else "") + "\n" + header[:-1] + ',"messages":['
+        separator = "\n"
+        for name, body, created_at, client_id in iter_room_messages(room):
+            # Same text as encode() of the dict, built directly: this loop runs once per message.
+            client = "null" if client_id is None else _quote(client_id)
+            ts = format_timestamp(created_at)
+            yield f'{separator}{{"name":{_quote(name)},"body":{_quote(body)},"ts":"{ts}","client_id":{client}}}'
+            separator = ",\n"
+        yield "\n]}"
+    yield "\n]}\n"
+
+
+def _iter_export_text(rooms):
+    for index, room in enumerate(rooms):
+        title = f" {room.title}" if room.title else ""
+        yield ("\n" if index else "") + f"# Room {room.code}{title} (created {format_timestamp(room.created_at)})\n"
+        for name, body, created_at, _ in iter_room_messages(room):
+            # Continuation lines are indented so a multi-line message stays one entry.
+            yield f"[{format_timestamp(created_at)}] {name}: {body.replace(chr(10), chr(10) + '  ')}\n"
+
+
+def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
+    """The full history of `rooms` as an iterator of text chunks of about `chunk_chars` characters:
+    `json` (what import_room reads back) or `text` (for people). Streams: memory stays constant."""
+    if fmt not in ("json", "text"):
+        raise ChatError("invalid_format", "Export format must be json or text.")
+    pieces = _iter_export_json(rooms) if fmt == "json" else _iter_export_text(rooms)
+    buffer, size = [], 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= chunk_chars:
+            yield "".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer)
+
+
+def _parse_timestamp(value, where):
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ChatError("invalid_export", f"{where}: {str(value)[:40]!r} is not an ISO 8601 time.") from None
+    if timezone.is_naive(moment):
+        raise ChatError("invalid_export", f"{where}: time {value!r} has no time zone.")
+    return moment
+
+
+def read_export(stream):
+    """The rooms of an export file (a binary stream), read incrementally: yields one dict per room
+    whose "messages" is a lazy iterator over the file, so importing a room of a million messages
+    holds one batch at a time. Consume each room's messages before asking for the next room. The
+    format and version must come before "rooms", and a room's fields before its messages, as
+    export_rooms writes them."""
+    events = ijson.parse(stream, use_float=True)
+    header = {}
+    depth = 0
+    for prefix, event, value in events:
+        if event == "start_map" and prefix == "" and depth == 0:
+            depth = 1
+        elif depth == 1 and prefix in ("format", "version") and event in ("string", "number"):
+            header[prefix] = value
+        elif depth == 1 and prefix == "rooms" and event == "start_array":
+            if header.get("format") != EXPORT_FORMAT:
+                raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+            if header.get("version") != EXPORT_VERSION:
+                raise ChatError("invalid_export", f"Unsupported export version {header.get('version')!r}.")
+            yield from _read_export_rooms(events)
+            return
+        elif depth == 1 and event in ("start_map", "start_array"):
+            _build_value(events, event, value)  # some other field: skip it
+        elif depth == 0:
+            break
+    raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+
+
+def _build_value(events, event, value):
+    """The whole JSON value that starts with (event, value), read from `events`."""
+    builder = ijson.ObjectBuilder()
+    builder.event(event, value)
+    depth = 1 if event in ("start_map", "start_array") else 0
+    while depth:
+        _, event, value = next(events)
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+    return builder.value
+
+
+def _read_export_rooms(events):
+    for _, event, value in events:
+        if event == "end_array":
+            return
+        if event != "start_map":
+            raise ChatError("invalid_export", "Each room must be a JSON object.")
+        room, key, had_messages = {}, None, False
+        for _, event, value in events:
+            if event == "end_map":
+                break
+            if event == "map_key":
+                key = value
+            elif key == "messages" and event == "start_array":
+                had_messages = True
+                messages = _read_export_messages(events)
+                yield {**room, "messages": messages}
+                for _ in messages:  # whatever the caller left unread
+                    pass
+            else:
+                room[key] = _build_value(events, event, value)
+        if not had_messages:
+            yield {**room, "messages": iter(())}
+
+
+def _read_export_messages(events):
+    for _, event, value in events:
+        if event == "end_array":
+            return
+        yield _build_value(events, event, value)
+
+
+def _imported_messages(room, entries):
+    for number, entry in enumerate(entries, 1):
+        where = f"message {number}"
+        if not isinstance(entry, dict):
+            raise ChatError("invalid_export", f"{where}: not an object.")
+        try:
+            name = check_name(entry.get("name"))
+            body = check_body(entry.get("body"))
+            client_id = check_client_id(entry.get("client_id"))
+        except ChatError as error:
+            raise ChatError("invalid_export", f"{where}: {error.detail}") from None
+        created_at = _parse_timestamp(entry.get("ts"), where)
+        yield Message(room=room, name=name, body=body, created_at=created_at, client_id=client_id)
+
+
+def import_room(data, batch_size=None):
+    """Recreate one exported room (a dict as export_rooms writes it, or from read_export, whose
+    messages are a lazy iterator) with all its messages. It keeps
+    its code when that is free, otherwise it gets a new one. Messages are inserted in batches, each
+    its own transaction; if the data turns out bad midway the half-made room is removed again.
+    Returns the new room."""
+    batch_size = batch_size or IMPORT_BATCH_SIZE
+    if not isinstance(data, dict):
+        raise ChatError("invalid_export", "A room must be a JSON object.")
+    entries = data.get("messages", [])
+    if isinstance(entries, dict | str) or not hasattr(entries, "__iter__"):
+        raise ChatError("invalid_export", "A room's messages must be a list.")
+    title = check_title(data.get("title"))
+    created_at = _parse_timestamp(data.get("created_at"), "room") if data.get("created_at") else None
+    code = normalize_code(data.get("code") if isinstance(data.get("code"), str) else "")
+    room = None
+    if code and all(char in CODE_ALPHABET for char in code):
+        try:
+            room = create_room(title, code=code)
+        except ChatError:
+            room = None  # taken: draw a new one below
+    room = room or create_room(title)
+    try:
+        if created_at is not None:
+            Room.objects.filter(pk=room.pk).update(created_at=created_at)
+            room.created_at = created_at
+        batch = []
+        for message in _imported_messages(room, entries):
+            batch.append(message)
+            if len(batch) >= batch_size:
+                Message.objects.bulk_create(batch)
+                batch = []
+        if batch:
+            Message.objects.bulk_create(batch)
+    except BaseException:
+        Room.objects.filter(pk=room.pk).delete()
+        raise
+    return room

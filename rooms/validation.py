@@ -1,0 +1,110 @@
+"""Checks of untrusted input. Each `check_*` returns the cleaned value or raises `ChatError` with
+a detail fit to show the person; views, forms, consumers, the admin and commands all use these."""
+
+import unicodedata
+
+from django.conf import settings
+
+from rooms.errors import ChatError
+from rooms.limits import CLIENT_ID_MAX_CHARS, MUTE_MAX_MINUTES, PASSPHRASE_MAX_CHARS, name_max_chars
+
+
+def has_control_characters(text, allow_newlines):
+    for char in text:
+        if allow_newlines and char in "\n\t":
+            continue
+        category = unicodedata.category(char)
+        # Control characters corrupt displays and logs; lone surrogates cannot be stored as UTF-8.
+        if category == "Cc" or category == "Cs":
+            return True
+    return False
+
+
+def check_name(name):
+    """A display name, trimmed: 1 to NAME_MAX_CHARS characters of printable text."""
+    if not isinstance(name, str):
+        raise ChatError("invalid_name", "Name must be text.")
+    name = name.strip()
+    if not name:
+        raise ChatError("invalid_name", "Please enter a display name.")
+    if len(name) > name_max_chars():
+        raise ChatError("invalid_name", f"Names can be at most {name_max_chars()} characters.")
+    if has_control_characters(name, allow_newlines=False):
+        raise ChatError("invalid_name", "Names cannot contain control characters.")
+    return name
+
+
+def check_body(body):
+    """A message body, trimmed, with Windows line ends made plain: 1 to MESSAGE_MAX_CHARS characters."""
+    if not isinstance(body, str):
+        raise ChatError("invalid_message", "Message body must be text.")
+    body = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        raise ChatError("empty_message", "Message is empty.")
+    if len(body) > settings.MESSAGE_MAX_CHARS:
+        raise ChatError("message_too_long", f"Messages can be at most {settings.MESSAGE_MAX_CHARS} characters.")
+    if has_control_characters(body, allow_newlines=True):
+        raise ChatError("invalid_message", "Messages cannot contain control characters.")
+    return body
+
+
+def check_client_id(client_id):
+    """The sender's idempotency key: optional, at most 64 printable characters."""
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS:
+        raise ChatError("invalid_client_id", "client_id must be text of 1 to 64 characters.")
+    if has_control_characters(client_id, allow_newlines=False):
+        raise ChatError("invalid_client_id", "client_id cannot contain control characters.")
+    return client_id
+
+
+def check_title(title):
+    title = (title or "").strip()
+    if len(title) > settings.TITLE_MAX_CHARS:
+        raise ChatError("invalid_title", f"Titles can be at most {settings.TITLE_MAX_CHARS} characters.")
+    if has_control_characters(title, allow_newlines=False):
+        raise ChatError("invalid_title", "Titles cannot contain control characters.")
+    return title
+
+
+def normalize_code(code):
+    """Codes are matched case-insensitively and without surrounding spaces."""
+    return (code or "").strip().upper()
+
+
+def check_before(before):
+    """The id a history page ends before: a positive integer."""
+    if isinstance(before, bool) or not isinstance(before, int) or before < 1:
+        raise ChatError("invalid_before", "`before` must be a positive message id.")
+    return before
+
+
+def check_mute_minutes(minutes):
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MUTE_MAX_MINUTES:
+        raise ChatError("invalid_minutes", f"Mute for 1 to {MUTE_MAX_MINUTES} minutes.")
+    return minutes
+
+
+def check_passphrase_text(passphrase):
+    """A passphrase to set: "" (none) or up to PASSPHRASE_MAX_CHARS characters, kept as typed."""
+    if not isinstance(passphrase, str):
+        raise ChatError("invalid_passphrase", "The passphrase must be text.")
+    if len(passphrase) > PASSPHRASE_MAX_CHARS or has_control_characters(passphrase, allow_newlines=False):
+        raise ChatError("invalid_passphrase", f"Use up to {PASSPHRASE_MAX_CHARS} printable characters.")
+    return passphrase
+
+
+def check_message_id(message_id):
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 1:
+        raise ChatError("invalid_id", "`id` must be a positive message id.")
+    return message_id
+
+
+SENDING_TOO_FAST = "You are sending too fast; slow down."
+
+
+def check_rate(bucket, detail=SENDING_TOO_FAST, **extra):
+    """Refuse an action its connection's token bucket has no room for, saying when to retry."""
+    if not bucket.take():
+        raise ChatError("rate_limited", detail, retry_after=bucket.wait(), **extra)
