@@ -192,6 +192,8 @@ OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for on
 JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP may try per window
 JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in CACHES)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed
+# Tests only: drop or stall chosen deliveries (rooms/realtime/faults.py); never set in production.
+DELIVERY_FAULTS = os.environ.get("DELIVERY_FAULTS", "")
 
 # --- Operators (admin and manage.py commands) ---
 ROOM_IDLE_DAYS = env_int("ROOM_IDLE_DAYS", 30)  # purge_rooms deletes rooms idle longer than this by default

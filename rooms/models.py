@@ -18,6 +18,10 @@ class Room(models.Model):
     admitted_while_locked = models.JSONField(default=list, blank=True, db_default=Value([], models.JSONField()))
     # The read-only watch link's token, hashed like the owner key; "" = no watch link.
     watch_token_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The room's event log: the position of its latest event (a message stored, edited, deleted or
+    # reacted to). Taken with UPDATE … RETURNING in the transaction that stores the event, so the
+    # row lock makes positions contiguous and in commit order across processes.
+    last_seq = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -41,8 +45,11 @@ class Message(models.Model):
     author_key = models.CharField(max_length=64, blank=True, default="", db_default="")
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted = models.BooleanField(default=False, db_default=False)
-    # The id of the message's latest MessageChange (0 when never changed): a resuming client asks
-    # for every message whose change_seq is above the last one it saw.
+    # The message's position in the room's event log (null only for rows written outside the
+    # services, which are not part of the log).
+    seq = models.BigIntegerField(null=True, blank=True)
+    # The log position of the message's latest change (0 when never changed): a resuming client
+    # asks for every message whose change_seq is above the last position it saw.
     change_seq = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
@@ -52,11 +59,12 @@ class Message(models.Model):
             models.Index(fields=["room", "change_seq"], name="message_room_change_seq"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="message_unique_seq_per_room"),
             models.UniqueConstraint(
                 fields=["room", "client_id"],
                 condition=Q(client_id__isnull=False),
                 name="message_unique_client_id_per_room",
-            )
+            ),
         ]
 
     def __str__(self):
@@ -120,13 +128,17 @@ class RoomSanction(models.Model):
 
 
 class MessageChange(models.Model):
-    """One edit, deletion or reaction change. Its auto-increment id is the room events' replayable
-    order: a message's change_seq is the id of its latest change."""
+    """One edit, deletion or reaction change: an event of the room's log at position `seq`; a
+    message's change_seq is the seq of its latest change."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="changes")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="changes")
     kind = models.CharField(max_length=16)  # edit, delete, reaction
     created_at = models.DateTimeField(auto_now_add=True)
+    seq = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "seq"], name="change_unique_seq_per_room")]
 
     def __str__(self):
         return f"{self.kind} of #{self.message_id}"

@@ -39,8 +39,9 @@ def format_timestamp(moment):
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def message_to_dict(message):
-    """A message as the wire protocol's `message` frame."""
+def message_to_dict(message, seq=None):
+    """A message as the wire protocol's `message` frame; `seq` is the log position of the event the
+    frame reports (by default the message's latest: its change, or its storing)."""
     return {
         "type": "message",
         "id": message.id,
@@ -50,6 +51,7 @@ def message_to_dict(message):
         "client_id": message.client_id,
         "author": author_tag(message.room_id, message.author_key),
         **rich_fields(message),
+        "seq": seq if seq is not None else max(message.seq or 0, message.change_seq),
     }
 
 
@@ -69,7 +71,6 @@ def rich_fields(message):
     fields = {
         "edited": format_timestamp(message.edited_at) if message.edited_at else None,
         "deleted": message.deleted,
-        "seq": message.change_seq,
     }
     if message.deleted:
         fields["body"] = ""
@@ -101,8 +102,10 @@ def encode(frame):
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def message_event(message):
-    return {"type": "chat.message", "id": message.id, "text": encode(message_to_dict(message))}
+def message_event(message, seq=None):
+    """A message stored at log position `seq` (by default its own), as a hub event of the log."""
+    seq = message.seq if seq is None else seq
+    return {"type": "chat.message", "id": message.id, "seq": seq, "text": encode(message_to_dict(message, seq))}
 
 
 def join_event(name):
@@ -204,12 +207,24 @@ def expiry_event(name, expires_at):
     return {"type": "room.expiry", "notice": notice["text"], "text": state}
 
 
-def message_changed_event(message):
-    """An edit, deletion or reaction change: the message's whole current state, ordered by `seq`.
-    No `id` key on the event, so one arriving while history is sent is always delivered (applying
-    a state twice is harmless)."""
-    frame = {**message_to_dict(message), "type": "message_changed"}
-    return {"type": "chat.message_changed", "text": encode(frame)}
+def message_changed_event(message, seq=None):
+    """An edit, deletion or reaction change at log position `seq` (by default the message's latest
+    change): the message's whole current state. No `id` key on the event, so one arriving while
+    history is sent is always delivered (applying a state twice is harmless)."""
+    seq = message.change_seq if seq is None else seq
+    frame = {**message_to_dict(message, seq), "type": "message_changed"}
+    return {"type": "chat.message_changed", "seq": seq, "text": encode(frame)}
+
+
+def log_event(seq, kind, message):
+    """An event read back from the room's log (services/log.py `events_between`) as a hub event."""
+    return message_event(message, seq) if kind == "message" else message_changed_event(message, seq)
+
+
+def synced_frame(after_seq, seq, complete):
+    """Ends the answer to a `sync` frame: every event after `after_seq` up to `seq` was sent;
+    `complete` false means more followed meanwhile or did not fit one page (ask again)."""
+    return encode({"type": "synced", "after_seq": after_seq, "seq": seq, "complete": complete})
 
 
 def watch_link_state(path, active=None):

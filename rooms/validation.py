@@ -73,6 +73,13 @@ def normalize_code(code):
     return (code or "").strip().upper()
 
 
+def check_log_position(position):
+    """A position in a room's log to read after: an integer ≥ 0."""
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        raise ChatError("invalid_after_seq", "`after_seq` must be a log position (an integer ≥ 0).")
+    return position
+
+
 def check_before(before):
     """The id a history page ends before: a positive integer."""
     if isinstance(before, bool) or not isinstance(before, int) or before < 1:

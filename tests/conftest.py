@@ -1,13 +1,21 @@
 import os
+import secrets
+import subprocess
+import sys
+import urllib.parse
 
 import pytest
 from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
 
 from rooms.realtime.hub import stop_hubs
 from rooms.services.moderation import new_owner_key
 from rooms.services.rooms import create_room
 from rooms.services.sessions import remember_owner_key
+from tests.live_server import PROJECT_ROOT, LiveServer, free_port
+from tests.support.servers import HEARTBEAT_SECONDS, STALE_SECONDS, ChatClient
 
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -107,3 +115,82 @@ def fresh_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+# --- server processes sharing PostgreSQL and Redis (tests marked production) ----------------
+
+
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory):
+    """collectstatic once, as the Dockerfile does, so servers run with hashed, compressed files."""
+    root = tmp_path_factory.mktemp("staticfiles")
+    env = {**os.environ, "STATIC_ROOT": str(root), "STATIC_MANIFEST": "1", "SECRET_KEY": "collectstatic"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    return root
+
+
+def database_url_for_servers():
+    """DATABASE_URL pointed at the test database pytest-django made, where this test's data is."""
+    url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    return urllib.parse.urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@pytest.fixture
+def start_servers(transactional_db, static_root, tmp_path):
+    """Start server processes (commands with {port}) against the test database and a fresh Redis
+    prefix; all are stopped before the database is flushed."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_servers(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "REDIS_PREFIX": f"{django_settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}-{secrets.token_hex(4)}",
+        "SECRET_KEY": django_settings.SECRET_KEY,  # sessions are signed: every process needs the same key
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_ROOT": str(static_root),
+        "STATIC_MANIFEST": "1",
+        "PRESENCE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
+        "PRESENCE_STALE_SECONDS": str(STALE_SECONDS),
+        "PYTHONUNBUFFERED": "1",
+    }
+    started = []
+
+    def start(*commands, extra_env=None):
+        servers = []
+        for command in commands:
+            port = free_port()
+            log_path = tmp_path / f"server-{port}.log"
+            server = LiveServer(env=env, extra_env=extra_env, command=command, port=port, log_path=log_path)
+            server.spawn()
+            servers.append(server)
+        started.extend(servers)
+        for server in servers:
+            server.wait_healthy()
+        return servers
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+async def clients():
+    opened = []
+
+    async def open_client(visitor, code, server, after=None, watch=None):
+        client = await ChatClient(visitor, code, watch).open(server, after)
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        try:
+            await client.close()
+        except Exception:
+            pass

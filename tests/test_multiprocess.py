@@ -7,104 +7,27 @@ announced as gone once its heartbeat is stale. Every wait here is bounded.
 """
 
 import asyncio
-import http.cookiejar
 import json
-import os
 import re
-import secrets
 import shlex
-import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 from channels.db import database_sync_to_async
-from django.conf import settings
-from django.db import connection
-from websockets.asyncio.client import connect
 
 from rooms.models import Message
-from tests.live_server import PROJECT_ROOT, LiveServer, daphne_command, free_port
+from tests.live_server import PROJECT_ROOT, daphne_command
+from tests.support.servers import HEARTBEAT_SECONDS, STALE_SECONDS, Visitor, wait_until
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
 BIN = Path(sys.executable).parent
-HEARTBEAT_SECONDS = 1
-STALE_SECONDS = 4
-
-
-async def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
-        await asyncio.sleep(0.02)
-
-
 # --- server processes -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory):
-    """collectstatic once, as the Dockerfile does, so servers run with hashed, compressed files."""
-    root = tmp_path_factory.mktemp("staticfiles")
-    env = {**os.environ, "STATIC_ROOT": str(root), "STATIC_MANIFEST": "1", "SECRET_KEY": "collectstatic"}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    return root
-
-
-def database_url_for_servers():
-    """DATABASE_URL pointed at the test database pytest-django made, where this test's data is."""
-    url = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
-    return urllib.parse.urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-
-
-@pytest.fixture
-def start_servers(transactional_db, static_root, tmp_path):
-    """Start server processes (commands with {port}) against the test database and a fresh Redis
-    prefix; all are stopped before the database is flushed."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_servers(),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "REDIS_PREFIX": f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}-{secrets.token_hex(4)}",
-        "SECRET_KEY": settings.SECRET_KEY,  # sessions are signed: every process needs the same key
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "STATIC_ROOT": str(static_root),
-        "STATIC_MANIFEST": "1",
-        "PRESENCE_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
-        "PRESENCE_STALE_SECONDS": str(STALE_SECONDS),
-        "PYTHONUNBUFFERED": "1",
-    }
-    started = []
-
-    def start(*commands):
-        servers = []
-        for command in commands:
-            port = free_port()
-            server = LiveServer(env=env, command=command, port=port, log_path=tmp_path / f"server-{port}.log")
-            server.spawn()
-            servers.append(server)
-        started.extend(servers)
-        for server in servers:
-            server.wait_healthy()
-        return servers
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def compose_uvicorn_command():
@@ -120,114 +43,6 @@ def compose_uvicorn_command():
 
 
 # --- browser-like clients ---------------------------------------------------------------------
-
-
-class Visitor:
-    """One browser: a cookie jar and the home form's CSRF flow."""
-
-    def __init__(self, name):
-        self.name = name
-        self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.cookies)
-        )
-
-    def get(self, url):
-        with self.opener.open(url, timeout=10) as response:
-            return response.status, response.headers, response.read()
-
-    def submit_home_form(self, base, **fields):
-        _, _, page = self.get(base + "/")
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "name": self.name, **fields}).encode()
-        request = urllib.request.Request(base + "/", data=data, headers={"Referer": base + "/"})
-        with self.opener.open(request, timeout=10) as response:
-            match = re.fullmatch(r"/rooms/([A-Z0-9]+)/", urllib.parse.urlsplit(response.geturl()).path)
-            assert match, f"{self.name} was not taken to a room: {response.geturl()}"
-            return match.group(1)
-
-    def cookie_header(self):
-        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.cookies)
-
-
-class ChatClient:
-    """A websocket connection to one server; records every frame and each message id it got."""
-
-    def __init__(self, visitor, code, watch=None):
-        self.visitor = visitor
-        self.code = code
-        self.watch = watch  # a watch link's token: a read-only watcher instead of a member
-        self.frames = []
-        self.received = Counter()  # message id -> times received, live or in history
-        self.members = None
-        self.watchers = None
-        self.socket = None
-        self.reader = None
-
-    async def open(self, server, after=None):
-        query = f"?after={after}" if after is not None else ""
-        path = f"{self.code}/watch/{self.watch}" if self.watch else self.code
-        self.socket = await connect(
-            f"ws://127.0.0.1:{server.port}/ws/rooms/{path}/{query}",
-            origin=server.url,
-            additional_headers={"Cookie": self.visitor.cookie_header()},
-            proxy=None,
-            open_timeout=10,
-            close_timeout=2,
-        )
-        self.reader = asyncio.ensure_future(self.read())
-        return self
-
-    async def read(self):
-        try:
-            async for raw in self.socket:
-                frame = json.loads(raw)
-                self.frames.append(frame)
-                if frame["type"] == "message":
-                    self.received[frame["id"]] += 1
-                elif frame["type"] == "history":
-                    self.received.update(message["id"] for message in frame["messages"])
-                elif frame["type"] == "presence":
-                    self.members = frame["members"]
-                    self.watchers = frame["watchers"]
-        except Exception:
-            pass  # the server went away; `closed` says so
-
-    @property
-    def closed(self):
-        return self.reader is not None and self.reader.done()
-
-    async def send(self, body, client_id):
-        await self.socket.send(json.dumps({"type": "message", "body": body, "client_id": client_id}))
-
-    def system(self, event):
-        return [frame["name"] for frame in self.frames if frame["type"] == "system" and frame["event"] == event]
-
-    def history_frames(self):
-        return [frame for frame in self.frames if frame["type"] == "history"]
-
-    async def close(self):
-        if self.socket is not None:
-            await self.socket.close()
-        if self.reader is not None:
-            await asyncio.wait_for(self.reader, 5)
-
-
-@pytest.fixture
-async def clients():
-    opened = []
-
-    async def open_client(visitor, code, server, after=None, watch=None):
-        client = await ChatClient(visitor, code, watch).open(server, after)
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        try:
-            await client.close()
-        except Exception:
-            pass
 
 
 async def stored_ids(code):

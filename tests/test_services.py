@@ -4,7 +4,7 @@ from django.test import override_settings
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Message, Room
-from rooms.services.messages import post_message, recent_history, store_messages
+from rooms.services.messages import NewMessage, post_message, recent_history, store_messages
 from rooms.services.presence import add_presence, beat_heart, expire_stale_servers, remove_presence, room_members
 from rooms.services.rooms import create_room, find_room
 from rooms.validation import check_name
@@ -90,7 +90,8 @@ def test_a_message_for_a_room_removed_meanwhile_is_refused_without_harming_the_b
     doomed = create_room()
     other = create_room()
     Room.objects.filter(pk=doomed.pk).delete()  # purged while its message waited for the writer
-    refused, (stored, created) = store_messages([(doomed, "Ann", "hello", "c-1", ""), (other, "Bob", "hi", "c-2", "")])
+    entries = [NewMessage(doomed, "Ann", "hello", "c-1", ""), NewMessage(other, "Bob", "hi", "c-2", "")]
+    refused, (stored, created) = store_messages(entries)
     assert isinstance(refused, ChatError) and refused.code == "room_removed"
     assert created and stored.body == "hi"
     assert list(Message.objects.values_list("body", flat=True)) == ["hi"]

@@ -8,7 +8,9 @@ its own connections, the way Phoenix PubSub and the socket.io Redis adapter fan 
 in-memory layer can only serve one process, so with it nothing goes through the layer at all.
 
 Events are dicts with a Channels-style `type` ("chat.message" is handled by a connection's
-`chat_message` method) and, for frames bound for clients, the encoded frame in `text`.
+`chat_message` method) and, for frames bound for clients, the encoded frame in `text`. Events of
+a room's log (those with a `seq`) pass through the RoomSequencer, which hands them to the
+connections once each and in log order, reading from the database whatever did not arrive.
 """
 
 import asyncio
@@ -22,9 +24,11 @@ from collections import defaultdict
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from rooms.protocol import ROOM_REMOVED, presence_event
+from rooms.realtime import faults
 from rooms.realtime.db_threads import main_db, main_db_closing
 from rooms.realtime.heartbeat import Heartbeat
 from rooms.realtime.layer import LayerLink, group_name
+from rooms.realtime.sequencer import RoomSequencer
 from rooms.realtime.writer import MessageWriter
 from rooms.services.presence import beat_heart, room_presence
 
@@ -46,6 +50,7 @@ class RoomHub:
         self.started = None
         self.members_reads = {}  # room code → future of the next member-list publication
         self.presence_publishing = set()  # rooms whose member list is being read and published
+        self.sequencer = RoomSequencer(self.hand_out)
         self.writer = MessageWriter(self)
         self.heartbeat = Heartbeat(self)
 
@@ -60,17 +65,21 @@ class RoomHub:
         if self.link is not None:
             self.tasks.extend(await self.link.start())
         self.tasks.append(asyncio.ensure_future(self.heartbeat.run()))
+        self.tasks.append(asyncio.ensure_future(self.sequencer.run()))
 
     async def stop(self):
         for task in self.tasks:
             task.cancel()
         self.tasks.clear()
+        self.sequencer.stop()
 
     async def join(self, code, connection):
         local = self.connections[code]
         local.add(connection)
-        if self.link is not None and len(local) == 1:
-            await self.link.join(code)
+        if len(local) == 1:
+            if self.link is not None:
+                await self.link.join(code)
+            await self.sequencer.open(code)
 
     async def leave(self, code, connection):
         local = self.connections.get(code)
@@ -79,11 +88,19 @@ class RoomHub:
         local.discard(connection)
         if not local:
             del self.connections[code]
+            self.sequencer.close(code)
             if self.link is not None:
                 await self.link.leave(code)
 
     def deliver(self, code, event):
-        """Hand an event to every connection of the room in this process, without waiting."""
+        """Hand an event to every connection of the room in this process, without waiting; events
+        of the room's log go in log order, once each."""
+        if "seq" in event:
+            self.sequencer.accept(code, event)
+        else:
+            self.hand_out(code, event)
+
+    def hand_out(self, code, event):
         local = self.connections.get(code)
         if not local:
             return
@@ -93,7 +110,8 @@ class RoomHub:
 
     async def publish(self, code, event):
         """Deliver an event to every connection of the room, in every process."""
-        self.deliver(code, event)
+        if not faults.hits("drop-local", event):
+            self.deliver(code, event)
         if self.link is not None:
             await self.link.send(code, event)
 
@@ -104,7 +122,8 @@ class RoomHub:
         a busy process's messages would queue behind each other's round trips."""
         for code, batch in batches.items():
             for event in batch:
-                self.deliver(code, event)
+                if not faults.hits("drop-local", event):
+                    self.deliver(code, event)
         if self.link is not None:
             for code, batch in batches.items():
                 try:

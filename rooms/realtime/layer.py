@@ -8,7 +8,8 @@ import uuid
 
 from django.conf import settings
 
-from rooms.protocol import CLOSE_RESUME, presence_event
+from rooms.protocol import presence_event
+from rooms.realtime import faults
 from rooms.realtime.db_threads import main_db
 from rooms.services.presence import room_presence
 from rooms.services.rooms import find_room
@@ -73,8 +74,9 @@ class LayerLink:
             asyncio.ensure_future(self.send_current_members(event["room"]))
         elif event["type"] == "hub.batch":
             for each in event["events"]:
-                self.hub.deliver(event["room"], each)
-        else:
+                if not faults.hits("drop-layer", each):
+                    self.hub.deliver(event["room"], each)
+        elif not faults.hits("drop-layer", event):
             self.hub.deliver(event["room"], event)
 
     async def send_current_members(self, code):
@@ -137,9 +139,9 @@ class LayerLink:
                 await self.leave(code)
 
     async def recover(self):
-        """After the layer failed, rejoin the groups, then close this process's connections so that
-        each client reconnects and resumes after its last message id: events other processes
-        published meanwhile never reached it. Returns False while the layer is still down."""
+        """After the layer failed, rejoin the groups, then catch up on what other processes
+        published meanwhile: the rooms' logs from the database, their member lists afresh.
+        Returns False while the layer is still down."""
         async with self.recovering:
             if not self.lost:
                 return True  # recovered by the other caller
@@ -148,5 +150,7 @@ class LayerLink:
             except Exception:
                 return False
             self.lost = False
-            await self.hub.close_all(CLOSE_RESUME)
-            return True
+        await self.hub.sequencer.check_heads()
+        for code in list(self.hub.connections):
+            asyncio.ensure_future(self.send_current_members(code))
+        return True

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import CHANGES_PAGE_SIZE
-from rooms.models import Message, Room
+from rooms.models import Message
+from rooms.services.log import take_positions
 from rooms.validation import check_before, check_body, check_client_id
 
 
@@ -42,47 +43,59 @@ def post_message(room, name, body, client_id=None, session_key=None):
     return result
 
 
-def _store_one(room, name, body, client_id, created_at, author_key=None):
-    # Insert first: a resend is rare, so the common case costs one INSERT and no lookup.
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                room=room, name=name, body=body, client_id=client_id, created_at=created_at, author_key=author_key
-            )
-    except IntegrityError:
-        stored = client_id is not None and Message.objects.filter(room=room, client_id=client_id).first()
-        if stored:
-            return stored, False
-        if not Room.objects.filter(pk=room.pk).exists():  # purged while the message was on its way
-            raise ChatError("room_removed", "This room was removed.") from None
-        raise
-    return message, True
-
-
 def store_messages(entries):
-    """Store checked `NewMessage` entries together (group commit): one
-    transaction and one multi-row INSERT for the lot. Returns `(message, created)` per entry, in
-    order; a client_id stored before (or twice in `entries`) gives the stored message, not created,
-    and an entry for a room removed meanwhile gives `ChatError("room_removed")` instead of a pair."""
+    """Store checked `NewMessage` entries together (group commit): one transaction, one position
+    range of each room's log and one multi-row INSERT for the lot. Returns `(message, created)`
+    per entry, in order; a client_id stored before (or twice in `entries`) gives the stored
+    message, not created, and an entry for a room removed meanwhile gives
+    `ChatError("room_removed")` instead of a pair."""
     now = timezone.now()
-    messages = [
-        Message(room=room, name=name, body=body, client_id=client_id, created_at=now, author_key=author_key)
-        for room, name, body, client_id, author_key in entries
-    ]
     try:
         with transaction.atomic():
-            Message.objects.bulk_create(messages)
-        return [(message, True) for message in messages]
+            return _insert(entries, now)
     except IntegrityError:
-        # A resend (or a removed room) is in the batch: store one by one, each resend resolving to the
-        # stored message; a refused entry gives its ChatError, so only its sender hears of it.
+        # A resend is in the batch: store one by one, each resend resolving to the stored message.
+        # A failed insert rolls back its positions too, so the log keeps no hole.
         results = []
-        for room, name, body, client_id, author_key in entries:
+        for entry in entries:
             try:
-                results.append(_store_one(room, name, body, client_id, now, author_key))
-            except ChatError as error:
-                results.append(error)
+                with transaction.atomic():
+                    results.extend(_insert([entry], now))
+            except IntegrityError:
+                results.append(_stored_resend(entry))
         return results
+
+
+def _insert(entries, now):
+    results = [None] * len(entries)
+    by_room = {}
+    for index, entry in enumerate(entries):
+        by_room.setdefault(entry.room.pk, []).append(index)
+    messages = []
+    # Rooms locked in id order: two processes' batches never wait for each other in a circle.
+    for room_id in sorted(by_room):
+        indexes = by_room[room_id]
+        first = take_positions(room_id, len(indexes))
+        for offset, index in enumerate(indexes):
+            if first is None:  # purged while the message was on its way
+                results[index] = ChatError("room_removed", "This room was removed.")
+                continue
+            room, name, body, client_id, author_key = entries[index]
+            message = Message(
+                room=room, name=name, body=body, client_id=client_id, created_at=now, author_key=author_key
+            )
+            message.seq = first + offset
+            results[index] = (message, True)
+            messages.append(message)
+    Message.objects.bulk_create(messages)
+    return results
+
+
+def _stored_resend(entry):
+    stored = entry.client_id is not None and Message.objects.filter(room=entry.room, client_id=entry.client_id).first()
+    if stored:
+        return stored, False
+    return ChatError("room_removed", "This room was removed.")
 
 
 def recent_history(room, before=None, limit=None):

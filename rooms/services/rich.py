@@ -1,4 +1,4 @@
-"""Edits, deletions and reactions: each recorded as a MessageChange whose id orders the room's changes."""
+"""Edits, deletions and reactions: each recorded as a MessageChange at its position in the room's log."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -6,6 +6,7 @@ from django.utils import timezone
 from rooms.errors import ChatError
 from rooms.limits import EDIT_WINDOW, REACTION_EMOJI
 from rooms.models import Message, MessageChange, Reaction
+from rooms.services.log import take_positions
 from rooms.services.messages import author_key_of
 from rooms.validation import check_body, check_message_id
 
@@ -21,8 +22,11 @@ def _own_message(room, message_id, session_key):
 
 
 def _record_change(message, kind, **updates):
-    change = MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind)
-    updates["change_seq"] = change.id
+    seq = take_positions(message.room_id, 1)
+    if seq is None:
+        raise ChatError("room_removed", "This room was removed.")
+    MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind, seq=seq)
+    updates["change_seq"] = seq
     Message.objects.filter(pk=message.pk).update(**updates)
     return Message.objects.prefetch_related("reactions").get(pk=message.pk)
 

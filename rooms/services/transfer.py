@@ -4,12 +4,14 @@ import json
 from datetime import datetime
 
 import ijson
+from django.db import transaction
 from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET, EXPORT_CHUNK_SIZE, IMPORT_BATCH_SIZE
 from rooms.models import Message, Room
 from rooms.protocol import encode, format_timestamp
+from rooms.services.log import take_positions
 from rooms.services.rooms import create_room
 from rooms.validation import check_body, check_client_id, check_name, check_title, normalize_code
 
@@ -175,6 +177,15 @@ def _imported_messages(room, entries):
         yield Message(room=room, name=name, body=body, created_at=created_at, client_id=client_id)
 
 
+def _store_imported(room, batch):
+    # Imported messages are the new room's log from position 1, in the export's order.
+    with transaction.atomic():
+        first = take_positions(room.pk, len(batch))
+        for offset, message in enumerate(batch):
+            message.seq = first + offset
+        Message.objects.bulk_create(batch)
+
+
 def import_room(data, batch_size=None):
     """Recreate one exported room (a dict as export_rooms writes it, or from read_export, whose
     messages are a lazy iterator) with all its messages. It keeps
@@ -205,10 +216,10 @@ def import_room(data, batch_size=None):
         for message in _imported_messages(room, entries):
             batch.append(message)
             if len(batch) >= batch_size:
-                Message.objects.bulk_create(batch)
+                _store_imported(room, batch)
                 batch = []
         if batch:
-            Message.objects.bulk_create(batch)
+            _store_imported(room, batch)
     except BaseException:
         Room.objects.filter(pk=room.pk).delete()
         raise

@@ -27,12 +27,14 @@ from rooms.protocol import (
     history_frame,
     join_event,
     leave_event,
+    message_changed_event,
 )
 from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import Outbox, TokenBucket
 from rooms.realtime.hub import get_hub
 from rooms.services.admission import client_ip
-from rooms.services.messages import messages_after, recent_history
+from rooms.services.log import changed_before_position, messages_after_position
+from rooms.services.messages import changes_after, messages_after, recent_history
 from rooms.validation import normalize_code
 
 
@@ -125,7 +127,29 @@ class RoomConnection(AsyncWebsocketConsumer):
         """Tell this connection what is not the default about its standing (subclasses)."""
 
     async def replay_changes(self):
-        """On resume, what changed in messages the client already had (subclasses)."""
+        """On resume, what changed in the messages the client already had, as `message_changed`
+        frames in log order: with `?after_seq=N`, changes after position N to messages stored up
+        to N; with `?after=ID&seq=SEQ` (older clients), changes after SEQ to messages up to id ID."""
+        after_seq = self.query("after_seq")
+        if after_seq is not None:
+            changed_after = after_seq
+            while True:
+                messages, more = await side_db(changed_before_position)(self.room, after_seq, changed_after)
+                for message in messages:
+                    self.push(message_changed_event(message)["text"])
+                    changed_after = message.change_seq
+                if not more:
+                    return
+        after, seq = self.query("after"), self.query("seq")
+        if after is None or seq is None:
+            return
+        while True:
+            messages, more = await side_db(changes_after)(self.room, after, seq)
+            for message in messages:
+                self.push(message_changed_event(message)["text"])
+                seq = message.change_seq
+            if not more:
+                return
 
     def push_unless_in_history(self, event):
         # By id, not by "id <= last in history": on PostgreSQL a message from another process can
@@ -139,9 +163,13 @@ class RoomConnection(AsyncWebsocketConsumer):
     async def send_history(self):
         """Send the history frame(s) and return the set of message ids sent.
 
-        With `?after=ID` (a reconnecting client) every message after ID is sent, in pages;
-        otherwise the last HISTORY_LIMIT messages.
+        With `?after_seq=N` (a reconnecting client) every message stored after log position N is
+        sent, in pages; with `?after=ID` (older clients) every message after id ID; otherwise the
+        last HISTORY_LIMIT messages.
         """
+        after_seq = self.query("after_seq")
+        if after_seq is not None:
+            return await self.send_messages_after_position(after_seq)
         after = self.query("after")
         if after is None:
             messages, has_more = await side_db(recent_history)(self.room)
@@ -156,6 +184,18 @@ class RoomConnection(AsyncWebsocketConsumer):
                 sent.update(message.id for message in messages)
             self.push(history_frame(messages, False, after=after, complete=not more_after))
             if not more_after:
+                return sent
+
+    async def send_messages_after_position(self, after_seq):
+        sent = set()
+        position = after_seq
+        while True:
+            messages, more = await side_db(messages_after_position)(self.room, position)
+            if messages:
+                position = messages[-1].seq
+                sent.update(message.id for message in messages)
+            self.push(history_frame(messages, False, after_seq=after_seq, complete=not more))
+            if not more:
                 return sent
 
     async def disconnect(self, code):

@@ -4,12 +4,21 @@ import time
 
 from django.conf import settings
 
-from rooms.protocol import encode, history_frame, member_renamed_event, presence_event, typing_event
+from rooms.protocol import (
+    encode,
+    history_frame,
+    log_event,
+    member_renamed_event,
+    presence_event,
+    synced_frame,
+    typing_event,
+)
 from rooms.realtime.db_threads import main_db, side_db
+from rooms.services.log import events_between, last_positions
 from rooms.services.messages import check_new_message, history_before
 from rooms.services.moderation import check_not_muted
 from rooms.services.presence import rename_member
-from rooms.validation import check_rate
+from rooms.validation import check_log_position, check_rate
 
 
 class ChatFrames:
@@ -55,6 +64,18 @@ class ChatFrames:
         )
         messages, has_more = await side_db(history_before)(self.room, frame.get("before"))
         self.push(history_frame(messages, has_more, before=frame["before"]))
+
+    async def receive_sync(self, frame):
+        """The client saw a hole in the log positions of its live frames: send it the events after
+        `after_seq` (a page at a time), then `synced` with the last position sent."""
+        after = check_log_position(frame.get("after_seq"))
+        check_rate(self.history_bucket, "You are asking for missed events too fast; wait a moment.", after_seq=after)
+        head = (await side_db(last_positions)([self.code])).get(self.code, 0)
+        events = await side_db(events_between)(self.code, after, head) if head > after else []
+        for seq, kind, message in events:
+            self.push(log_event(seq, kind, message)["text"])
+        last = events[-1][0] if events else after
+        self.push(synced_frame(after, last, complete=last >= head))
 
     def chat_rename(self, event):
         if event["session_key"] == self.session_key:

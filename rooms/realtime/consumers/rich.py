@@ -1,28 +1,13 @@
 """Rich-message frames: edits, deletions and reactions, and their replay on resume."""
 
 from rooms.protocol import message_changed_event
-from rooms.realtime.db_threads import main_db, side_db
-from rooms.services.messages import changes_after
+from rooms.realtime.db_threads import main_db
 from rooms.services.rich import delete_message, edit_message, toggle_reaction
 from rooms.validation import check_rate
 
 
 class RichFrames:
     """Handlers of `edit`, `delete` and `react`; each change is published as `message_changed`."""
-
-    async def replay_changes(self):
-        """On resume with `?after=ID&seq=SEQ`: the edits, deletions and reaction changes made since
-        change SEQ to messages up to ID, as `message_changed` frames in change order."""
-        after, seq = self.query("after"), self.query("seq")
-        if after is None or seq is None:
-            return
-        while True:
-            messages, more = await side_db(changes_after)(self.room, after, seq)
-            for message in messages:
-                self.push(message_changed_event(message)["text"])
-                seq = message.change_seq
-            if not more:
-                return
 
     async def receive_edit(self, frame):
         check_rate(self.bucket)

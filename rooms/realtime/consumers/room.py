@@ -34,6 +34,7 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
         "rename": ({"name"}, ChatFrames.receive_rename),
         "typing": (set(), ChatFrames.receive_typing),
         "history": ({"before"}, ChatFrames.receive_history),
+        "sync": ({"after_seq"}, ChatFrames.receive_sync),
         "edit": ({"id", "body"}, RichFrames.receive_edit),
         "delete": ({"id"}, RichFrames.receive_delete),
         "react": ({"id", "emoji"}, RichFrames.receive_react),

@@ -29,6 +29,7 @@ class WatchConsumer(RoomConnection):
         **{frame_type: (fields, refuse_read_only) for frame_type, (fields, _) in RoomConsumer.frame_handlers.items()},
         "ping": (set(), ChatFrames.receive_ping),
         "history": ({"before"}, ChatFrames.receive_history),
+        "sync": ({"after_seq"}, ChatFrames.receive_sync),
     }
 
     async def admit(self):
