@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format browser-deps screenshots bench bench-quick bench-2proc
+.PHONY: run test lint format lint-js format-js browser-deps screenshots bench bench-quick bench-2proc
 
 # Debian's stock Python needs python3-venv for `-m venv`; install it when missing.
 $(BIN)/python:
@@ -43,19 +43,33 @@ TEST_REDIS_PREFIX ?= roomchat-$(CHECKOUT)-$(shell printf %s "$(CURDIR)" | cksum 
 
 # Twice: SQLite + in-memory layer (the default path), then everything, production tests included,
 # on PostgreSQL + Redis (started, or installed, by scripts/ensure-services.sh).
-test: $(VENV)/.dev-deps browser-deps
+test: lint-js $(VENV)/.dev-deps browser-deps
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -m "not production"
 	scripts/ensure-services.sh "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" REDIS_PREFIX="$(TEST_REDIS_PREFIX)" \
 		SECRET_KEY=test-only-not-a-secret $(BIN)/python -m pytest
 
-lint: $(VENV)/.dev-deps
+lint: lint-js $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(VENV)/.dev-deps
+format: format-js $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Biome lints and formats static/ (biome.json); its exact version is pinned in package-lock.json.
+# A fresh machine may have no npm: apt installs it.
+BIOME := node_modules/.bin/biome
+$(BIOME): package.json package-lock.json
+	command -v npm >/dev/null || { apt-get update && apt-get install -y npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint-js: $(BIOME)
+	$(BIOME) ci static
+
+format-js: $(BIOME)
+	$(BIOME) check --write static
 
 # Debian's Chromium for the browser tests (Playwright's own download does not work here). Locally a
 # failed install only warns (the browser tests then skip, loudly); with REQUIRE_BROWSER set (CI) it fails.

@@ -1,11 +1,11 @@
 // How the room page looks and reads: avatars, name colours, links in messages, typing summaries,
-// message grouping and the unread title. Pure functions first (tests/test_room_view_js.py runs
-// them in node), then small DOM builders. Text is only ever set with textContent / text nodes.
+// message grouping and the unread title. Pure functions first (tests/browser/test_room_view_js.py runs
+// them in Chromium), then small DOM builders. Text is only ever set with textContent / text nodes.
 
 // One colour per hue: [light theme, dark theme]. Each keeps WCAG AA contrast (≥ 4.5:1) for a name
 // on the message and "own message" backgrounds of its theme, and for the avatar's initials
 // (white on the light-theme colour, the dark background colour on the dark-theme one);
-// tests/test_room_view_js.py checks that against the values in style.css.
+// tests/test_room_view_contrast.py checks that against the values in style.css.
 export const PALETTE = [
   ["#cc2424", "#ea6e6e"],
   ["#a3541d", "#e1782d"],

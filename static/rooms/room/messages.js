@@ -1,0 +1,107 @@
+// The message list (#messages): messages in id order, each shown once, grouped by author, and the
+// system notices (join, leave, rename, moderation) as the frame registry describes them.
+
+import { avatarElement, continuesGroup, paintName, renderMarkdown } from "../room_view.js";
+import { el, timeElement } from "./dom.js";
+
+// Own messages are known by the author tag of this session (names are not unique); messages
+// stored without one (before tags existed, or imported) fall back to the name.
+export function isOwn(message, config) {
+  return message.author ? message.author === config.author : message.name === config.name;
+}
+
+// The ids of the messages shown: a live copy of a message already in a history page, or a
+// resend's echo, is shown once.
+export class MessageIds {
+  #ids = new Set();
+
+  // Returns whether the id is new (and remembers it).
+  add(id) {
+    if (this.#ids.has(id)) return false;
+    this.#ids.add(id);
+    return true;
+  }
+
+  has(id) {
+    return this.#ids.has(id);
+  }
+
+  // The oldest shown, where "load earlier" continues from; null before any.
+  oldest() {
+    let oldest = null;
+    for (const id of this.#ids) if (oldest === null || id < oldest) oldest = id;
+    return oldest;
+  }
+}
+
+// onNewFromOthers: functions told of each new live message someone else sent (unread count, mentions).
+export function createMessages({ config, frames, socket, rich, mentions, scroll, onNewFromOthers }) {
+  const list = document.getElementById("messages");
+  const ids = new MessageIds();
+
+  // Insert a list item so that messages stay in id order even if a frame arrives late.
+  function insertById(item, id) {
+    item.dataset.id = String(id);
+    let before = null;
+    for (let node = list.lastElementChild; node; node = node.previousElementSibling) {
+      if (node.dataset.id && Number(node.dataset.id) < id) break;
+      if (node.dataset.id) before = node;
+    }
+    list.insertBefore(item, before);
+  }
+
+  // A message continuing its author's run (same person, within 5 minutes) shows no second header.
+  function regroup(item) {
+    if (!item?.dataset.ts) return;
+    const previous = item.previousElementSibling;
+    const continues = Boolean(previous?.dataset.ts && continuesGroup(previous.dataset, item.dataset));
+    item.classList.toggle("grouped", continues);
+  }
+
+  // Shows a message where its id belongs; returns false when it was already shown.
+  function show(message) {
+    if (!ids.add(message.id)) return false;
+    socket.resume.sawMessage(message.id);
+    const own = isOwn(message, config);
+    const item = el("li", own ? "message own" : "message");
+    item.dataset.name = message.name;
+    item.dataset.ts = message.ts;
+    const header = el("div", "message-header");
+    header.append(paintName(el("span", "author", message.name), message.name), timeElement(message.ts));
+    const body = el("p", "body");
+    body.append(renderMarkdown(message.body));
+    item.append(avatarElement(message.name), header, body);
+    if (message.client_id) item.dataset.clientId = message.client_id;
+    rich.show(item, message);
+    if (!own) mentions.highlight(body);
+    insertById(item, message.id);
+    regroup(item);
+    regroup(item.nextElementSibling);
+    return true;
+  }
+
+  function showNotice(frame) {
+    const parts = frames.describeNotice(frame);
+    if (!parts) return;
+    const item = el("li", "system");
+    const text = el("span", "system-text");
+    text.append(...parts);
+    item.append(text);
+    if (frame.ts) item.append(timeElement(frame.ts));
+    list.append(item);
+  }
+
+  frames.on("message", (frame) => {
+    const wasAtBottom = scroll.isAtBottom();
+    if (!show(frame)) return; // a resend's confirmation: nothing new to show
+    if (!isOwn(frame, config)) for (const listener of onNewFromOthers) listener(frame);
+    scroll.follow(wasAtBottom);
+  });
+  frames.on("system", (frame) => {
+    const wasAtBottom = scroll.isAtBottom();
+    showNotice(frame);
+    scroll.follow(wasAtBottom);
+  });
+
+  return { show, ids };
+}

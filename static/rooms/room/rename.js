@@ -1,0 +1,68 @@
+// Rename: a small form under the member list. The server confirms with a rename notice carrying
+// "you": true, and only then does this page take the new name (config.name).
+
+import { nameInText } from "./dom.js";
+import { CLAIMED } from "./frames.js";
+
+export const NOTICES = {
+  rename: (frame) => [nameInText(frame.old), " is now ", nameInText(frame.new)],
+};
+
+// A refused rename: a bad name, or the rate limit (an error that names no message's client_id).
+export function isRenameRefusal(error) {
+  return error.code === "invalid_name" || (error.code === "rate_limited" && !error.client_id);
+}
+
+export function createRename({ config, frames, socket }) {
+  const toggle = document.getElementById("rename-toggle");
+  const form = document.getElementById("rename-form");
+  const field = document.getElementById("rename-name");
+  const error = document.getElementById("rename-error");
+  const composerInput = document.getElementById("message");
+
+  function open(opening) {
+    form.hidden = !opening;
+    toggle.setAttribute("aria-expanded", String(opening));
+    error.hidden = true;
+    if (opening) {
+      field.value = config.name;
+      field.focus();
+      field.select();
+    } else {
+      composerInput.focus();
+    }
+  }
+
+  function showError(detail) {
+    error.textContent = detail;
+    error.hidden = false;
+  }
+
+  frames.on("system", (frame) => {
+    if (frame.event !== "rename" || !frame.you) return;
+    config.name = frame.new;
+    composerInput.placeholder = `Message as ${frame.new}`;
+    if (!form.hidden) open(false);
+  });
+  frames.on("error", (frame) => {
+    if (!isRenameRefusal(frame) || form.hidden) return;
+    showError(frame.detail);
+    field.focus();
+    return CLAIMED;
+  });
+
+  toggle.addEventListener("click", () => open(form.hidden));
+  document.getElementById("rename-cancel").addEventListener("click", () => open(false));
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") open(false);
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = field.value.trim();
+    if (name === config.name) return open(false);
+    error.hidden = true;
+    if (!socket.send({ type: "rename", name })) {
+      showError("Not connected right now; try again in a moment.");
+    }
+  });
+}

@@ -1,0 +1,125 @@
+// The room's websocket: connect, reconnect with backoff after any drop, and resume from the newest
+// message and change shown (?after=&seq=), so the server sends exactly what was missed. Every frame
+// received goes to the frame registry.
+
+// Errors after which reconnecting cannot help.
+export const FATAL_ERRORS = [
+  "no_name",
+  "room_not_found",
+  "forbidden_origin",
+  "room_removed",
+  "watch_link_invalid",
+  "watch_revoked",
+];
+export const RECONNECT_BASE_MS = 500;
+export const RECONNECT_MAX_MS = 10000;
+
+// Capped exponential backoff with full jitter, so a restarted server is not stampeded.
+export function reconnectDelay(failedAttempts, random = Math.random) {
+  return random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failedAttempts);
+}
+
+// Where a reconnect resumes: after the newest message id shown and the newest change seq applied
+// (edits, deletions, reactions).
+export class ResumePoint {
+  lastId = 0;
+  lastSeq = 0;
+
+  sawMessage(id) {
+    this.lastId = Math.max(this.lastId, id);
+  }
+
+  sawChange(seq) {
+    this.lastSeq = Math.max(this.lastSeq, seq || 0);
+  }
+
+  // Nothing shown yet: a fresh connect, which sends the latest page of history.
+  query() {
+    return this.lastId ? `?after=${this.lastId}&seq=${this.lastSeq}` : "";
+  }
+}
+
+// A watcher connects through the watch link's own path.
+export function socketUrl(location, config, query) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const room = encodeURIComponent(config.code);
+  const path = config.watch ? `${room}/watch/${encodeURIComponent(config.watch)}` : room;
+  return `${scheme}://${location.host}/ws/rooms/${path}/${query}`;
+}
+
+export function createSocket({ config, frames, status }) {
+  const resume = new ResumePoint();
+  const connectListeners = [];
+  let socket = null;
+  let failedAttempts = 0;
+  let stopped = false;
+  let reconnectTimer = null;
+
+  function connect() {
+    const again = failedAttempts > 0;
+    status.setConnection(again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
+    socket = new WebSocket(socketUrl(location, config, resume.query()));
+    for (const listener of connectListeners) listener();
+    socket.addEventListener("open", () => {
+      failedAttempts = 0;
+      status.setConnection("connected", "Connected");
+    });
+    socket.addEventListener("message", (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      frames.dispatch(frame);
+    });
+    socket.addEventListener("close", () => {
+      socket = null;
+      if (stopped) return;
+      const delay = reconnectDelay(failedAttempts);
+      failedAttempts += 1;
+      const offline = navigator.onLine === false;
+      status.setConnection(offline ? "offline" : "reconnecting", offline ? "Offline" : "Reconnecting…");
+      reconnectTimer = setTimeout(connect, delay);
+    });
+  }
+
+  window.addEventListener("online", () => {
+    if (socket || stopped) return;
+    clearTimeout(reconnectTimer);
+    connect();
+  });
+  window.addEventListener("offline", () => {
+    if (!stopped) status.setConnection("offline", "Offline");
+  });
+
+  function isOpen() {
+    return socket !== null && socket.readyState === WebSocket.OPEN;
+  }
+
+  return {
+    resume,
+    connect,
+    isOpen,
+    // Sends now if connected; returns whether it did.
+    send(frame) {
+      if (!isOpen()) return false;
+      socket.send(JSON.stringify(frame));
+      return true;
+    },
+    // listener() runs as each (re)connect begins, before any of its frames arrive.
+    onConnect(listener) {
+      connectListeners.push(listener);
+    },
+    // The server ended this page's place in the room (a fatal error): never reconnect.
+    end() {
+      stopped = true;
+      status.setConnection("offline", "Disconnected");
+    },
+    // Leaving: close at once so the others see the leave notice now.
+    leave() {
+      stopped = true;
+      if (socket) socket.close(1000, "left");
+    },
+  };
+}
