@@ -4,6 +4,8 @@ DELIVERY_FAULTS is a comma-separated list of `WHERE:MARKER` rules. An event whos
 contains MARKER is affected at WHERE:
 - `drop-local`: not handed to this process's connections when published here;
 - `drop-layer`: not handed on when it arrives from another process through the channel layer;
+- `drop-client`: not sent to the connections (after the process delivered it in order), so only
+  the page's own gap check can get it back;
 - `hang-after-commit`: the writer stores the batch holding it, then never publishes it (a test
   then kills the process: the window between commit and publish).
 """
