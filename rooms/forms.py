@@ -58,10 +58,11 @@ class HomeForm(NameForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def __init__(self, *args, action="create", client_ip="unknown", **kwargs):
+    def __init__(self, *args, action="create", client_ip="unknown", session=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.action = action
         self.client_ip = client_ip  # unknown codes are limited per IP (find_room_to_join)
+        self.session = session  # rooms it was admitted to are not limited
 
     def clean_title(self):
         return _validate_with(check_title)(self.cleaned_data["title"])
@@ -73,7 +74,7 @@ class HomeForm(NameForm):
         if not code:
             raise forms.ValidationError("Enter the code of the room to join.", code="missing_code")
         try:
-            self.room = find_room_to_join(code, self.client_ip)
+            self.room = find_room_to_join(code, self.client_ip, self.session)
         except ChatError as error:
             raise forms.ValidationError(error.detail, code=error.code) from error
         if self.room is None:

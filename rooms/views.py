@@ -26,7 +26,7 @@ from rooms.services.admission import (
 from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
 from rooms.services.rooms import create_room, find_room
-from rooms.services.sessions import owner_key_in_session, remember_owner_key
+from rooms.services.sessions import owner_key_in_session, remember_joined, remember_owner_key
 from rooms.services.transfer import export_rooms
 from rooms.services.watch import find_watched_room, watch_token_in_session
 from rooms.validation import normalize_code
@@ -43,7 +43,8 @@ def home(request):
     if request.method == "POST":
         # Enter in the code field submits the form without a button; a typed code means join.
         wants_join = "join" in request.POST or ("create" not in request.POST and request.POST.get("code", "").strip())
-        form = HomeForm(request.POST, action="join" if wants_join else "create", client_ip=request_ip(request))
+        action = "join" if wants_join else "create"
+        form = HomeForm(request.POST, action=action, client_ip=request_ip(request), session=request.session)
         if form.is_valid():
             if wants_join:
                 room = form.room
@@ -64,7 +65,7 @@ def home(request):
 def room(request, code):
     canonical = normalize_code(code)
     try:
-        room = find_room_to_join(canonical, request_ip(request))
+        room = find_room_to_join(canonical, request_ip(request), request.session)
     except ChatError as error:
         messages.error(request, error.detail)
         return redirect("rooms:home")
@@ -85,6 +86,7 @@ def room(request, code):
     if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
         return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": PassphraseForm()})
     request.session["room"] = room.code
+    remember_joined(request.session, room.code)
     config = {"code": room.code, "name": name}
     # This session's author tag: the page marks messages carrying it as its own (not by name).
     config["author"] = author_tag(room.id, author_key_of(request.session.session_key))

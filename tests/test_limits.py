@@ -161,6 +161,28 @@ async def test_misses_on_the_form_and_the_websocket_share_one_count(session_for)
         await stop_hubs()
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_a_member_gets_back_into_his_room_while_a_stranger_on_his_address_is_locked_out():
+    """An office or a carrier's NAT shares one address: a stranger's guessing must not lock a
+    member out of the room he is in, but it still stops that address from probing codes."""
+    room = await database_sync_to_async(create_room)()
+    member = Client(REMOTE_ADDR="10.3.3.3")
+    await database_sync_to_async(member.post)(f"/rooms/{room.code}/", {"name": "Ann"})
+    assert (await database_sync_to_async(member.get)(f"/rooms/{room.code}/")).status_code == 200
+    for guess in ("AAAAAA", "BBBBBB", "CCCCCC"):
+        await database_sync_to_async(join_by_form)(guess, ip="10.3.3.3")
+    try:
+        # Ann's page reloads and reconnects from the same address.
+        assert (await database_sync_to_async(member.get)(f"/rooms/{room.code}/")).status_code == 200
+        ann = await open_from(room.code, member.cookies["sessionid"].value, "10.3.3.3")
+        assert (await ann.receive_json_from(timeout=2))["type"] == "history"
+        await ann.disconnect()
+        # A newcomer on that address, even with the right code, is refused like any guess.
+        assert LOCKED_OUT in (await database_sync_to_async(join_by_form)(room.code, ip="10.3.3.3")).content.decode()
+    finally:
+        await stop_hubs()
+
+
 # --- message floods ---------------------------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ from rooms.models import Room, RoomSanction
 from rooms.services.moderation import is_owner, sanction_until
 from rooms.services.presence import live_presences
 from rooms.services.rooms import find_room
-from rooms.services.sessions import ADMITTED_ROOMS_SESSION_KEY
+from rooms.services.sessions import ADMITTED_ROOMS_SESSION_KEY, has_joined
+from rooms.validation import normalize_code
 
 
 def client_ip(remote_addr, forwarded_for=None):
@@ -61,9 +62,14 @@ def record_join_miss(ip):
         cache.set(count_key, 1, window)
 
 
-def find_room_to_join(code, ip):
+def find_room_to_join(code, ip, session=None):
     """The room a visitor asks for by code, or None; every miss counts against their IP and a
-    locked-out IP gets `ChatError("rate_limited")`. Views and the consumer join through this."""
+    locked-out IP gets `ChatError("rate_limited")`. A session already admitted to the room comes
+    back whatever its IP did: it reveals nothing, and a stranger guessing codes behind the same
+    address (an office, a carrier's NAT) must not lock a member out of his own room. Views and
+    the consumer join through this."""
+    if has_joined(session, normalize_code(code)):
+        return find_room(code)
     check_join_attempts(ip)
     room = find_room(code)
     if room is None:

@@ -44,3 +44,17 @@ def read_session(session):
     if session is None:
         return None, None
     return session.get("name"), session.session_key
+
+
+JOINED_ROOMS_SESSION_KEY = "joined_rooms"  # session: codes of the rooms it was admitted to, newest last
+JOINED_ROOMS_KEPT = 50
+
+
+def remember_joined(session, code):
+    """The session was admitted to this room (its page was shown): it may always come back."""
+    joined = [each for each in session.get(JOINED_ROOMS_SESSION_KEY) or [] if each != code]
+    session[JOINED_ROOMS_SESSION_KEY] = [*joined[-(JOINED_ROOMS_KEPT - 1) :], code]
+
+
+def has_joined(session, code):
+    return session is not None and code in (session.get(JOINED_ROOMS_SESSION_KEY) or [])

@@ -54,7 +54,7 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
             await self.refuse("no_name", "Choose a display name on the room page first.", CLOSE_NO_NAME)
             return False
         try:
-            self.room = await side_db(find_room_to_join)(self.code, self.client_ip())
+            self.room = await side_db(find_room_to_join)(self.code, self.client_ip(), self.scope.get("session"))
         except ChatError as error:
             await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
             return False
