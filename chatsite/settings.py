@@ -184,6 +184,9 @@ TITLE_MAX_CHARS = 60  # longest room title
 WS_FRAME_MAX_BYTES = env_int("WS_FRAME_MAX_BYTES", 16 * 1024)  # larger client frames are rejected
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10)  # how often a process says it lives
 PRESENCE_STALE_SECONDS = env_int("PRESENCE_STALE_SECONDS", 30)  # presence of a silent process expires
+# A member whose last connection closed is still listed this long, and is not announced as gone if
+# he comes back meanwhile (a refresh, a deploy, a phone changing networks).
+PRESENCE_GRACE_SECONDS = float(os.environ.get("PRESENCE_GRACE_SECONDS", 5))
 MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  # sustained messages/s per connection
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
 # At most one typing frame is relayed per connection per this many seconds.

@@ -90,6 +90,9 @@ class Presence(models.Model):
     name = models.CharField(max_length=32)
     session_key = models.CharField(max_length=64)
     connected_at = models.DateTimeField(auto_now_add=True)
+    # When the connection closed: it still counts for PRESENCE_GRACE_SECONDS, so a member who
+    # comes straight back (a refresh, a deploy) is neither announced as gone nor as arriving.
+    left_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.name} in {self.room_id}"

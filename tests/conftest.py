@@ -85,6 +85,12 @@ async def open_socket():
 
 
 @pytest.fixture(autouse=True)
+def no_presence_grace(settings):
+    """Leave notices at once, as most tests expect; the grace period has tests of its own."""
+    settings.PRESENCE_GRACE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def plain_static_files(settings):
     """Render plain static names: a staticfiles/ manifest left by `make run` must not leak into tests."""
     settings.STORAGES = {
@@ -183,8 +189,8 @@ def start_servers(transactional_db, static_root, tmp_path):
 async def clients():
     opened = []
 
-    async def open_client(visitor, code, server, after=None, watch=None):
-        client = await ChatClient(visitor, code, watch).open(server, after)
+    async def open_client(visitor, code, server, after=None, watch=None, after_seq=None):
+        client = await ChatClient(visitor, code, watch).open(server, after, after_seq)
         opened.append(client)
         return client
 

@@ -52,7 +52,9 @@ class LiveServer:
             shared = ("DATABASE_URL", "REDIS_URL", "DEBUG")
             env = {name: value for name, value in os.environ.items() if name not in shared}
             env["SQLITE_PATH"] = str(self.sqlite_path)
-        self.env = {"DJANGO_SETTINGS_MODULE": "chatsite.settings", **env, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+        # Leave notices at once unless a test asks for the grace period (extra_env).
+        defaults = {"DJANGO_SETTINGS_MODULE": "chatsite.settings", "PRESENCE_GRACE_SECONDS": "0"}
+        self.env = {**defaults, **env, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         self.log_path = Path(log_path) if log_path else self.sqlite_path.with_suffix(".log")
         self.needs_migration = self.sqlite_path is not None
         self.process = None

@@ -13,6 +13,7 @@ from django.conf import settings
 from rooms.models import Message
 from tests.live_server import daphne_command
 from tests.support.servers import Visitor, wait_until
+from tests.test_multiprocess import compose_uvicorn_command
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
@@ -120,3 +121,35 @@ async def test_redis_dropping_its_pubsub_connections_loses_no_message(start_serv
         await asyncio.sleep(0.25)  # under the rate limit of 5 messages a second
     await everyone_has_the_stored_sequence([ann, bob], code, 2 * sent, timeout=15)
     assert not ann.closed and not bob.closed
+
+
+async def test_a_deploy_sends_clients_elsewhere_without_leave_or_join_notices(start_servers, clients):
+    """SIGTERM (a deploy or a scale-down): uvicorn closes its websockets with 1012 ("service
+    restart"), the page reconnects through the other process, and with the grace period nobody
+    sees Bob leave and come back."""
+    grace = {"PRESENCE_GRACE_SECONDS": "5"}
+    staying, leaving = await asyncio.to_thread(
+        start_servers, compose_uvicorn_command(), compose_uvicorn_command(), extra_env=grace
+    )
+    ann, bob = Visitor("Ann"), Visitor("Bob")
+    code = await asyncio.to_thread(ann.submit_home_form, staying.url, create="")
+    await asyncio.to_thread(bob.submit_home_form, leaving.url, code=code, join="")
+    ann_client, bob_client = await clients(ann, code, staying), await clients(bob, code, leaving)
+    await wait_until(lambda: ann_client.members == bob_client.members == ["Ann", "Bob"], 10, "both members")
+    await bob_client.send("before the deploy", client_id="bob-1")
+    await wait_until(lambda: len(live_sequence(ann_client)) == 1, 10, "the first message")
+
+    before_deploy = len(ann_client.frames)
+    await asyncio.to_thread(leaving.stop)  # SIGTERM
+    await wait_until(lambda: bob_client.closed, 10, "Bob's connection to close")
+    assert bob_client.socket.close_code == 1012
+    seen = max(seq for seq, _ in live_sequence(bob_client))
+    back = await clients(bob, code, staying, after_seq=seen)
+    await back.send("after the deploy", client_id="bob-2")
+    await everyone_has_the_stored_sequence([ann_client], code, 2)
+    await wait_until(lambda: live_sequence(back) == [(2, "after the deploy")], 10, "Bob's resumed history")
+
+    await asyncio.sleep(4 + 5 + 2)  # the stopped process's presence is stale, and the grace is over
+    after_deploy = ann_client.frames[before_deploy:]
+    assert not [f for f in after_deploy if f["type"] == "system" and f["event"] in ("leave", "join")]
+    assert ann_client.members == ["Ann", "Bob"]

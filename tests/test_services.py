@@ -5,7 +5,14 @@ from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Message, Room
 from rooms.services.messages import NewMessage, post_message, recent_history, store_messages
-from rooms.services.presence import add_presence, beat_heart, expire_stale_servers, remove_presence, room_members
+from rooms.services.presence import (
+    add_presence,
+    beat_heart,
+    expire_stale_servers,
+    remove_presence,
+    room_members,
+    settle_departures,
+)
 from rooms.services.rooms import create_room, find_room
 from rooms.validation import check_name
 
@@ -78,10 +85,14 @@ def test_presence_counts_sessions_and_expires_with_a_silent_process(settings):
     assert add_presence(room, "server-a", "c2", "Ann", "s1") is False
     assert add_presence(room, "server-a", "c3", "bob", "s2") is True
     assert room_members(room) == ["Ann", "bob"]
-    assert remove_presence("c1") is False
+    remove_presence("c1")
+    assert settle_departures(room) == {}  # Ann is still here through c2
+    remove_presence("c3")
+    assert settle_departures(room) == {room.code: {"bob"}}
+    assert room_members(room) == ["Ann"]
     settings.PRESENCE_STALE_SECONDS = -1  # every heartbeat is now stale
     assert room_members(room) == []
-    assert expire_stale_servers() == {room.code: {"Ann", "bob"}}
+    assert expire_stale_servers() == {room.code: {"Ann"}}
 
 
 # Real commits: the foreign key is only checked when the transaction commits (deferred on SQLite).

@@ -7,9 +7,9 @@ import logging
 from django.conf import settings
 
 from rooms.protocol import ROOM_EXPIRED, ROOM_REMOVED, join_event, leave_event, presence_event
-from rooms.realtime.db_threads import main_db
+from rooms.realtime.db_threads import main_db, side_db
 from rooms.services.operators import purge_expired_rooms
-from rooms.services.presence import beat_heart, expire_stale_servers, room_presence
+from rooms.services.presence import beat_heart, expire_stale_servers, room_presence, settle_departures
 from rooms.services.rooms import expired_room_codes, find_room, missing_room_codes
 
 logger = logging.getLogger(__name__)
@@ -37,10 +37,34 @@ class Heartbeat:
         departed = await main_db(expire_stale_servers)()
         for code, names in departed.items():
             await self.publish_departures(code, names)
+        # Closed connections whose grace ended while their process could not settle them.
+        for code, names in (await side_db(settle_departures)()).items():
+            await self.publish_departures(code, names)
         # Catches rooms deleted by a process the channel layer cannot reach (in-memory layer).
         for code in await main_db(missing_room_codes)(list(hub.connections)):
             hub.deliver(code, ROOM_REMOVED)
         await self.close_expired_rooms()
+
+    async def connection_closed(self, room):
+        """A connection of `room` closed: the counts change now; who left is told once the grace
+        period is over (a member who comes back within it was never gone)."""
+        grace = settings.PRESENCE_GRACE_SECONDS
+        if grace > 0:
+            await self.hub.publish_members(room.code, room)  # the watcher count, say
+            asyncio.get_running_loop().call_later(grace + 0.05, lambda: asyncio.ensure_future(self.settle(room)))
+        elif not await self.settle(room):
+            await self.hub.publish_members(room.code, room)
+
+    async def settle(self, room):
+        """Announce who left `room` for good; returns whether anyone did."""
+        try:
+            departed = await side_db(settle_departures)(room)
+        except Exception:  # the next heartbeat settles it
+            logger.warning("settling departures from room %s failed", room.code, exc_info=True)
+            return False
+        for code, names in departed.items():
+            await self.publish_departures(code, names)
+        return bool(departed)
 
     async def register_again(self):
         """This process was silent long enough for the others to expire it (a long pause, a lost

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from rooms.errors import ChatError
@@ -21,8 +22,12 @@ def beat_heart(server_id):
 
 
 def live_presences(room=None):
-    cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_STALE_SECONDS)
-    presences = Presence.objects.filter(server__heartbeat_at__gte=cutoff)
+    """Connections of live processes, open or closed within the grace period."""
+    now = timezone.now()
+    presences = Presence.objects.filter(
+        Q(left_at__isnull=True) | Q(left_at__gt=now - timedelta(seconds=settings.PRESENCE_GRACE_SECONDS)),
+        server__heartbeat_at__gte=now - timedelta(seconds=settings.PRESENCE_STALE_SECONDS),
+    )
     return presences.filter(room=room) if room is not None else presences
 
 
@@ -39,12 +44,37 @@ def add_presence(room, server_id, channel_name, name, session_key):
 
 
 def remove_presence(channel_name):
-    """Forget a connection. Returns True when it was its session's last connection in the room."""
-    presence = Presence.objects.filter(channel_name=channel_name).first()
-    if presence is None:
-        return False
-    presence.delete()
-    return not live_presences(presence.room_id).filter(session_key=presence.session_key).exists()
+    """A connection closed: it counts for PRESENCE_GRACE_SECONDS more (settle_departures then
+    decides whether its session left)."""
+    Presence.objects.filter(channel_name=channel_name, left_at__isnull=True).update(left_at=timezone.now())
+
+
+def settle_departures(room=None):
+    """Forget connections closed more than PRESENCE_GRACE_SECONDS ago (in `room`, or everywhere).
+    Returns {room code: names of the sessions that left for good}: those with no other connection
+    in the room, open or within its own grace. On PostgreSQL the rows are locked with SKIP LOCKED,
+    so two processes settling at once announce each departure once."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_GRACE_SECONDS)
+    with transaction.atomic():
+        closed = Presence.objects.filter(left_at__lte=cutoff)
+        if room is not None:
+            closed = closed.filter(room=room)
+        if connection.features.has_select_for_update_skip_locked:
+            closed = closed.select_for_update(skip_locked=True)
+        rows = list(closed.values_list("pk", "room_id", "room__code", "session_key", "name"))
+        if not rows:
+            return {}
+        Presence.objects.filter(pk__in=[row[0] for row in rows]).delete()
+        staying = set(
+            live_presences()
+            .filter(room_id__in={row[1] for row in rows}, session_key__in={row[3] for row in rows})
+            .values_list("room_id", "session_key")
+        )
+    departed = {}
+    for _, room_id, code, session_key, name in rows:
+        if (room_id, session_key) not in staying:
+            departed.setdefault(code, set()).add(name)
+    return departed
 
 
 def room_members(room):

@@ -66,8 +66,9 @@ class ChatClient:
         self.socket = None
         self.reader = None
 
-    async def open(self, server, after=None):
+    async def open(self, server, after=None, after_seq=None):
         query = f"?after={after}" if after is not None else ""
+        query = f"?after_seq={after_seq}" if after_seq is not None else query
         path = f"{self.code}/watch/{self.watch}" if self.watch else self.code
         self.socket = await connect(
             f"ws://127.0.0.1:{server.port}/ws/rooms/{path}/{query}",

@@ -26,7 +26,6 @@ from rooms.protocol import (
     error_frame,
     history_frame,
     join_event,
-    leave_event,
     message_changed_event,
 )
 from rooms.realtime import faults
@@ -207,12 +206,10 @@ class RoomConnection(AsyncWebsocketConsumer):
         self.joined = False
         await self.hub.leave(self.code, self)
         try:
-            last = await side_db(self.unregister, key=self.presence_key)()
-            if last:
-                await self.hub.publish(self.code, leave_event(self.name))
-            await self.publish_presence()
+            await side_db(self.unregister, key=self.presence_key)()
+            await self.hub.heartbeat.connection_closed(self.room)
         except DatabaseError:
-            pass  # the heartbeat expires this presence if the database is back later
+            pass  # the heartbeat settles this presence if the database is back later
 
     @property
     def presence_key(self):

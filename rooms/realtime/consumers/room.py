@@ -88,5 +88,5 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
         return add_presence(self.room, self.hub.server_id, self.connection_id, self.name, self.session_key)
 
     def unregister(self):
-        """Forget this connection; True when it was its session's last one in the room."""
-        return remove_presence(self.connection_id)
+        """This connection closed; whether its session left is settled after the grace period."""
+        remove_presence(self.connection_id)

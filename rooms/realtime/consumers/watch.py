@@ -51,7 +51,6 @@ class WatchConsumer(RoomConnection):
 
     def unregister(self):
         remove_watcher(self.connection_id)
-        return False
 
     async def send_room_state(self):
         if self.joined and self.room.expires_at:
