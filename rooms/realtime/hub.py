@@ -161,12 +161,6 @@ class RoomHub:
         finally:
             self.presence_publishing.discard(code)
 
-    async def close_all(self, close_code):
-        """Close every connection of this process (each client reconnects and resumes)."""
-        for local in list(self.connections.values()):
-            for connection in tuple(local):
-                await connection.close(code=close_code)
-
 
 async def publish_rooms_removed(codes):
     """Close the connections of deleted rooms in every process: through this loop's hub when the
