@@ -217,9 +217,12 @@ class Member(asyncio.Protocol):
                 self.transport.write(b"".join(chunks))
 
     def send_text(self, text):
-        if self.transport is not None and not self.transport.is_closing():
-            self.protocol.send_text(text.encode())
-            self.flush()
+        """Write a text frame; False when the connection is already closed (nothing was sent)."""
+        if self.transport is None or self.transport.is_closing():
+            return False
+        self.protocol.send_text(text.encode())
+        self.flush()
+        return True
 
     def close(self):
         if self.transport is not None and not self.transport.is_closing():
@@ -338,18 +341,20 @@ def make_receiver(tally):
 
 
 async def send_schedule(member, worker, count, rate, start, phase):
-    """Send `count` messages at fixed times start + phase + k/rate (open loop)."""
+    """Send `count` messages at fixed times start + phase + k/rate (open loop); returns how many
+    were written (a connection the server closed sends nothing, and nothing is expected of it)."""
     sleep = asyncio.sleep
     now = time.monotonic
     room, index = member.index
+    written = 0
     for seq in range(count):
         scheduled = start + phase + seq / rate
         delay = scheduled - now()
         if delay > 0:
             await sleep(delay)
         token = f"tok:{worker}:{room}:{index}:{seq}:{scheduled:.6f}"
-        member.send_text(json.dumps({"type": "message", "body": token, "client_id": token[:64]}))
-    return count
+        written += member.send_text(json.dumps({"type": "message", "body": token, "client_id": token[:64]}))
+    return written
 
 
 async def worker_chat(config, worker, room_indexes, pipe):
@@ -367,7 +372,8 @@ async def worker_chat(config, worker, room_indexes, pipe):
     ]
     sent = sum(await asyncio.gather(*senders))
     last_send = time.monotonic()
-    expected = count * config["members"] * len(members)
+    unsent = count * len(members) - sent
+    expected = sent * config["members"]  # every member of the sender's room gets each message
     deadline = last_send + config["drain"]
     while time.monotonic() < deadline:
         received = sum(len(s) for s in tally.seen.values())
@@ -382,6 +388,7 @@ async def worker_chat(config, worker, room_indexes, pipe):
     return {
         "connections": len(members),
         "sent": sent,
+        "unsent": unsent,
         "expected": expected,
         "received": sum(len(s) for s in tally.seen.values()),
         "duplicates": tally.duplicates,
@@ -556,6 +563,7 @@ def run_chat(
         "duration": duration,
         "connections": connections,
         "sent": sum(r["sent"] for r in results),
+        "unsent": sum(r["unsent"] for r in results),
         "expected": expected,
         "delivered": received,
         "lost": expected - received,
@@ -628,6 +636,7 @@ def format_chat(result):
         f"max {result['max_ms']:.1f} ms  cpu {result['cpu_ms_per_1000']:.1f} ms/1000"
         + (f"  errors {result['errors']}" if result["errors"] else "")
         + (f"  closed {result['closed_by_server']} {result['close_codes']}" if result["closed_by_server"] else "")
+        + (f"  unsent {result['unsent']} (their connection was closed)" if result["unsent"] else "")
     )
 
 
