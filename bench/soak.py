@@ -15,6 +15,10 @@ history, and after `retry_after` when refused as `rate_limited`/`unavailable` (n
 on a busy server that only adds load). Disconnects are random: polite closes, aborted TCP
 connections, and aborts right after a send (a lost acknowledgement).
 
+With --drop-every N (own server only) the server loses the live delivery of every Nth message a
+client creates (DELIVERY_FAULTS, rooms/realtime/faults.py): the room's event log must still bring
+it to every connected client, in order, without a reconnect.
+
 Printed at the end:
   sent            distinct messages the clients created (resends not counted)
   send_attempts   frames sent, resends included
@@ -52,6 +56,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 PROJECT = Path(__file__).resolve().parent.parent
 NEVER = float("inf")
+DROP_MARKER = " [delivery dropped]"
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -73,7 +78,7 @@ def opener(cookies=None):
 class OwnServer:
     """A daphne process with its own SQLite file, stopped on exit."""
 
-    def __init__(self, log_path=None):
+    def __init__(self, log_path=None, faults=""):
         self.directory = tempfile.TemporaryDirectory(prefix="roomchat-soak-")
         self.database = Path(self.directory.name) / "soak.sqlite3"
         self.port = free_port()
@@ -81,6 +86,8 @@ class OwnServer:
         self.env = {**os.environ, "SQLITE_PATH": str(self.database), "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
         for name in ("DATABASE_URL", "REDIS_URL", "DEBUG"):
             self.env.pop(name, None)
+        if faults:
+            self.env["DELIVERY_FAULTS"] = faults
         self.log = open(log_path or Path(self.directory.name) / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = None
 
@@ -131,12 +138,13 @@ def stored_rows(args, database_path, codes):
 
 
 class Client:
-    def __init__(self, number, base_url, rng, stats):
+    def __init__(self, number, base_url, rng, stats, drop_every=0):
         self.number = number
         self.name = f"Soak {number}"
         self.base_url = base_url
         self.rng = rng
         self.stats = stats
+        self.drop_every = drop_every  # every Nth message created carries DROP_MARKER
         self.cookies = CookieJar()
         self.code = None
         self.socket = None
@@ -243,7 +251,8 @@ class Client:
     async def send_new(self):
         self.created += 1
         client_id = f"soak-{self.number}-{self.created}"
-        await self.send(client_id, f"message {self.created} from {self.name} ✓")
+        lost = DROP_MARKER if self.drop_every and self.created % self.drop_every == 0 else ""
+        await self.send(client_id, f"message {self.created} from {self.name} ✓{lost}")
         return client_id
 
     async def resend_due(self, everything=False):
@@ -345,7 +354,10 @@ async def soak(args, base_url, database_path):
     rng = random.Random(args.seed)
     stats = Counter()
     stats["latencies"] = []
-    clients = [Client(n, base_url, random.Random(rng.random()), stats) for n in range(args.clients)]
+    clients = [
+        Client(n, base_url, random.Random(rng.random()), stats, args.drop_every if not args.url else 0)
+        for n in range(args.clients)
+    ]
 
     # Sessions through the real form: the first member of each room creates it, the rest join.
     owners = clients[: args.rooms]
@@ -434,6 +446,7 @@ def main():
     parser.add_argument("--database-url", help="with --url: the server's PostgreSQL URL")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--server-log", help="keep the own server's output in this file")
+    parser.add_argument("--drop-every", type=int, default=0, help="own server loses every Nth message's live delivery")
     args = parser.parse_args()
     if not 1 <= args.rooms <= args.clients:
         parser.error("need 1 <= rooms <= clients")
@@ -446,7 +459,7 @@ def main():
             parser.error("--url needs --sqlite or --database-url to check against the database")
         base_url, database_path = args.url.rstrip("/"), args.sqlite
     else:
-        server = OwnServer(args.server_log)
+        server = OwnServer(args.server_log, f"drop-local:{DROP_MARKER}" if args.drop_every else "")
         server.start()
         base_url, database_path = server.url, server.database
     try:
