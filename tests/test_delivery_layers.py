@@ -275,7 +275,7 @@ async def test_rooms_hear_each_other_again_after_redis_restarts(backend, private
 
         async def publish_until_heard():
             attempt = 0
-            while not any(frame["name"].startswith("after") for frame in there.frames):
+            while not any(frame.get("name", "").startswith("after") for frame in there.frames):
                 attempt += 1
                 try:
                     await first.publish(room.code, join_event(f"after {attempt}"))
