@@ -12,36 +12,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rooms.admin import LATEST_MESSAGES_SHOWN
-from rooms.models import Message, Presence, Room, RoomSanction
+from rooms.models import Message, Room, RoomSanction
 from rooms.protocol import ROOM_REMOVED
 from rooms.realtime.hub import get_hub
 from rooms.services.admission import check_may_join
 from rooms.services.messages import post_message
 from rooms.services.moderation import kick_member, new_owner_key, set_locked
 from rooms.services.operators import purge_rooms, rooms_with_stats
-from rooms.services.presence import beat_heart
-from rooms.services.rooms import create_room
 from rooms.services.watch import set_watch_link
+from tests.support.database import be_online, make_room
 
 ROOMS_URL = reverse("admin:rooms_room_changelist")
 MESSAGES_URL = reverse("admin:rooms_message_changelist")
-
-
-def make_room(title="", messages=0, days_old=0, name="Ann"):
-    room = create_room(title)
-    moment = timezone.now() - timedelta(days=days_old)
-    Room.objects.filter(pk=room.pk).update(created_at=moment - timedelta(minutes=1))
-    Message.objects.bulk_create(
-        Message(room=room, name=name, body=f"message {number}", created_at=moment) for number in range(messages)
-    )
-    return room
-
-
-def be_online(room, name):
-    beat_heart("test-server")
-    Presence.objects.create(
-        room=room, server_id="test-server", channel_name=f"conn-{room.code}-{name}", name=name, session_key=name
-    )
 
 
 def listed_codes(response):

@@ -14,11 +14,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from rooms.models import Message, Presence, Room
+from rooms.models import Message, Room
 from rooms.services.messages import post_message
 from rooms.services.operators import idle_rooms, purge_rooms
-from rooms.services.presence import beat_heart
-from rooms.services.rooms import create_room
+from tests.support.database import be_online, make_room
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,25 +29,6 @@ def run(*args):
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
-
-
-def make_room(title="", code=None, messages=0, days_old=0, name="Ann"):
-    """A room whose messages (and creation) are `days_old` days in the past."""
-    room = create_room(title, code=code)
-    moment = timezone.now() - timedelta(days=days_old)
-    Room.objects.filter(pk=room.pk).update(created_at=moment - timedelta(minutes=1))
-    Message.objects.bulk_create(
-        Message(room=room, name=name, body=f"message {number}", created_at=moment) for number in range(messages)
-    )
-    room.refresh_from_db()
-    return room
-
-
-def be_online(room, name="Bob"):
-    beat_heart("test-server")
-    Presence.objects.create(
-        room=room, server_id="test-server", channel_name=f"conn-{room.code}-{name}", name=name, session_key=name
-    )
 
 
 def manage(*args):

@@ -16,6 +16,7 @@ from rooms.models import Message
 from rooms.realtime.hub import stop_hubs
 from rooms.services.messages import post_message
 from rooms.services.watch import set_watch_link
+from tests.support.database import stored_bodies
 
 from .conftest import ORIGIN
 
@@ -107,12 +108,6 @@ async def next_of(communicator, *types):
             return frame
 
 
-async def stored(room):
-    return await database_sync_to_async(
-        lambda: list(Message.objects.filter(room=room).values_list("body", flat=True))
-    )()
-
-
 @pytest.mark.parametrize(("payload", "code"), BAD_FRAMES, ids=[f"{i}-{c}" for i, (_, c) in enumerate(BAD_FRAMES)])
 async def test_a_bad_frame_gets_a_clear_error_and_the_room_keeps_chatting(
     payload, code, room, session_for, open_socket
@@ -126,13 +121,13 @@ async def test_a_bad_frame_gets_a_clear_error_and_the_room_keeps_chatting(
     assert error["type"] == "error"
     assert error["code"] == code
     assert isinstance(error["detail"], str) and len(error["detail"]) > 10
-    assert await stored(room) == []
+    assert await stored_bodies(room.code) == []
 
     # Ann notices nothing and keeps chatting; Mallory's connection is still open and hears her.
     await ann_socket.send_json_to({"type": "message", "body": "still fine", "client_id": "ann-1"})
     assert (await next_of(ann_socket, "message"))["body"] == "still fine"
     assert (await next_of(mallory_socket, "message"))["body"] == "still fine"
-    assert await stored(room) == ["still fine"]
+    assert await stored_bodies(room.code) == ["still fine"]
 
 
 async def test_a_stream_of_bad_frames_never_breaks_the_connection(room, session_for, open_socket, settings):
@@ -145,7 +140,7 @@ async def test_a_stream_of_bad_frames_never_breaks_the_connection(room, session_
     assert codes == [code for _, code in BAD_FRAMES]
     await communicator.send_json_to({"type": "message", "body": "finally valid"})
     assert (await next_of(communicator, "message"))["body"] == "finally valid"
-    assert await stored(room) == ["finally valid"]
+    assert await stored_bodies(room.code) == ["finally valid"]
 
 
 async def refused(communicator):
@@ -208,7 +203,7 @@ async def test_hostile_connections_are_refused_with_a_reason_and_store_nothing(
     await communicator.send_json_to({"type": "message", "body": "sneaky"})
     await ann_socket.send_json_to({"type": "message", "body": "unbothered"})
     assert (await next_of(ann_socket, "message"))["body"] == "unbothered"
-    assert await stored(room) == ["unbothered"]
+    assert await stored_bodies(room.code) == ["unbothered"]
 
 
 @pytest.mark.parametrize(
@@ -342,4 +337,4 @@ async def test_a_watcher_sending_bad_frames_gets_errors_and_keeps_reading(owned_
     ann = await settled(await open_socket(room.code, await database_sync_to_async(session)("Ann")))
     await ann.send_json_to({"type": "message", "body": "watched", "client_id": "ann-1"})
     assert (await next_of(watcher, "message"))["body"] == "watched"
-    assert await stored(room) == ["watched"]
+    assert await stored_bodies(room.code) == ["watched"]

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from channels.db import database_sync_to_async
 
-from rooms.models import Message
 from tests.live_server import PROJECT_ROOT, daphne_command
+from tests.support.database import stored_ids
 from tests.support.servers import HEARTBEAT_SECONDS, STALE_SECONDS, Visitor, wait_until
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
@@ -43,12 +42,6 @@ def compose_uvicorn_command():
 
 
 # --- browser-like clients ---------------------------------------------------------------------
-
-
-async def stored_ids(code):
-    return await database_sync_to_async(
-        lambda: list(Message.objects.filter(room__code=code).order_by("id").values_list("id", flat=True))
-    )()
 
 
 async def all_received_exactly_once(chat_clients, code, expected_count):

@@ -12,6 +12,7 @@ from rooms.realtime import writer
 from rooms.realtime.consumers import base as consumers_base
 from rooms.realtime.hub import get_hub
 from rooms.services.messages import post_message
+from tests.support.database import stored_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,10 +22,6 @@ async def post(room, bodies, name="Ann"):
         return [post_message(room, name, body)[0].id for body in bodies]
 
     return await database_sync_to_async(store)()
-
-
-async def stored_ids(room):
-    return await database_sync_to_async(lambda: list(Message.objects.filter(room=room).values_list("id", flat=True)))()
 
 
 async def read_history(communicator):
@@ -89,7 +86,7 @@ async def test_resume_sends_exactly_the_missed_messages_then_live_ones(room, ses
     assert (frame["body"], frame["client_id"]) == ("live", "live-1")
     assert frame["id"] > ids[-1]
     await assert_no_more_messages(ann_socket)
-    assert await stored_ids(room) == [*ids, frame["id"]]
+    assert await stored_ids(room.code) == [*ids, frame["id"]]
 
 
 async def test_resume_from_the_newest_id_sends_an_empty_complete_page(room, session_for, open_socket):
@@ -154,7 +151,7 @@ async def test_messages_posted_while_resume_pages_are_sent_arrive_once_with_no_g
     # 4 missed + 4 racing messages, over pages of 2: pages and live deliveries overlap.
     received = await message_ids(communicator, 8)
     assert len(posted) == 4
-    everything = await stored_ids(room)
+    everything = await stored_ids(room.code)
     assert received == [i for i in everything if i > ids[1]]  # increasing, no gap, no duplicate
     assert set(posted) <= set(received)
     await assert_no_more_messages(communicator)
@@ -193,7 +190,7 @@ async def test_a_resend_is_stored_and_broadcast_once_and_echoed_to_the_sender(ro
     assert (echo["id"], echo["client_id"], echo["body"]) == (first["id"], "ann-42", "only once")
 
     await assert_no_more_messages(bob_socket)
-    assert await stored_ids(room) == [first["id"]]
+    assert await stored_ids(room.code) == [first["id"]]
 
 
 async def test_concurrent_resends_from_two_tabs_store_one_message(room, session_for, open_socket):
@@ -205,7 +202,7 @@ async def test_concurrent_resends_from_two_tabs_store_one_message(room, session_
     echoes = [await live_message(tab) for tab in tabs]
     assert echoes[0]["id"] == echoes[1]["id"]
     assert (await live_message(bob_socket))["id"] == echoes[0]["id"]
-    assert await stored_ids(room) == [echoes[0]["id"]]
+    assert await stored_ids(room.code) == [echoes[0]["id"]]
 
 
 async def test_concurrent_senders_give_every_member_the_same_increasing_order(room, session_for, open_socket):
@@ -228,7 +225,7 @@ async def test_concurrent_senders_give_every_member_the_same_increasing_order(ro
     views = []
     for communicator in sockets:
         views.append(await message_ids(communicator, total, timeout=5))
-    stored = await stored_ids(room)
+    stored = await stored_ids(room.code)
     assert len(stored) == total
     for view in views:
         assert view == stored  # identical for everyone, increasing, complete
@@ -255,7 +252,7 @@ async def test_a_message_stored_while_its_connection_is_torn_down_still_reaches_
     await ann_socket.send_json_to({"type": "message", "body": "last words", "client_id": "ann-last"})
     frame = await live_message(bob_socket)
     assert (frame["body"], frame["client_id"]) == ("last words", "ann-last")
-    assert await stored_ids(room) == [frame["id"]]
+    assert await stored_ids(room.code) == [frame["id"]]
 
     async def already_gone():
         pass  # the killed consumer has nothing left to disconnect
