@@ -10,34 +10,9 @@ from rooms.realtime.hub import stop_hubs
 from rooms.services.messages import post_message
 from rooms.services.rooms import create_room, find_room
 from tests.support.database import stored_bodies
+from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def receive_until(communicator, frame_type, timeout=2, **match):
-    """Frames up to and including the first of `frame_type` whose fields equal `match`."""
-    seen = []
-    while True:
-        frame = await communicator.receive_json_from(timeout=timeout)
-        seen.append(frame)
-        if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
-            return frame, seen
-
-
-async def joined(open_socket, code, session_key, **kwargs):
-    """Connect and read the opening frames: history, then this member's presence update."""
-    communicator = await open_socket(code, session_key, **kwargs)
-    history = await communicator.receive_json_from(timeout=2)
-    assert history["type"] == "history"
-    await receive_until(communicator, "presence")
-    return communicator, history
-
-
-async def send(communicator, body, client_id=None):
-    frame = {"type": "message", "body": body}
-    if client_id:
-        frame["client_id"] = client_id
-    await communicator.send_json_to(frame)
 
 
 async def test_history_is_the_first_frame_with_the_last_50_oldest_first(room, session_for, open_socket):

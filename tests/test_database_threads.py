@@ -10,8 +10,8 @@ from django.db import connection
 from rooms.realtime.db_threads import side_db
 from rooms.services.messages import check_new_message
 from rooms.services.rooms import find_room
+from tests.support.ws import receive_until
 
-from .test_consumer import receive_until
 from .test_delivery_layers import RecordingConnection, process_hub, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)

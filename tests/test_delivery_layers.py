@@ -16,8 +16,7 @@ from rooms.realtime.hub import RoomHub, get_hub
 from rooms.services.messages import check_new_message
 from rooms.services.presence import add_presence, beat_heart, expire_stale_servers, room_members
 from rooms.services.rooms import create_room
-
-from .test_consumer import joined, receive_until
+from tests.support.ws import joined, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

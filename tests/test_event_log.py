@@ -11,8 +11,7 @@ from rooms.services.log import events_between
 from rooms.services.messages import check_new_message, post_message, store_messages
 from rooms.services.rich import edit_message, toggle_reaction
 from rooms.services.rooms import create_room
-
-from .test_consumer import joined, send
+from tests.support.ws import joined, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from rooms.limits import HISTORY_PAGES_BURST
 from rooms.models import Message, Presence, Room
 from rooms.services.messages import post_message
 from rooms.services.rooms import create_room
-from tests.test_consumer import joined, receive_until, send
+from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

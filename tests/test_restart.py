@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from rooms.models import Message
 from tests.live_server import LiveServer
+from tests.support.ws import next_of, settled
 
 # --- the database fails while the server runs ----------------------------------------------------
 
@@ -36,20 +37,6 @@ def database_down(monkeypatch):
 
     monkeypatch.setattr(CursorWrapper, "_execute", execute)
     return down
-
-
-async def next_of(communicator, *types):
-    while True:
-        frame = await communicator.receive_json_from(timeout=3)
-        if frame["type"] in types:
-            return frame
-
-
-async def settled(communicator):
-    assert (await communicator.receive_json_from(timeout=3))["type"] == "history"
-    while (await communicator.receive_json_from(timeout=3))["type"] != "presence":
-        pass
-    return communicator
 
 
 @pytest.mark.django_db(transaction=True)
