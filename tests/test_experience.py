@@ -9,6 +9,7 @@ from rooms.limits import HISTORY_PAGES_BURST
 from rooms.models import Message, Presence, Room
 from rooms.services.messages import post_message
 from rooms.services.rooms import create_room
+from tests.support.home_form import post_home
 from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -237,14 +238,9 @@ async def test_a_bad_history_request_gets_an_error(before, room, session_for, op
 # --- the room page and named rooms ----------------------------------------------------------
 
 
-def create_room_via_form(browser, **data):
-    browser.get("/")
-    return browser.post("/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value, **data})
-
-
 def test_the_room_page_has_the_rename_paging_typing_and_new_message_controls():
     browser = Client(enforce_csrf_checks=True)
-    response = create_room_via_form(browser, name="Ann", create="")
+    response = post_home(browser, name="Ann", create="")
     page = browser.get(response["Location"]).content.decode()
     for snippet in (
         'id="rename-toggle"',
@@ -260,7 +256,7 @@ def test_the_room_page_has_the_rename_paging_typing_and_new_message_controls():
 
 def test_a_titled_room_shows_its_title_in_the_page_and_the_tab_escaped():
     browser = Client(enforce_csrf_checks=True)
-    response = create_room_via_form(browser, name="Ann", title="  <b>Book</b> club  ", create="")
+    response = post_home(browser, name="Ann", title="  <b>Book</b> club  ", create="")
     page = browser.get(response["Location"]).content.decode()
     assert "<title>&lt;b&gt;Book&lt;/b&gt; club · " in page
     assert '<p id="room-title" class="room-title">&lt;b&gt;Book&lt;/b&gt; club</p>' in page
@@ -268,7 +264,7 @@ def test_a_titled_room_shows_its_title_in_the_page_and_the_tab_escaped():
 
 def test_a_title_over_60_characters_is_refused_and_the_typed_values_are_kept():
     browser = Client(enforce_csrf_checks=True)
-    response = create_room_via_form(browser, name="Ann", title="t" * 61, create="")
+    response = post_home(browser, name="Ann", title="t" * 61, create="")
     assert response.status_code == 200
     page = response.content.decode()
     assert "Titles can be at most 60 characters." in page

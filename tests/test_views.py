@@ -6,6 +6,7 @@ from django.test import Client
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Room
 from rooms.services.rooms import create_room
+from tests.support.home_form import post_home
 
 pytestmark = pytest.mark.django_db
 
@@ -14,12 +15,6 @@ pytestmark = pytest.mark.django_db
 def browser():
     """A client that enforces CSRF like a browser session: it first loads the form for the token."""
     return Client(enforce_csrf_checks=True)
-
-
-def post_home(browser, **data):
-    browser.get("/")
-    data.setdefault("csrfmiddlewaretoken", browser.cookies["csrftoken"].value)
-    return browser.post("/", data)
 
 
 def test_home_page_has_the_contract_form(browser):
