@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 sync = database_sync_to_async
 
 
-async def people(session_for, *names):
+async def session_keys(session_for, *names):
+    """A saved session (see the session_for fixture) for each name; their keys."""
     return [await sync(session_for)(name) for name in names]
 
 
@@ -25,7 +26,7 @@ async def people(session_for, *names):
 
 
 async def test_rename_tells_everyone_updates_members_and_later_messages(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -46,7 +47,7 @@ async def test_rename_tells_everyone_updates_members_and_later_messages(room, se
 
 
 async def test_a_rename_survives_a_refresh(room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     await ann_socket.send_json_to({"type": "rename", "name": "Annie"})
     await receive_until(ann_socket, "presence", members=["Annie"])
@@ -67,7 +68,7 @@ async def test_a_rename_survives_a_refresh(room, session_for, open_socket):
 
 
 async def test_a_rename_in_one_tab_renames_the_other_tab_too(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     first_tab, _ = await joined(open_socket, room.code, ann)
     second_tab, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
@@ -91,7 +92,7 @@ async def test_a_rename_in_one_tab_renames_the_other_tab_too(room, session_for, 
     ],
 )
 async def test_an_invalid_rename_gets_an_error_and_changes_nothing(name, detail, room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -107,7 +108,7 @@ async def test_an_invalid_rename_gets_an_error_and_changes_nothing(name, detail,
 
 
 async def test_renaming_to_the_same_name_announces_nothing(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -118,7 +119,7 @@ async def test_renaming_to_the_same_name_announces_nothing(room, session_for, op
 
 async def test_a_rename_is_announced_in_every_room_the_person_is_in(session_for, open_socket):
     room, other_room = await sync(lambda: (create_room(), create_room()))()
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_here, _ = await joined(open_socket, room.code, ann)
     await joined(open_socket, other_room.code, ann)
     bob_there, _ = await joined(open_socket, other_room.code, bob)
@@ -132,7 +133,7 @@ async def test_a_rename_is_announced_in_every_room_the_person_is_in(session_for,
 
 
 async def test_typing_reaches_the_others_once_per_interval_and_is_not_stored(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -148,7 +149,7 @@ async def test_typing_reaches_the_others_once_per_interval_and_is_not_stored(roo
 
 async def test_typing_is_relayed_each_time_once_the_interval_has_passed(room, session_for, open_socket, settings):
     settings.TYPING_THROTTLE_SECONDS = 0
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -159,7 +160,7 @@ async def test_typing_is_relayed_each_time_once_the_interval_has_passed(room, se
 
 
 async def test_typing_right_after_a_sent_message_is_relayed(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -171,7 +172,7 @@ async def test_typing_right_after_a_sent_message_is_relayed(room, session_for, o
 
 
 async def test_typing_is_not_shown_to_the_typists_other_tab(room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     first_tab, _ = await joined(open_socket, room.code, ann)
     second_tab, _ = await joined(open_socket, room.code, ann)
     await receive_until(first_tab, "presence")
@@ -180,7 +181,7 @@ async def test_typing_is_not_shown_to_the_typists_other_tab(room, session_for, o
 
 
 async def test_typing_frames_take_no_fields(room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     await ann_socket.send_json_to({"type": "typing", "name": "Mallory"})
     error, _ = await receive_until(ann_socket, "error")
@@ -195,7 +196,7 @@ async def test_history_pages_back_to_the_start(room, session_for, open_socket):
         return [post_message(room, "Ann", f"message {number}")[0].id for number in range(120)]
 
     ids = await sync(post_many)()
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, first = await joined(open_socket, room.code, ann)
     assert "before" not in first  # the on-connect frame keeps its contract shape
     assert [m["body"] for m in first["messages"]] == [f"message {n}" for n in range(70, 120)]
@@ -214,7 +215,7 @@ async def test_history_pages_back_to_the_start(room, session_for, open_socket):
 
 async def test_a_history_page_is_for_the_asker_only(room, session_for, open_socket):
     await sync(lambda: post_message(room, "Ann", "old"))()
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -226,7 +227,7 @@ async def test_a_history_page_is_for_the_asker_only(room, session_for, open_sock
 
 @pytest.mark.parametrize("before", [0, -3, "12", 1.5, True, None, [1]])
 async def test_a_bad_history_request_gets_an_error(before, room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     await ann_socket.send_json_to({"type": "history", "before": before})
     error, _ = await receive_until(ann_socket, "error")
