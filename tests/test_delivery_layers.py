@@ -13,6 +13,7 @@ from rooms.realtime.hub import get_hub
 from rooms.services.messages import check_new_message
 from rooms.services.presence import add_presence, beat_heart, expire_stale_servers, room_members
 from rooms.services.rooms import create_room
+from tests.live_server import free_port
 from tests.support.hubs import RecordingConnection, process_hub, wait_for_frames
 from tests.support.ws import joined, receive_until
 
@@ -175,7 +176,6 @@ async def test_a_member_list_from_another_process_is_brought_up_to_date_on_arriv
 def private_redis(tmp_path):
     """A Redis server of this test's own, which it may stop and start again."""
     import shutil
-    import socket
     import subprocess
     import time
 
@@ -184,9 +184,7 @@ def private_redis(tmp_path):
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("REDIS RESTART NOT TESTED: no redis-server binary (scripts/ensure-services.sh installs it)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     command += ["--dir", str(tmp_path)]
     server = {}
