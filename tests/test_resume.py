@@ -13,7 +13,7 @@ from rooms.realtime.consumers import base as consumers_base
 from rooms.realtime.hub import get_hub
 from rooms.services.messages import post_message
 from tests.support.database import stored_ids
-from tests.support.ws import next_of, settled
+from tests.support.ws import assert_no_more_messages, next_of, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,14 +47,6 @@ async def message_ids(communicator, count, timeout=3):
         elif frame["type"] == "history":
             ids.extend(m["id"] for m in frame["messages"])
     return ids
-
-
-async def assert_no_more_messages(communicator):
-    """Drain what else arrives (presence, joins) and check that no message is among it."""
-    while not await communicator.receive_nothing(timeout=0.3):
-        frame = await communicator.receive_json_from()
-        assert frame["type"] != "message", frame
-        assert not frame.get("messages"), frame
 
 
 async def test_resume_sends_exactly_the_missed_messages_then_live_ones(room, session_for, open_socket):

@@ -2,7 +2,8 @@
 
 Reading: `receive_until` (the frames up to a matching one), `next_of` (the next frame of some types),
 `joined`/`settled` (a new connection's opening frames), `refusal` (a refused connection's error and
-close). Sending: `send`. `room_socket` builds a communicator with the headers a browser sends.
+close), `assert_no_more_messages` (what else arrives holds no message). Sending: `send`.
+`room_socket` builds a communicator with the headers a browser sends.
 """
 
 from channels.testing import WebsocketCommunicator
@@ -72,6 +73,15 @@ async def refusal(communicator, timeout=3):
     assert frame["type"] == "error" and frame["detail"]
     assert closed["type"] == "websocket.close"
     return frame, closed["code"]
+
+
+async def assert_no_more_messages(communicator, quiet=0.3):
+    """Drain what else arrives until `quiet` seconds pass without a frame (presence, joins, …) and
+    check that no message is among it, neither live nor in a history page."""
+    while not await communicator.receive_nothing(timeout=quiet):
+        frame = await communicator.receive_json_from()
+        assert frame["type"] != "message", frame
+        assert not frame.get("messages"), frame
 
 
 async def send(communicator, body, client_id=None):
