@@ -105,6 +105,21 @@ def own_server(start_server):
     return start_server()
 
 
+@pytest.fixture(scope="module")
+def page(browser, app_server):
+    """A page on the live server (same origin as static/rooms/, so its modules can be imported), with
+    nothing of the room page running; shared by a module's tests, and any uncaught script error in
+    it is reported when the module is done."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(app_server.url + "/")
+    yield page
+    context.close()
+    assert not errors, f"uncaught script errors in the page: {errors}"
+
+
 @pytest.fixture
 def people(browser, app_server):
     """people(n) → n Persons, each in a separate browser context, on the session's live server.
