@@ -5,7 +5,6 @@ import sys
 import urllib.parse
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
@@ -16,8 +15,7 @@ from rooms.services.rooms import create_room
 from rooms.services.sessions import remember_owner_key
 from tests.live_server import PROJECT_ROOT, LiveServer, free_port
 from tests.support.servers import HEARTBEAT_SECONDS, STALE_SECONDS, ChatClient
-
-ORIGIN = "http://127.0.0.1:8000"
+from tests.support.ws import ORIGIN, room_socket
 
 
 @pytest.fixture
@@ -58,18 +56,10 @@ def session_for():
 @pytest.fixture
 async def open_socket():
     """Open websocket connections to the real ASGI application; all are closed after the test."""
-    from chatsite.asgi import application
-
     opened = []
 
     async def connect(code, session_key=None, origin=ORIGIN, query="", app=None, watch=None):
-        headers = [(b"host", b"127.0.0.1:8000")]
-        if origin:
-            headers.append((b"origin", origin.encode()))
-        if session_key:
-            headers.append((b"cookie", f"sessionid={session_key}".encode()))
-        path = f"/ws/rooms/{code}/" + (f"watch/{watch}/" if watch else "") + (f"?{query}" if query else "")
-        communicator = WebsocketCommunicator(app or application, path, headers=headers)
+        communicator = room_socket(code, session_key, origin=origin, query=query, app=app, watch=watch)
         connected, _ = await communicator.connect()
         assert connected
         opened.append(communicator)

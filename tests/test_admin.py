@@ -12,36 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rooms.admin import LATEST_MESSAGES_SHOWN
-from rooms.models import Message, Presence, Room, RoomSanction
+from rooms.models import Message, Room, RoomSanction
 from rooms.protocol import ROOM_REMOVED
 from rooms.realtime.hub import get_hub
 from rooms.services.admission import check_may_join
 from rooms.services.messages import post_message
 from rooms.services.moderation import kick_member, new_owner_key, set_locked
 from rooms.services.operators import purge_rooms, rooms_with_stats
-from rooms.services.presence import beat_heart
-from rooms.services.rooms import create_room
 from rooms.services.watch import set_watch_link
+from tests.support.database import be_online, make_room
+from tests.support.ws import settled
 
 ROOMS_URL = reverse("admin:rooms_room_changelist")
 MESSAGES_URL = reverse("admin:rooms_message_changelist")
-
-
-def make_room(title="", messages=0, days_old=0, name="Ann"):
-    room = create_room(title)
-    moment = timezone.now() - timedelta(days=days_old)
-    Room.objects.filter(pk=room.pk).update(created_at=moment - timedelta(minutes=1))
-    Message.objects.bulk_create(
-        Message(room=room, name=name, body=f"message {number}", created_at=moment) for number in range(messages)
-    )
-    return room
-
-
-def be_online(room, name):
-    beat_heart("test-server")
-    Presence.objects.create(
-        room=room, server_id="test-server", channel_name=f"conn-{room.code}-{name}", name=name, session_key=name
-    )
 
 
 def listed_codes(response):
@@ -315,12 +298,6 @@ def test_export_selected_rooms_downloads_their_full_history_as_json(admin_client
 # --- live members of a purged room -------------------------------------------------------------
 
 
-async def read_opening_frames(communicator):
-    assert (await communicator.receive_json_from(timeout=2))["type"] == "history"
-    while (await communicator.receive_json_from(timeout=2))["type"] != "presence":
-        pass
-
-
 async def assert_closed_as_removed(communicator):
     frames = []
     while True:
@@ -342,8 +319,8 @@ async def test_purging_from_the_admin_closes_members_websockets_with_room_remove
     ann = await database_sync_to_async(session_for)("Ann")
     in_room = await open_socket(room.code, ann)
     in_other = await open_socket(other.code, ann)
-    await read_opening_frames(in_room)
-    await read_opening_frames(in_other)
+    await settled(in_room)
+    await settled(in_other)
     await async_client.aforce_login(admin_user)
 
     response = await async_client.post(
@@ -365,7 +342,7 @@ async def test_a_room_deleted_by_another_process_closes_its_websockets_on_the_ne
     room = await database_sync_to_async(make_room)()
     ann = await database_sync_to_async(session_for)("Ann")
     communicator = await open_socket(room.code, ann)
-    await read_opening_frames(communicator)
+    await settled(communicator)
 
     await database_sync_to_async(lambda: Room.objects.filter(pk=room.pk).delete())()
 
@@ -408,7 +385,7 @@ async def test_a_purge_in_another_process_reaches_the_server_through_the_shared_
     room = await database_sync_to_async(make_room)()
     ann = await database_sync_to_async(session_for)("Ann")
     communicator = await open_socket(room.code, ann)
-    await read_opening_frames(communicator)
+    await settled(communicator)
 
     # Like `manage.py purge_rooms`: a thread with no hub and its own event loop for the announcement.
     def purge_like_a_command():
@@ -428,7 +405,7 @@ async def test_a_removal_announced_twice_closes_once_with_one_error(session_for,
     """A purge's own event and a heartbeat's check can both reach a connection before it closes."""
     room = await database_sync_to_async(make_room)()
     communicator = await open_socket(room.code, await database_sync_to_async(session_for)("Ann"))
-    await read_opening_frames(communicator)
+    await settled(communicator)
     hub = get_hub()
     hub.deliver(room.code, ROOM_REMOVED)
     hub.deliver(room.code, ROOM_REMOVED)

@@ -14,41 +14,21 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from rooms.models import Message, Presence, Room
+from rooms.models import Message, Room
 from rooms.services.messages import post_message
 from rooms.services.operators import idle_rooms, purge_rooms
-from rooms.services.presence import beat_heart
-from rooms.services.rooms import create_room
+from tests.support.database import be_online, make_room
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.django_db
 
 
-def run(*args):
+def run_command(*args):
     """Run a command in-process; returns what it printed."""
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
-
-
-def make_room(title="", code=None, messages=0, days_old=0, name="Ann"):
-    """A room whose messages (and creation) are `days_old` days in the past."""
-    room = create_room(title, code=code)
-    moment = timezone.now() - timedelta(days=days_old)
-    Room.objects.filter(pk=room.pk).update(created_at=moment - timedelta(minutes=1))
-    Message.objects.bulk_create(
-        Message(room=room, name=name, body=f"message {number}", created_at=moment) for number in range(messages)
-    )
-    room.refresh_from_db()
-    return room
-
-
-def be_online(room, name="Bob"):
-    beat_heart("test-server")
-    Presence.objects.create(
-        room=room, server_id="test-server", channel_name=f"conn-{room.code}-{name}", name=name, session_key=name
-    )
 
 
 def manage(*args):
@@ -63,14 +43,14 @@ def manage(*args):
 
 def test_create_room_prints_the_code_and_invite_url(settings):
     settings.SITE_URL = "https://chat.example.org/"
-    code, url = run("create_room", "--title", "Standup").split()
+    code, url = run_command("create_room", "--title", "Standup").split()
     room = Room.objects.get(code=code)
     assert room.title == "Standup"
     assert url == f"https://chat.example.org/rooms/{code}/"
 
 
 def test_create_room_with_a_chosen_code_and_base_url():
-    output = run("create_room", "--code", "team42", "--base-url", "http://10.0.0.5:8000")
+    output = run_command("create_room", "--code", "team42", "--base-url", "http://10.0.0.5:8000")
     assert output.split() == ["TEAM42", "http://10.0.0.5:8000/rooms/TEAM42/"]
     assert Room.objects.filter(code="TEAM42").exists()
 
@@ -78,9 +58,9 @@ def test_create_room_with_a_chosen_code_and_base_url():
 def test_create_room_refuses_a_taken_or_invalid_code():
     make_room(code="TAKEN2")
     with pytest.raises(CommandError, match="already exists"):
-        run("create_room", "--code", "taken2")
+        run_command("create_room", "--code", "taken2")
     with pytest.raises(CommandError, match="Room codes use only"):
-        run("create_room", "--code", "no!")
+        run_command("create_room", "--code", "no!")
     assert Room.objects.count() == 1
 
 
@@ -110,7 +90,7 @@ def test_purge_rooms_deletes_rooms_idle_longer_than_n_days_with_their_messages()
     idle = make_room(messages=3, days_old=10)
     idle_empty = make_room(days_old=10)
     recent = make_room(messages=2, days_old=2)
-    output = run("purge_rooms", "--idle-days", "7")
+    output = run_command("purge_rooms", "--idle-days", "7")
     assert "Deleted 2 room(s) idle for more than 7 days and 3 message(s)." in output
     assert list(Room.objects.values_list("code", flat=True)) == [recent.code]
     assert not Message.objects.filter(room_id__in=[idle.pk, idle_empty.pk]).exists()
@@ -120,7 +100,7 @@ def test_purge_rooms_deletes_rooms_idle_longer_than_n_days_with_their_messages()
 def test_purge_rooms_keeps_an_old_room_someone_is_in():
     occupied = make_room(messages=1, days_old=40)
     be_online(occupied)
-    output = run("purge_rooms", "--idle-days", "30")
+    output = run_command("purge_rooms", "--idle-days", "30")
     assert "Deleted 0 room(s)" in output
     assert Room.objects.filter(pk=occupied.pk).exists()
 
@@ -128,7 +108,7 @@ def test_purge_rooms_keeps_an_old_room_someone_is_in():
 def test_purge_rooms_dry_run_deletes_nothing_and_says_what_it_would():
     old = make_room(messages=4, days_old=40)
     make_room(messages=1, days_old=1)
-    output = run("purge_rooms", "--idle-days", "30", "--dry-run", "--verbosity", "2")
+    output = run_command("purge_rooms", "--idle-days", "30", "--dry-run", "--verbosity", "2")
     assert f"{old.code}: 4 messages" in output
     assert "Would delete 1 room(s) idle for more than 30 days and their 4 message(s). Dry run" in output
     assert Room.objects.count() == 2
@@ -139,13 +119,13 @@ def test_purge_rooms_defaults_to_the_room_idle_days_setting(settings):
     settings.ROOM_IDLE_DAYS = 5
     make_room(messages=1, days_old=6)
     kept = make_room(messages=1, days_old=4)
-    assert "idle for more than 5 days" in run("purge_rooms")
+    assert "idle for more than 5 days" in run_command("purge_rooms")
     assert list(Room.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
 def test_purge_rooms_deletes_a_big_room_in_batches():
     make_room(messages=25, days_old=90)
-    output = run("purge_rooms", "--idle-days", "30", "--batch-size", "10")
+    output = run_command("purge_rooms", "--idle-days", "30", "--batch-size", "10")
     assert "Deleted 1 room(s) idle for more than 30 days and 25 message(s)." in output
     assert not Room.objects.exists() and not Message.objects.exists()
 
@@ -188,9 +168,9 @@ def test_a_room_that_comes_back_to_life_during_a_purge_is_kept():
 
 def test_purge_rooms_refuses_bad_numbers():
     with pytest.raises(CommandError, match="--idle-days must be 0 or more"):
-        run("purge_rooms", "--idle-days", "-1")
+        run_command("purge_rooms", "--idle-days", "-1")
     with pytest.raises(CommandError, match="--batch-size must be 1 or more"):
-        run("purge_rooms", "--batch-size", "0")
+        run_command("purge_rooms", "--batch-size", "0")
 
 
 # --- export_room / import_room ------------------------------------------------------------------
@@ -199,7 +179,7 @@ def test_purge_rooms_refuses_bad_numbers():
 def test_export_room_json_is_the_full_history_oldest_first():
     room = make_room(title="Café", messages=3)
     Message.objects.filter(room=room, body="message 1").update(body='two\nlines "quoted" ünïcode', client_id="c-1")
-    data = json.loads(run("export_room", room.code.lower()))
+    data = json.loads(run_command("export_room", room.code.lower()))
     assert data["format"] == "roomchat-export" and data["version"] == 1
     [exported] = data["rooms"]
     assert exported["code"] == room.code and exported["title"] == "Café"
@@ -211,7 +191,7 @@ def test_export_room_json_is_the_full_history_oldest_first():
 def test_export_room_text_is_readable_with_multi_line_messages_indented():
     room = make_room(title="Ops", messages=1)
     Message.objects.filter(room=room).update(body="first\nsecond")
-    lines = run("export_room", room.code, "--format", "text").splitlines()
+    lines = run_command("export_room", room.code, "--format", "text").splitlines()
     assert lines[0].startswith(f"# Room {room.code} Ops (created ")
     assert lines[1].endswith("] Ann: first")
     assert lines[2] == "  second"
@@ -220,39 +200,39 @@ def test_export_room_text_is_readable_with_multi_line_messages_indented():
 def test_export_room_to_a_file(tmp_path):
     room = make_room(messages=2)
     target = tmp_path / "room.json"
-    assert run("export_room", room.code, "--output", str(target)) == ""
+    assert run_command("export_room", room.code, "--output", str(target)) == ""
     assert len(json.loads(target.read_text(encoding="utf-8"))["rooms"][0]["messages"]) == 2
     assert not (tmp_path / "room.json.partial").exists()
 
 
 def test_export_room_refuses_an_unknown_code_or_unwritable_file(tmp_path):
     with pytest.raises(CommandError, match="There is no room with code 'NOPE'"):
-        run("export_room", "nope")
+        run_command("export_room", "nope")
     room = make_room()
     with pytest.raises(CommandError, match="Cannot write"):
-        run("export_room", room.code, "--output", str(tmp_path / "missing-dir" / "room.json"))
+        run_command("export_room", room.code, "--output", str(tmp_path / "missing-dir" / "room.json"))
 
 
 def test_import_of_an_export_round_trips(tmp_path):
     room = make_room(title="Round trip", code="RTRP22", messages=5, days_old=3)
     Message.objects.filter(room=room, body="message 2").update(body="multi\nline ✓", client_id="abc")
     export = tmp_path / "export.json"
-    run("export_room", room.code, "--output", str(export))
+    run_command("export_room", room.code, "--output", str(export))
     purge_rooms([room])
 
-    output = run("import_room", str(export))
+    output = run_command("import_room", str(export))
 
     assert output.strip() == "Imported room RTRP22 with 5 message(s)."
     reexport = tmp_path / "again.json"
-    run("export_room", "RTRP22", "--output", str(reexport))
+    run_command("export_room", "RTRP22", "--output", str(reexport))
     assert reexport.read_text(encoding="utf-8") == export.read_text(encoding="utf-8")
 
 
 def test_import_gives_a_new_code_when_the_code_is_taken(tmp_path):
     room = make_room(title="Twice", messages=2)
     export = tmp_path / "export.json"
-    run("export_room", room.code, "--output", str(export))
-    output = run("import_room", str(export))
+    run_command("export_room", room.code, "--output", str(export))
+    output = run_command("import_room", str(export))
     copy = Room.objects.exclude(pk=room.pk).get()
     assert copy.code != room.code
     assert f"Imported room {copy.code} (code {room.code} was taken) with 2 message(s)." in output
@@ -288,7 +268,7 @@ def test_import_refuses_a_bad_file_and_leaves_nothing_behind(tmp_path, content, 
     source = tmp_path / "bad.json"
     source.write_text(content, encoding="utf-8")
     with pytest.raises(CommandError, match=error):
-        run("import_room", str(source))
+        run_command("import_room", str(source))
     assert not Room.objects.exists()
     assert not Message.objects.exists()
 
@@ -301,7 +281,7 @@ def test_import_of_a_room_without_messages_and_of_several_rooms(tmp_path):
         '{"title": "Chatty", "messages": [{"name": "Ann", "body": "hello", "ts": "2025-01-02T03:04:06+00:00"}]}]}',
         encoding="utf-8",
     )
-    output = run("import_room", str(source))
+    output = run_command("import_room", str(source))
     empty = Room.objects.get(code="EMPTY2")
     assert empty.title == "Nothing said" and not empty.messages.exists()
     assert empty.created_at.isoformat() == "2025-01-02T03:04:05+00:00"
@@ -315,7 +295,7 @@ def test_import_of_a_room_without_messages_and_of_several_rooms(tmp_path):
 
 def test_import_refuses_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
-        run("import_room", str(tmp_path / "nothing.json"))
+        run_command("import_room", str(tmp_path / "nothing.json"))
 
 
 def test_exporting_a_200k_message_room_streams_in_bounded_memory(tmp_path):
@@ -332,7 +312,7 @@ def test_exporting_a_200k_message_room_streams_in_bounded_memory(tmp_path):
 
     tracemalloc.start()
     try:
-        run("export_room", room.code, "--output", str(target))
+        run_command("export_room", room.code, "--output", str(target))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -357,7 +337,7 @@ def test_chat_stats_counts_rooms_messages_members_and_busiest_rooms():
     be_online(busy, "Cy")
     be_online(quiet, "Bob")
 
-    stats = json.loads(run("chat_stats", "--json", "--top", "2"))
+    stats = json.loads(run_command("chat_stats", "--json", "--top", "2"))
 
     assert stats == {
         "rooms": 3,
@@ -371,7 +351,7 @@ def test_chat_stats_counts_rooms_messages_members_and_busiest_rooms():
             {"code": quiet.code, "title": "", "messages_last_day": 1},
         ],
     }
-    text = run("chat_stats")
+    text = run_command("chat_stats")
     assert "Rooms:               3" in text
     assert "Members online:      3 in 2 room(s)" in text
     assert f"{busy.code} Busy: 5 message(s)" in text

@@ -6,44 +6,13 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
-from rooms.models import Message
 from rooms.realtime.hub import stop_hubs
 from rooms.services.messages import post_message
 from rooms.services.rooms import create_room, find_room
+from tests.support.database import stored_bodies
+from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def receive_until(communicator, frame_type, timeout=2, **match):
-    """Frames up to and including the first of `frame_type` whose fields equal `match`."""
-    seen = []
-    while True:
-        frame = await communicator.receive_json_from(timeout=timeout)
-        seen.append(frame)
-        if frame["type"] == frame_type and all(frame.get(k) == v for k, v in match.items()):
-            return frame, seen
-
-
-async def joined(open_socket, code, session_key, **kwargs):
-    """Connect and read the opening frames: history, then this member's presence update."""
-    communicator = await open_socket(code, session_key, **kwargs)
-    history = await communicator.receive_json_from(timeout=2)
-    assert history["type"] == "history"
-    await receive_until(communicator, "presence")
-    return communicator, history
-
-
-async def send(communicator, body, client_id=None):
-    frame = {"type": "message", "body": body}
-    if client_id:
-        frame["client_id"] = client_id
-    await communicator.send_json_to(frame)
-
-
-async def stored_bodies(room):
-    return await database_sync_to_async(
-        lambda: list(Message.objects.filter(room=room).values_list("body", flat=True))
-    )()
 
 
 async def test_history_is_the_first_frame_with_the_last_50_oldest_first(room, session_for, open_socket):
@@ -79,7 +48,7 @@ async def test_a_message_reaches_everyone_in_its_room_and_nobody_elsewhere(sessi
         assert frame["client_id"] == "c-1"
         assert isinstance(frame["id"], int)
     assert await cat_socket.receive_nothing(timeout=0.3)
-    assert await stored_bodies(room) == ["hello room"]
+    assert await stored_bodies(room.code) == ["hello room"]
 
 
 async def test_join_leave_and_presence_frames(room, session_for, open_socket):
@@ -140,7 +109,7 @@ async def test_bad_frames_get_an_error_store_nothing_and_the_connection_lives(
     frame, _ = await receive_until(communicator, "error")
     assert frame["code"] == code
     assert frame["detail"]
-    assert await stored_bodies(room) == []
+    assert await stored_bodies(room.code) == []
     await send(communicator, "still here")
     message, _ = await receive_until(communicator, "message")
     assert message["body"] == "still here"
@@ -155,7 +124,7 @@ async def test_binary_and_oversized_frames_are_refused(room, session_for, open_s
     await communicator.send_to(text_data=json.dumps({"type": "message", "body": "é" * 9000}))
     frame, _ = await receive_until(communicator, "error")
     assert frame["code"] == "frame_too_large"
-    assert await stored_bodies(room) == []
+    assert await stored_bodies(room.code) == []
 
 
 async def test_refused_without_a_name_in_the_session(room, open_socket):
@@ -244,7 +213,7 @@ async def test_a_resend_with_the_same_client_id_is_stored_and_broadcast_once(roo
     echo, _ = await receive_until(ann_socket, "message")
     assert echo["id"] == first["id"]
     assert await bob_socket.receive_nothing(timeout=0.3)
-    assert await stored_bodies(room) == ["once"]
+    assert await stored_bodies(room.code) == ["once"]
 
 
 async def test_a_burst_beyond_the_rate_limit_is_refused_and_not_stored(room, session_for, open_socket, settings):
@@ -260,7 +229,7 @@ async def test_a_burst_beyond_the_rate_limit_is_refused_and_not_stored(room, ses
         codes.append(frame.get("code") or frame["type"])
     assert codes.count("message") == 3
     assert codes.count("rate_limited") == 2
-    assert len(await stored_bodies(room)) == 3
+    assert len(await stored_bodies(room.code)) == 3
 
 
 async def test_ping_is_answered(room, session_for, open_socket):

@@ -10,9 +10,8 @@ from django.db import connection
 from rooms.realtime.db_threads import side_db
 from rooms.services.messages import check_new_message
 from rooms.services.rooms import find_room
-
-from .test_consumer import receive_until
-from .test_delivery_layers import RecordingConnection, process_hub, settle
+from tests.support.hubs import RecordingConnection, process_hub, wait_for_frames
+from tests.support.ws import receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,7 +62,7 @@ async def test_a_batch_of_messages_reaches_another_process_once_and_in_id_order(
                 for number in range(40)
             )
         )
-        await settle([there], 40)
+        await wait_for_frames([there], 40)
         ids = [frame["id"] for frame in there.frames]
         assert ids == sorted(message.id for message, _, _ in results)
     finally:

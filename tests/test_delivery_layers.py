@@ -1,23 +1,21 @@
 """Presence and delivery across server processes: heartbeat expiry, and fan-out through Redis."""
 
 import asyncio
-import json
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from django.conf import settings as django_settings
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from rooms.models import Presence, ServerProcess
 from rooms.protocol import join_event, presence_event
-from rooms.realtime.hub import RoomHub, get_hub
+from rooms.realtime.hub import get_hub
 from rooms.services.messages import check_new_message
 from rooms.services.presence import add_presence, beat_heart, expire_stale_servers, room_members
 from rooms.services.rooms import create_room
-
-from .test_consumer import joined, receive_until
+from tests.live_server import free_port
+from tests.support.hubs import RecordingConnection, process_hub, wait_for_frames
+from tests.support.ws import joined, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,42 +89,6 @@ async def test_a_process_forgotten_by_the_others_brings_its_members_back(
 # --- through a real Redis channel layer (the production configuration) ------------------------
 
 
-class RecordingConnection:
-    """Stands in for a websocket connection: records the frames a hub hands it."""
-
-    def __init__(self):
-        self.frames = []
-        self.arrived = asyncio.Event()
-
-        self.closed_with = None
-
-    def chat_message(self, event):
-        self.frames.append(json.loads(event["text"]))
-        self.arrived.set()
-
-    chat_system = chat_presence = chat_message
-
-    async def close(self, code=None):
-        self.closed_with = code
-
-
-async def process_hub(backend=None, **config):
-    """A RoomHub with its own connection to the Redis layer (the configured one unless given), as a
-    separate process has."""
-    configured = django_settings.CHANNEL_LAYERS["default"]
-    hub = RoomHub(layer=import_string(backend or configured["BACKEND"])(**(config or configured.get("CONFIG", {}))))
-    await hub.start()
-    return hub
-
-
-async def settle(connections, count, timeout=5):
-    """Wait until every connection has at least `count` frames, then a moment more for duplicates."""
-    async with asyncio.timeout(timeout):
-        while any(len(c.frames) < count for c in connections):
-            await asyncio.sleep(0.01)
-    await asyncio.sleep(0.3)
-
-
 @pytest.mark.production
 async def test_events_cross_processes_once_through_redis(room):
     first, second = await process_hub(), await process_hub()
@@ -139,7 +101,7 @@ async def test_events_cross_processes_once_through_redis(room):
 
         await first.publish(room.code, join_event("Ann"))
         await second.publish(room.code, join_event("Bob"))
-        await settle([here, there], 2)
+        await wait_for_frames([here, there], 2)
         for connection in (here, there):
             assert sorted(frame["name"] for frame in connection.frames) == ["Ann", "Bob"]
         assert elsewhere.frames == []
@@ -202,7 +164,7 @@ async def test_a_member_list_from_another_process_is_brought_up_to_date_on_arriv
         await database_sync_to_async(ann_and_bob_are_here)()
         # A list computed before Bob arrived, reaching the other process after he did.
         await first.publish(room.code, presence_event(["Ann"]))
-        await settle([there], 1)
+        await wait_for_frames([there], 1)
         assert there.frames == [{"type": "presence", "members": ["Ann", "Bob"], "watchers": 0}]
     finally:
         for hub in (first, second):
@@ -214,7 +176,6 @@ async def test_a_member_list_from_another_process_is_brought_up_to_date_on_arriv
 def private_redis(tmp_path):
     """A Redis server of this test's own, which it may stop and start again."""
     import shutil
-    import socket
     import subprocess
     import time
 
@@ -223,9 +184,7 @@ def private_redis(tmp_path):
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("REDIS RESTART NOT TESTED: no redis-server binary (scripts/ensure-services.sh installs it)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     command += ["--dir", str(tmp_path)]
     server = {}
@@ -265,7 +224,7 @@ async def test_rooms_hear_each_other_again_after_redis_restarts(backend, private
         await second.join(room.code, there)
         await asyncio.sleep(0.2)
         await first.publish(room.code, join_event("before"))
-        await settle([there], 1)
+        await wait_for_frames([there], 1)
 
         # Redis restarts empty: group memberships are gone, events published meanwhile are lost.
         await asyncio.to_thread(private_redis["stop"])

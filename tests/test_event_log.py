@@ -11,8 +11,7 @@ from rooms.services.log import events_between
 from rooms.services.messages import check_new_message, post_message, store_messages
 from rooms.services.rich import edit_message, toggle_reaction
 from rooms.services.rooms import create_room
-
-from .test_consumer import joined, send
+from tests.support.ws import assert_no_more_messages, joined, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,12 +68,6 @@ async def read_messages(communicator, count, timeout=4):
     return bodies
 
 
-async def assert_nothing_more(communicator):
-    while not await communicator.receive_nothing(timeout=0.5):
-        frame = await communicator.receive_json_from()
-        assert frame["type"] != "message", frame
-
-
 async def test_a_lost_delivery_reaches_connected_clients_in_order_without_reconnecting(
     room, session_for, open_socket, settings
 ):
@@ -88,7 +81,7 @@ async def test_a_lost_delivery_reaches_connected_clients_in_order_without_reconn
     expected = [(1, "one"), (2, f"two {LOST}"), (3, "three")]
     for communicator in (ann_socket, bob_socket):
         assert await read_messages(communicator, 3, timeout=2) == expected
-        await assert_nothing_more(communicator)
+        await assert_no_more_messages(communicator, quiet=0.5)
 
 
 async def test_the_last_message_of_a_burst_lost_still_arrives_through_the_head_check(
@@ -101,7 +94,7 @@ async def test_the_last_message_of_a_burst_lost_still_arrives_through_the_head_c
     await send(ann_socket, "first")
     await send(ann_socket, f"last {LOST}")
     assert await read_messages(bob_socket, 2, timeout=3) == [(1, "first"), (2, f"last {LOST}")]
-    await assert_nothing_more(bob_socket)
+    await assert_no_more_messages(bob_socket, quiet=0.5)
 
 
 async def test_sync_sends_the_events_after_a_position(room, session_for, open_socket):

@@ -9,14 +9,16 @@ from rooms.limits import HISTORY_PAGES_BURST
 from rooms.models import Message, Presence, Room
 from rooms.services.messages import post_message
 from rooms.services.rooms import create_room
-from tests.test_consumer import joined, receive_until, send
+from tests.support.home_form import post_home
+from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 sync = database_sync_to_async
 
 
-async def people(session_for, *names):
+async def session_keys(session_for, *names):
+    """A saved session (see the session_for fixture) for each name; their keys."""
     return [await sync(session_for)(name) for name in names]
 
 
@@ -24,7 +26,7 @@ async def people(session_for, *names):
 
 
 async def test_rename_tells_everyone_updates_members_and_later_messages(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -45,7 +47,7 @@ async def test_rename_tells_everyone_updates_members_and_later_messages(room, se
 
 
 async def test_a_rename_survives_a_refresh(room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     await ann_socket.send_json_to({"type": "rename", "name": "Annie"})
     await receive_until(ann_socket, "presence", members=["Annie"])
@@ -66,7 +68,7 @@ async def test_a_rename_survives_a_refresh(room, session_for, open_socket):
 
 
 async def test_a_rename_in_one_tab_renames_the_other_tab_too(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     first_tab, _ = await joined(open_socket, room.code, ann)
     second_tab, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
@@ -90,7 +92,7 @@ async def test_a_rename_in_one_tab_renames_the_other_tab_too(room, session_for, 
     ],
 )
 async def test_an_invalid_rename_gets_an_error_and_changes_nothing(name, detail, room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -106,7 +108,7 @@ async def test_an_invalid_rename_gets_an_error_and_changes_nothing(name, detail,
 
 
 async def test_renaming_to_the_same_name_announces_nothing(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -117,7 +119,7 @@ async def test_renaming_to_the_same_name_announces_nothing(room, session_for, op
 
 async def test_a_rename_is_announced_in_every_room_the_person_is_in(session_for, open_socket):
     room, other_room = await sync(lambda: (create_room(), create_room()))()
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_here, _ = await joined(open_socket, room.code, ann)
     await joined(open_socket, other_room.code, ann)
     bob_there, _ = await joined(open_socket, other_room.code, bob)
@@ -131,7 +133,7 @@ async def test_a_rename_is_announced_in_every_room_the_person_is_in(session_for,
 
 
 async def test_typing_reaches_the_others_once_per_interval_and_is_not_stored(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -147,7 +149,7 @@ async def test_typing_reaches_the_others_once_per_interval_and_is_not_stored(roo
 
 async def test_typing_is_relayed_each_time_once_the_interval_has_passed(room, session_for, open_socket, settings):
     settings.TYPING_THROTTLE_SECONDS = 0
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -158,7 +160,7 @@ async def test_typing_is_relayed_each_time_once_the_interval_has_passed(room, se
 
 
 async def test_typing_right_after_a_sent_message_is_relayed(room, session_for, open_socket):
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -170,7 +172,7 @@ async def test_typing_right_after_a_sent_message_is_relayed(room, session_for, o
 
 
 async def test_typing_is_not_shown_to_the_typists_other_tab(room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     first_tab, _ = await joined(open_socket, room.code, ann)
     second_tab, _ = await joined(open_socket, room.code, ann)
     await receive_until(first_tab, "presence")
@@ -179,7 +181,7 @@ async def test_typing_is_not_shown_to_the_typists_other_tab(room, session_for, o
 
 
 async def test_typing_frames_take_no_fields(room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     await ann_socket.send_json_to({"type": "typing", "name": "Mallory"})
     error, _ = await receive_until(ann_socket, "error")
@@ -194,7 +196,7 @@ async def test_history_pages_back_to_the_start(room, session_for, open_socket):
         return [post_message(room, "Ann", f"message {number}")[0].id for number in range(120)]
 
     ids = await sync(post_many)()
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, first = await joined(open_socket, room.code, ann)
     assert "before" not in first  # the on-connect frame keeps its contract shape
     assert [m["body"] for m in first["messages"]] == [f"message {n}" for n in range(70, 120)]
@@ -213,7 +215,7 @@ async def test_history_pages_back_to_the_start(room, session_for, open_socket):
 
 async def test_a_history_page_is_for_the_asker_only(room, session_for, open_socket):
     await sync(lambda: post_message(room, "Ann", "old"))()
-    ann, bob = await people(session_for, "Ann", "Bob")
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
@@ -225,7 +227,7 @@ async def test_a_history_page_is_for_the_asker_only(room, session_for, open_sock
 
 @pytest.mark.parametrize("before", [0, -3, "12", 1.5, True, None, [1]])
 async def test_a_bad_history_request_gets_an_error(before, room, session_for, open_socket):
-    (ann,) = await people(session_for, "Ann")
+    (ann,) = await session_keys(session_for, "Ann")
     ann_socket, _ = await joined(open_socket, room.code, ann)
     await ann_socket.send_json_to({"type": "history", "before": before})
     error, _ = await receive_until(ann_socket, "error")
@@ -237,14 +239,9 @@ async def test_a_bad_history_request_gets_an_error(before, room, session_for, op
 # --- the room page and named rooms ----------------------------------------------------------
 
 
-def create_room_via_form(browser, **data):
-    browser.get("/")
-    return browser.post("/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value, **data})
-
-
 def test_the_room_page_has_the_rename_paging_typing_and_new_message_controls():
     browser = Client(enforce_csrf_checks=True)
-    response = create_room_via_form(browser, name="Ann", create="")
+    response = post_home(browser, name="Ann", create="")
     page = browser.get(response["Location"]).content.decode()
     for snippet in (
         'id="rename-toggle"',
@@ -260,7 +257,7 @@ def test_the_room_page_has_the_rename_paging_typing_and_new_message_controls():
 
 def test_a_titled_room_shows_its_title_in_the_page_and_the_tab_escaped():
     browser = Client(enforce_csrf_checks=True)
-    response = create_room_via_form(browser, name="Ann", title="  <b>Book</b> club  ", create="")
+    response = post_home(browser, name="Ann", title="  <b>Book</b> club  ", create="")
     page = browser.get(response["Location"]).content.decode()
     assert "<title>&lt;b&gt;Book&lt;/b&gt; club · " in page
     assert '<p id="room-title" class="room-title">&lt;b&gt;Book&lt;/b&gt; club</p>' in page
@@ -268,7 +265,7 @@ def test_a_titled_room_shows_its_title_in_the_page_and_the_tab_escaped():
 
 def test_a_title_over_60_characters_is_refused_and_the_typed_values_are_kept():
     browser = Client(enforce_csrf_checks=True)
-    response = create_room_via_form(browser, name="Ann", title="t" * 61, create="")
+    response = post_home(browser, name="Ann", title="t" * 61, create="")
     assert response.status_code == 200
     page = response.content.decode()
     assert "Titles can be at most 60 characters." in page

@@ -1,19 +1,12 @@
 """GET /healthz: what a load balancer or `docker compose` health check sees."""
 
-import socket
-
 import pytest
 from django.db import OperationalError, connections
 from django.test import Client
 
+from tests.live_server import free_port
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def closed_port():
-    """A local port nothing listens on: bound for a moment to find it, then released."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_healthy_answers_200_with_every_check_ok():
@@ -42,7 +35,7 @@ def test_unreachable_channel_layer_answers_503_naming_the_channel_layer(settings
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [f"redis://127.0.0.1:{closed_port()}/0"]},
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]},  # nothing listens there
         }
     }
     response = Client().get("/healthz")

@@ -7,7 +7,6 @@ import unicodedata
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,8 +15,8 @@ from rooms.models import Message
 from rooms.realtime.hub import stop_hubs
 from rooms.services.messages import post_message
 from rooms.services.watch import set_watch_link
-
-from .conftest import ORIGIN
+from tests.support.database import stored_bodies
+from tests.support.ws import ORIGIN, next_of, refusal, room_socket, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,27 +91,6 @@ async def send_raw(communicator, payload):
     await communicator.send_input({"type": "websocket.receive", key: payload})
 
 
-async def settled(communicator):
-    """Read a new connection's opening frames (history, then its presence update)."""
-    assert (await communicator.receive_json_from(timeout=3))["type"] == "history"
-    while (await communicator.receive_json_from(timeout=3))["type"] != "presence":
-        pass
-    return communicator
-
-
-async def next_of(communicator, *types):
-    while True:
-        frame = await communicator.receive_json_from(timeout=3)
-        if frame["type"] in types:
-            return frame
-
-
-async def stored(room):
-    return await database_sync_to_async(
-        lambda: list(Message.objects.filter(room=room).values_list("body", flat=True))
-    )()
-
-
 @pytest.mark.parametrize(("payload", "code"), BAD_FRAMES, ids=[f"{i}-{c}" for i, (_, c) in enumerate(BAD_FRAMES)])
 async def test_a_bad_frame_gets_a_clear_error_and_the_room_keeps_chatting(
     payload, code, room, session_for, open_socket
@@ -126,13 +104,13 @@ async def test_a_bad_frame_gets_a_clear_error_and_the_room_keeps_chatting(
     assert error["type"] == "error"
     assert error["code"] == code
     assert isinstance(error["detail"], str) and len(error["detail"]) > 10
-    assert await stored(room) == []
+    assert await stored_bodies(room.code) == []
 
     # Ann notices nothing and keeps chatting; Mallory's connection is still open and hears her.
     await ann_socket.send_json_to({"type": "message", "body": "still fine", "client_id": "ann-1"})
     assert (await next_of(ann_socket, "message"))["body"] == "still fine"
     assert (await next_of(mallory_socket, "message"))["body"] == "still fine"
-    assert await stored(room) == ["still fine"]
+    assert await stored_bodies(room.code) == ["still fine"]
 
 
 async def test_a_stream_of_bad_frames_never_breaks_the_connection(room, session_for, open_socket, settings):
@@ -145,15 +123,7 @@ async def test_a_stream_of_bad_frames_never_breaks_the_connection(room, session_
     assert codes == [code for _, code in BAD_FRAMES]
     await communicator.send_json_to({"type": "message", "body": "finally valid"})
     assert (await next_of(communicator, "message"))["body"] == "finally valid"
-    assert await stored(room) == ["finally valid"]
-
-
-async def refused(communicator):
-    frame = await communicator.receive_json_from(timeout=3)
-    closed = await communicator.receive_output(timeout=3)
-    assert frame["type"] == "error" and frame["detail"]
-    assert closed["type"] == "websocket.close"
-    return frame["code"], closed["code"]
+    assert await stored_bodies(room.code) == ["finally valid"]
 
 
 @pytest.mark.parametrize(
@@ -203,12 +173,13 @@ async def test_hostile_connections_are_refused_with_a_reason_and_store_nothing(
     elif case == "garbage origin":
         origin = "http://[::1"
     communicator = await open_socket(code, key, origin=origin)
-    assert await refused(communicator) == expected
+    frame, close_code = await refusal(communicator)
+    assert (frame["code"], close_code) == expected
     # Frames sent on a refused connection do nothing.
     await communicator.send_json_to({"type": "message", "body": "sneaky"})
     await ann_socket.send_json_to({"type": "message", "body": "unbothered"})
     assert (await next_of(ann_socket, "message"))["body"] == "unbothered"
-    assert await stored(room) == ["unbothered"]
+    assert await stored_bodies(room.code) == ["unbothered"]
 
 
 @pytest.mark.parametrize(
@@ -270,11 +241,7 @@ def classify(text):
 
 async def send_one_body(room_code, session_key, text, ensure_ascii):
     """Connect, send `text` as a message, and return the answer frame and the stored row (or None)."""
-    from chatsite.asgi import application
-
-    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", ORIGIN.encode())]
-    headers.append((b"cookie", f"sessionid={session_key}".encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room_code}/", headers=headers)
+    communicator = room_socket(room_code, session_key)
     try:
         assert (await communicator.connect())[0]
         await settled(communicator)
@@ -342,4 +309,4 @@ async def test_a_watcher_sending_bad_frames_gets_errors_and_keeps_reading(owned_
     ann = await settled(await open_socket(room.code, await database_sync_to_async(session)("Ann")))
     await ann.send_json_to({"type": "message", "body": "watched", "client_id": "ann-1"})
     assert (await next_of(watcher, "message"))["body"] == "watched"
-    assert await stored(room) == ["watched"]
+    assert await stored_bodies(room.code) == ["watched"]

@@ -5,15 +5,13 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from rooms.models import Message
 from rooms.realtime.hub import stop_hubs
 from rooms.services.admission import client_ip
 from rooms.services.rooms import create_room
-
-from .conftest import ORIGIN
+from tests.support.ws import refusal, room_socket, settled
 
 LOCKED_OUT = "Too many attempts with unknown room codes; try again in"
 
@@ -107,22 +105,11 @@ def test_client_ip_reads_forwarded_for_only_from_trusted_proxies(settings):
 
 
 async def open_from(code, session_key, ip):
-    from chatsite.asgi import application
-
-    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", ORIGIN.encode())]
-    headers.append((b"cookie", f"sessionid={session_key}".encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/rooms/{code}/", headers=headers)
+    communicator = room_socket(code, session_key)
     communicator.scope["client"] = (ip, 50000)
     connected, _ = await communicator.connect()
     assert connected
     return communicator
-
-
-async def refusal(communicator):
-    frame = await communicator.receive_json_from(timeout=2)
-    closed = await communicator.receive_output(timeout=2)
-    assert closed["type"] == "websocket.close"
-    return frame, closed["code"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -186,12 +173,6 @@ async def test_a_member_gets_back_into_his_room_while_a_stranger_on_his_address_
 # --- message floods ---------------------------------------------------------------------------
 
 
-async def read_opening(communicator):
-    assert (await communicator.receive_json_from(timeout=2))["type"] == "history"
-    while (await communicator.receive_json_from(timeout=2))["type"] != "presence":
-        pass
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_a_flood_in_one_room_is_refused_while_another_room_chats(settings, session_for, open_socket):
     settings.MESSAGE_RATE_PER_SECOND = 0.01  # no refill during the test: the burst is all it gets
@@ -202,7 +183,7 @@ async def test_a_flood_in_one_room_is_refused_while_another_room_chats(settings,
     bob_socket = await open_socket(quiet_room.code, bob)
     cat_socket = await open_socket(quiet_room.code, cat)
     for communicator in (flooder, bob_socket, cat_socket):
-        await read_opening(communicator)
+        await settled(communicator)
 
     flood_size = 2000
 

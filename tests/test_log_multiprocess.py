@@ -12,8 +12,7 @@ from django.conf import settings
 
 from rooms.models import Message
 from tests.live_server import daphne_command
-from tests.support.servers import Visitor, wait_until
-from tests.test_multiprocess import compose_uvicorn_command
+from tests.support.servers import Visitor, compose_uvicorn_command, wait_until
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 

@@ -9,46 +9,22 @@ announced as gone once its heartbeat is stale. Every wait here is bounded.
 import asyncio
 import json
 import re
-import shlex
-import sys
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
-import yaml
-from channels.db import database_sync_to_async
 
-from rooms.models import Message
-from tests.live_server import PROJECT_ROOT, daphne_command
-from tests.support.servers import HEARTBEAT_SECONDS, STALE_SECONDS, Visitor, wait_until
+from tests.live_server import daphne_command
+from tests.support.database import stored_ids
+from tests.support.servers import HEARTBEAT_SECONDS, STALE_SECONDS, Visitor, compose_uvicorn_command, wait_until
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
-BIN = Path(sys.executable).parent
 # --- server processes -------------------------------------------------------------------------
 
 
-def compose_uvicorn_command():
-    """The web workers' command from docker-compose.yml, on a local port instead of 0.0.0.0:8000."""
-    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
-    command = compose["services"]["web1"]["command"]
-    argv = shlex.split(command) if isinstance(command, str) else list(command)
-    assert argv[0] == "uvicorn"
-    argv[0] = str(BIN / "uvicorn")
-    argv[argv.index("--host") + 1] = "127.0.0.1"
-    argv[argv.index("--port") + 1] = "{port}"
-    return argv
-
-
 # --- browser-like clients ---------------------------------------------------------------------
-
-
-async def stored_ids(code):
-    return await database_sync_to_async(
-        lambda: list(Message.objects.filter(room__code=code).order_by("id").values_list("id", flat=True))
-    )()
 
 
 async def all_received_exactly_once(chat_clients, code, expected_count):

@@ -9,8 +9,7 @@ from rooms.models import Message
 from rooms.protocol import message_event
 from rooms.realtime.hub import get_hub
 from rooms.services.messages import post_message
-
-from .test_consumer import joined, receive_until, send
+from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

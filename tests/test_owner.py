@@ -12,8 +12,7 @@ from rooms.realtime.hub import get_hub
 from rooms.services.messages import author_key_of, post_message
 from rooms.services.moderation import is_owner, set_expiry, set_passphrase
 from rooms.services.rooms import create_room
-
-from .test_consumer import joined, receive_until, send
+from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

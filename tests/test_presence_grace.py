@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from .test_consumer import joined, receive_until
+from tests.support.ws import joined, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,11 +3,7 @@ database fails while messages arrive. Nothing sent is lost or stored twice."""
 
 import asyncio
 import json
-import re
 import sqlite3
-import urllib.parse
-import urllib.request
-from http.cookiejar import CookieJar
 
 import pytest
 from channels.db import database_sync_to_async
@@ -18,6 +14,8 @@ from websockets.exceptions import ConnectionClosed
 
 from rooms.models import Message
 from tests.live_server import LiveServer
+from tests.support.servers import Visitor
+from tests.support.ws import next_of, settled
 
 # --- the database fails while the server runs ----------------------------------------------------
 
@@ -36,20 +34,6 @@ def database_down(monkeypatch):
 
     monkeypatch.setattr(CursorWrapper, "_execute", execute)
     return down
-
-
-async def next_of(communicator, *types):
-    while True:
-        frame = await communicator.receive_json_from(timeout=3)
-        if frame["type"] in types:
-            return frame
-
-
-async def settled(communicator):
-    assert (await communicator.receive_json_from(timeout=3))["type"] == "history"
-    while (await communicator.receive_json_from(timeout=3))["type"] != "presence":
-        pass
-    return communicator
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,42 +108,28 @@ def stored_messages(server, code):
         ).fetchall()
 
 
-class Person:
+class ResumingClient:
     """A browser's session (real HTTP form flow) and its websocket, as room.js uses it: remembers
     the highest id seen, resumes after it, and resends unacknowledged messages with their client_id."""
 
     def __init__(self, server, name):
         self.server = server
-        self.name = name
-        self.cookies = CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.cookies)
-        )
+        self.visitor = Visitor(name)
         self.seen = []  # message ids in arrival order, over all connections
         self.unacked = {}  # client_id -> body
         self.socket = None
 
     def enter(self, code=None):
         """Create a room (no code) or join one through the home form; returns the room code."""
-        page = self.opener.open(f"{self.server.url}/", timeout=5).read().decode()
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        fields = {"csrfmiddlewaretoken": token, "name": self.name}
-        fields.update({"code": code, "join": ""} if code else {"create": ""})
-        request = urllib.request.Request(
-            f"{self.server.url}/",
-            data=urllib.parse.urlencode(fields).encode(),
-            headers={"Referer": f"{self.server.url}/"},
-        )
-        with self.opener.open(request, timeout=5) as response:
-            return re.search(r"/rooms/([A-Z0-9]+)/$", response.geturl()).group(1)
+        fields = {"code": code, "join": ""} if code else {"create": ""}
+        return self.visitor.submit_home_form(self.server.url, **fields)
 
     async def connect(self, code):
         after = f"?after={max(self.seen)}" if self.seen else ""
-        cookie = "; ".join(f"{c.name}={c.value}" for c in self.cookies)
         self.socket = await ws_connect(
             f"ws://127.0.0.1:{self.server.port}/ws/rooms/{code}/{after}",
             origin=self.server.url,
-            additional_headers={"Cookie": cookie},
+            additional_headers={"Cookie": self.visitor.cookie_header()},
             proxy=None,
         )
         await self.read_until(lambda frame: frame["type"] == "history" and frame.get("complete", True))
@@ -196,16 +166,16 @@ def server(tmp_path):
     running.stop()
 
 
-async def wait_closed(person):
+async def wait_closed(client):
     """The client notices the dead server (its next read fails)."""
     with pytest.raises(ConnectionClosed):
         async with asyncio.timeout(10):
             while True:
-                await person.socket.recv()
+                await client.socket.recv()
 
 
 async def test_clients_resume_after_the_server_is_killed_and_restarted(server):
-    ann, bob = Person(server, "Ann"), Person(server, "Bob")
+    ann, bob = ResumingClient(server, "Ann"), ResumingClient(server, "Bob")
     code = await asyncio.to_thread(ann.enter)
     assert await asyncio.to_thread(bob.enter, code) == code
     await ann.connect(code)

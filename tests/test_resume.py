@@ -12,6 +12,8 @@ from rooms.realtime import writer
 from rooms.realtime.consumers import base as consumers_base
 from rooms.realtime.hub import get_hub
 from rooms.services.messages import post_message
+from tests.support.database import stored_ids
+from tests.support.ws import assert_no_more_messages, next_of, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,10 +23,6 @@ async def post(room, bodies, name="Ann"):
         return [post_message(room, name, body)[0].id for body in bodies]
 
     return await database_sync_to_async(store)()
-
-
-async def stored_ids(room):
-    return await database_sync_to_async(lambda: list(Message.objects.filter(room=room).values_list("id", flat=True)))()
 
 
 async def read_history(communicator):
@@ -51,29 +49,6 @@ async def message_ids(communicator, count, timeout=3):
     return ids
 
 
-async def settled(communicator):
-    """Read a new connection's opening frames (history, then its presence update): it has joined."""
-    assert (await communicator.receive_json_from(timeout=3))["type"] == "history"
-    while (await communicator.receive_json_from(timeout=3))["type"] != "presence":
-        pass
-    return communicator
-
-
-async def assert_no_more_messages(communicator):
-    """Drain what else arrives (presence, joins) and check that no message is among it."""
-    while not await communicator.receive_nothing(timeout=0.3):
-        frame = await communicator.receive_json_from()
-        assert frame["type"] != "message", frame
-        assert not frame.get("messages"), frame
-
-
-async def live_message(communicator, timeout=3):
-    while True:
-        frame = await communicator.receive_json_from(timeout=timeout)
-        if frame["type"] == "message":
-            return frame
-
-
 async def test_resume_sends_exactly_the_missed_messages_then_live_ones(room, session_for, open_socket):
     ids = await post(room, ["one", "two", "three", "four"])
     ann, bob = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
@@ -85,11 +60,11 @@ async def test_resume_sends_exactly_the_missed_messages_then_live_ones(room, ses
 
     bob_socket = await open_socket(room.code, bob)
     await bob_socket.send_json_to({"type": "message", "body": "live", "client_id": "live-1"})
-    frame = await live_message(ann_socket)
+    frame = await next_of(ann_socket, "message")
     assert (frame["body"], frame["client_id"]) == ("live", "live-1")
     assert frame["id"] > ids[-1]
     await assert_no_more_messages(ann_socket)
-    assert await stored_ids(room) == [*ids, frame["id"]]
+    assert await stored_ids(room.code) == [*ids, frame["id"]]
 
 
 async def test_resume_from_the_newest_id_sends_an_empty_complete_page(room, session_for, open_socket):
@@ -154,7 +129,7 @@ async def test_messages_posted_while_resume_pages_are_sent_arrive_once_with_no_g
     # 4 missed + 4 racing messages, over pages of 2: pages and live deliveries overlap.
     received = await message_ids(communicator, 8)
     assert len(posted) == 4
-    everything = await stored_ids(room)
+    everything = await stored_ids(room.code)
     assert received == [i for i in everything if i > ids[1]]  # increasing, no gap, no duplicate
     assert set(posted) <= set(received)
     await assert_no_more_messages(communicator)
@@ -177,23 +152,23 @@ async def test_a_resend_is_stored_and_broadcast_once_and_echoed_to_the_sender(ro
     bob_socket = await open_socket(room.code, bob)
     frame = {"type": "message", "body": "only once", "client_id": "ann-42"}
     await ann_socket.send_json_to(frame)
-    first = await live_message(ann_socket)
-    assert (await live_message(bob_socket))["id"] == first["id"]
+    first = await next_of(ann_socket, "message")
+    assert (await next_of(bob_socket, "message"))["id"] == first["id"]
 
     # The acknowledgement was "lost": Ann resends on the same connection, then after reconnecting.
     await ann_socket.send_json_to(frame)
-    echo = await live_message(ann_socket)
+    echo = await next_of(ann_socket, "message")
     assert echo == first
     await ann_socket.disconnect()
     again = await open_socket(room.code, ann, query=f"after={first['id'] - 1}")
     _, resumed = await read_history(again)
     assert resumed == [first["id"]]  # the resumed history already shows it as sent
     await again.send_json_to(frame)
-    echo = await live_message(again)
+    echo = await next_of(again, "message")
     assert (echo["id"], echo["client_id"], echo["body"]) == (first["id"], "ann-42", "only once")
 
     await assert_no_more_messages(bob_socket)
-    assert await stored_ids(room) == [first["id"]]
+    assert await stored_ids(room.code) == [first["id"]]
 
 
 async def test_concurrent_resends_from_two_tabs_store_one_message(room, session_for, open_socket):
@@ -202,10 +177,10 @@ async def test_concurrent_resends_from_two_tabs_store_one_message(room, session_
     bob_socket = await settled(await open_socket(room.code, bob))
     frame = {"type": "message", "body": "from both tabs", "client_id": "same-key"}
     await asyncio.gather(*(tab.send_json_to(frame) for tab in tabs))
-    echoes = [await live_message(tab) for tab in tabs]
+    echoes = [await next_of(tab, "message") for tab in tabs]
     assert echoes[0]["id"] == echoes[1]["id"]
-    assert (await live_message(bob_socket))["id"] == echoes[0]["id"]
-    assert await stored_ids(room) == [echoes[0]["id"]]
+    assert (await next_of(bob_socket, "message"))["id"] == echoes[0]["id"]
+    assert await stored_ids(room.code) == [echoes[0]["id"]]
 
 
 async def test_concurrent_senders_give_every_member_the_same_increasing_order(room, session_for, open_socket):
@@ -228,7 +203,7 @@ async def test_concurrent_senders_give_every_member_the_same_increasing_order(ro
     views = []
     for communicator in sockets:
         views.append(await message_ids(communicator, total, timeout=5))
-    stored = await stored_ids(room)
+    stored = await stored_ids(room.code)
     assert len(stored) == total
     for view in views:
         assert view == stored  # identical for everyone, increasing, complete
@@ -253,9 +228,9 @@ async def test_a_message_stored_while_its_connection_is_torn_down_still_reaches_
 
     monkeypatch.setattr(writer, "store_in_db_thread", store_while_the_connection_is_killed)
     await ann_socket.send_json_to({"type": "message", "body": "last words", "client_id": "ann-last"})
-    frame = await live_message(bob_socket)
+    frame = await next_of(bob_socket, "message")
     assert (frame["body"], frame["client_id"]) == ("last words", "ann-last")
-    assert await stored_ids(room) == [frame["id"]]
+    assert await stored_ids(room.code) == [frame["id"]]
 
     async def already_gone():
         pass  # the killed consumer has nothing left to disconnect

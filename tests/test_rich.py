@@ -11,29 +11,15 @@ from rooms.models import Message
 from rooms.protocol import author_tag, message_to_dict
 from rooms.services.messages import author_key_of, post_message
 from rooms.services.rooms import create_room
+from tests.support.ws import joined, next_of, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def next_of(communicator, frame_type):
-    while True:
-        frame = await communicator.receive_json_from(timeout=3)
-        if frame["type"] == frame_type:
-            return frame
-
-
-async def joined(communicator):
-    history = await next_of(communicator, "history")
-    await next_of(communicator, "presence")
-    return history
-
-
 async def two_people(room, session_for, open_socket):
     ann_key, bob_key = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
-    ann = await open_socket(room.code, ann_key)
-    await joined(ann)
-    bob = await open_socket(room.code, bob_key)
-    await joined(bob)
+    ann = await settled(await open_socket(room.code, ann_key))
+    bob = await settled(await open_socket(room.code, bob_key))
     await next_of(ann, "presence")
     await ann.send_json_to({"type": "message", "body": "helo", "client_id": "c1"})
     message = await next_of(ann, "message")
@@ -65,8 +51,7 @@ async def test_others_cannot_edit_or_delete(room, session_for, open_socket):
 
 async def test_same_session_in_another_tab_may_edit(room, session_for, open_socket):
     ann, bob, message, ann_key, _ = await two_people(room, session_for, open_socket)
-    tab = await open_socket(room.code, ann_key)
-    await joined(tab)
+    tab = await settled(await open_socket(room.code, ann_key))
     await tab.send_json_to({"type": "edit", "id": message["id"], "body": "from tab"})
     assert (await next_of(bob, "message_changed"))["body"] == "from tab"
 
@@ -145,8 +130,7 @@ async def test_history_shows_current_state(room, session_for, open_socket):
     await next_of(ann, "message_changed")
     await bob.send_json_to({"type": "react", "id": message["id"], "emoji": "🎉"})
     await next_of(ann, "message_changed")
-    late = await open_socket(room.code, await database_sync_to_async(session_for)("Cy"))
-    history = await joined(late)
+    _, history = await joined(open_socket, room.code, await database_sync_to_async(session_for)("Cy"))
     first, deleted = history["messages"]
     assert first["body"] == "hello" and first["edited"] is not None
     assert first["reactions"] == [{"emoji": "🎉", "count": 1, "names": ["Bob"], "authors": [tag(room, bob_key)]}]

@@ -23,7 +23,8 @@ def contrast(first, second):
     return (lighter + 0.05) / (darker + 0.05)
 
 
-def palette():
+def palette_in_source():
+    """room_view.js's PALETTE as its source spells it: (light, dark) colour pairs."""
     source = ROOM_VIEW.read_text()
     block = re.search(r"export const PALETTE = \[(.*?)\n\];", source, re.S).group(1)
     return re.findall(r'\["(#[0-9a-f]{6})", "(#[0-9a-f]{6})"\]', block)
@@ -47,7 +48,7 @@ def test_contrast_formula_matches_the_wcag_reference_values():
 
 
 def test_the_palette_has_distinct_colours():
-    colours = palette()
+    colours = palette_in_source()
     assert len(colours) >= 10
     assert len({light for light, _ in colours}) == len(colours)
 
@@ -55,19 +56,19 @@ def test_the_palette_has_distinct_colours():
 @pytest.mark.parametrize("background", ["surface", "own"])
 def test_names_keep_aa_contrast_in_the_light_theme(background):
     light, _ = theme_colours()
-    for colour, _ in palette():
+    for colour, _ in palette_in_source():
         assert contrast(colour, light[background]) >= AA_NORMAL_TEXT, (colour, background)
 
 
 @pytest.mark.parametrize("background", ["surface", "own", "bg"])
 def test_names_keep_aa_contrast_in_the_dark_theme(background):
     _, dark = theme_colours()
-    for _, colour in palette():
+    for _, colour in palette_in_source():
         assert contrast(colour, dark[background]) >= AA_NORMAL_TEXT, (colour, background)
 
 
 def test_avatar_initials_keep_aa_contrast_in_both_themes():
     light, dark = theme_colours()
-    for light_colour, dark_colour in palette():
+    for light_colour, dark_colour in palette_in_source():
         assert contrast(light_colour, light["avatar-text"]) >= AA_NORMAL_TEXT
         assert contrast(dark_colour, dark["avatar-text"]) >= AA_NORMAL_TEXT

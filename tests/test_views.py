@@ -6,50 +6,45 @@ from django.test import Client
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Room
 from rooms.services.rooms import create_room
+from tests.support.home_form import post_home
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser():
+def csrf_client():
     """A client that enforces CSRF like a browser session: it first loads the form for the token."""
     return Client(enforce_csrf_checks=True)
 
 
-def post_home(browser, **data):
-    browser.get("/")
-    data.setdefault("csrfmiddlewaretoken", browser.cookies["csrftoken"].value)
-    return browser.post("/", data)
-
-
-def test_home_page_has_the_contract_form(browser):
-    page = browser.get("/").content.decode()
+def test_home_page_has_the_contract_form(csrf_client):
+    page = csrf_client.get("/").content.decode()
     for snippet in ('name="csrfmiddlewaretoken"', 'name="name"', 'name="code"', 'name="create"', 'name="join"'):
         assert snippet in page
-    assert "csrftoken" in browser.cookies
+    assert "csrftoken" in csrf_client.cookies
 
 
-def test_create_makes_a_room_and_redirects_into_it(browser):
-    response = post_home(browser, name="  Ann  ", create="")
+def test_create_makes_a_room_and_redirects_into_it(csrf_client):
+    response = post_home(csrf_client, name="  Ann  ", create="")
     room = Room.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.code}/"
     assert len(room.code) == 6 and set(room.code) <= set(CODE_ALPHABET)
-    page = browser.get(response["Location"]).content.decode()
+    page = csrf_client.get(response["Location"]).content.decode()
     assert 'id="room-code"' in page and room.code in page
-    assert browser.session["name"] == "Ann"
+    assert csrf_client.session["name"] == "Ann"
 
 
-def test_create_with_a_title_shows_it_on_the_room_page_and_tab(browser):
-    response = post_home(browser, name="Ann", title="Book club", create="")
-    page = browser.get(response["Location"]).content.decode()
+def test_create_with_a_title_shows_it_on_the_room_page_and_tab(csrf_client):
+    response = post_home(csrf_client, name="Ann", title="Book club", create="")
+    page = csrf_client.get(response["Location"]).content.decode()
     assert "<title>Book club · " in page
     assert 'id="room-title"' in page
 
 
-def test_join_matches_codes_case_insensitively_and_ignores_spaces(browser):
+def test_join_matches_codes_case_insensitively_and_ignores_spaces(csrf_client):
     room = create_room()
-    response = post_home(browser, name="Bob", code=f"  {room.code.lower()} ", join="")
+    response = post_home(csrf_client, name="Bob", code=f"  {room.code.lower()} ", join="")
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.code}/"
 
@@ -64,8 +59,8 @@ def test_join_matches_codes_case_insensitively_and_ignores_spaces(browser):
         ({"name": "Bob", "code": "nope42", "join": ""}, "There is no room with code NOPE42."),
     ],
 )
-def test_form_errors_are_shown_and_typed_values_kept(browser, data, error):
-    response = post_home(browser, **data)
+def test_form_errors_are_shown_and_typed_values_kept(csrf_client, data, error):
+    response = post_home(csrf_client, **data)
     assert response.status_code == 200
     page = response.content.decode()
     assert error in page
@@ -75,48 +70,48 @@ def test_form_errors_are_shown_and_typed_values_kept(browser, data, error):
     assert Room.objects.count() == 0
 
 
-def test_post_without_csrf_token_is_refused(browser):
-    response = browser.post("/", {"name": "Ann", "create": ""})
+def test_post_without_csrf_token_is_refused(csrf_client):
+    response = csrf_client.post("/", {"name": "Ann", "create": ""})
     assert response.status_code == 403
     assert Room.objects.count() == 0
 
 
-def test_room_page_without_a_name_asks_for_one_and_then_enters(browser):
+def test_room_page_without_a_name_asks_for_one_and_then_enters(csrf_client):
     room = create_room()
-    page = browser.get(f"/rooms/{room.code}/")
+    page = csrf_client.get(f"/rooms/{room.code}/")
     assert page.status_code == 200
     assert "Join room" in page.content.decode() and 'name="name"' in page.content.decode()
-    token = browser.cookies["csrftoken"].value
-    response = browser.post(f"/rooms/{room.code}/", {"name": "Cat", "csrfmiddlewaretoken": token})
+    token = csrf_client.cookies["csrftoken"].value
+    response = csrf_client.post(f"/rooms/{room.code}/", {"name": "Cat", "csrfmiddlewaretoken": token})
     assert response.status_code == 302
-    assert 'id="messages"' in browser.get(f"/rooms/{room.code}/").content.decode()
+    assert 'id="messages"' in csrf_client.get(f"/rooms/{room.code}/").content.decode()
 
 
-def test_name_prompt_rejects_a_blank_name(browser):
+def test_name_prompt_rejects_a_blank_name(csrf_client):
     room = create_room()
-    browser.get(f"/rooms/{room.code}/")
-    token = browser.cookies["csrftoken"].value
-    response = browser.post(f"/rooms/{room.code}/", {"name": "  ", "csrfmiddlewaretoken": token})
+    csrf_client.get(f"/rooms/{room.code}/")
+    token = csrf_client.cookies["csrftoken"].value
+    response = csrf_client.post(f"/rooms/{room.code}/", {"name": "  ", "csrfmiddlewaretoken": token})
     assert response.status_code == 200
     assert "Please enter a display name." in response.content.decode()
 
 
-def test_unknown_room_goes_home_with_an_error(browser):
-    response = browser.get("/rooms/QQQQQQ/", follow=True)
+def test_unknown_room_goes_home_with_an_error(csrf_client):
+    response = csrf_client.get("/rooms/QQQQQQ/", follow=True)
     assert response.redirect_chain[-1][0] == "/"
     assert "There is no room with code QQQQQQ." in response.content.decode()
 
 
-def test_lower_case_room_url_redirects_to_the_canonical_code(browser):
+def test_lower_case_room_url_redirects_to_the_canonical_code(csrf_client):
     room = create_room()
-    response = browser.get(f"/rooms/{room.code.lower()}/")
+    response = csrf_client.get(f"/rooms/{room.code.lower()}/")
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.code}/"
 
 
-def test_room_page_has_the_contract_elements_and_no_inline_user_data(browser):
-    response = post_home(browser, name='<img src=x onerror="alert(1)">', title="<script>x()</script>", create="")
-    page = browser.get(response["Location"]).content.decode()
+def test_room_page_has_the_contract_elements_and_no_inline_user_data(csrf_client):
+    response = post_home(csrf_client, name='<img src=x onerror="alert(1)">', title="<script>x()</script>", create="")
+    page = csrf_client.get(response["Location"]).content.decode()
     for element_id in ("messages", "message", "send", "leave", "members", "room-code"):
         assert f'id="{element_id}"' in page
     assert "<img src=x" not in page
@@ -124,22 +119,24 @@ def test_room_page_has_the_contract_elements_and_no_inline_user_data(browser):
     assert 'type="application/json"' in page  # configuration travels as JSON, not pasted into code
 
 
-def test_leave_clears_the_sessions_room_and_goes_home(browser):
-    response = post_home(browser, name="Ann", create="")
-    browser.get(response["Location"])
-    assert browser.session["room"]
+def test_leave_clears_the_sessions_room_and_goes_home(csrf_client):
+    response = post_home(csrf_client, name="Ann", create="")
+    csrf_client.get(response["Location"])
+    assert csrf_client.session["room"]
     code = response["Location"].split("/")[2]
-    response = browser.post(f"/rooms/{code}/leave/", {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    response = csrf_client.post(
+        f"/rooms/{code}/leave/", {"csrfmiddlewaretoken": csrf_client.cookies["csrftoken"].value}
+    )
     assert response.status_code == 302 and response["Location"] == "/"
-    assert "room" not in browser.session
+    assert "room" not in csrf_client.session
     assert Room.objects.filter(code=code).exists()
 
 
-def test_static_files_are_served(browser):
-    assert browser.get("/static/rooms/room.js").status_code == 200
+def test_static_files_are_served(csrf_client):
+    assert csrf_client.get("/static/rooms/room.js").status_code == 200
 
 
-def test_healthz_reports_database_and_channel_layer(browser):
-    response = browser.get("/healthz")
+def test_healthz_reports_database_and_channel_layer(csrf_client):
+    response = csrf_client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}

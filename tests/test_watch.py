@@ -12,8 +12,7 @@ from rooms.services.messages import post_message
 from rooms.services.moderation import set_passphrase
 from rooms.services.presence import add_watcher, beat_heart, expire_stale_servers, room_presence
 from rooms.services.watch import set_watch_link
-
-from .test_consumer import joined, receive_until, send
+from tests.support.ws import joined, receive_until, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,12 +27,8 @@ async def owner_and_link(open_socket, room, session):
 
 
 async def watching(open_socket, code, token):
-    """A watcher's socket (no session at all) after its opening frames."""
-    watcher = await open_socket(code, watch=token)
-    history = await watcher.receive_json_from(timeout=2)
-    assert history["type"] == "history"
-    await receive_until(watcher, "presence")
-    return watcher, history
+    """A watcher's socket (no session at all) after its opening frames, and its history frame."""
+    return await joined(open_socket, code, watch=token)
 
 
 async def closed_with(socket, code, close_code):

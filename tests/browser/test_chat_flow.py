@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from .conftest import LOCAL_TIMEZONE
+from tests.support.browser import LOCAL_TIMEZONE
 
 
 def shown_time_matches_local(time_element):

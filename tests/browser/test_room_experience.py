@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import Person
+from tests.support.browser import Person
 
 SEEDED_MESSAGES = 70  # more than one history page (HISTORY_LIMIT is 50), fewer than two
 RECONNECT_MS = 25000  # the page retries with capped, jittered backoff (at most 10 s between tries)

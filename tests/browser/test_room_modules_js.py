@@ -7,7 +7,6 @@ queue runs on fake timers, so its pacing and retry delays are checked exactly an
 
 import json
 
-import pytest
 from playwright.sync_api import expect
 
 MODULES = "/static/rooms/room/"
@@ -37,19 +36,6 @@ function fakeTimers() {
   };
 }
 """
-
-
-@pytest.fixture(scope="module")
-def page(browser, app_server):
-    """A page on the live server (same origin as the modules), with nothing of the room page running."""
-    context = browser.new_context()
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(app_server.url + "/")
-    yield page
-    context.close()
-    assert not errors, f"uncaught script errors in the page: {errors}"
 
 
 def run(page, module, body, arg=None):

@@ -13,19 +13,6 @@ CALL_EACH = """async ([url, name, argumentLists]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def view_page(browser, app_server):
-    """A page on the live server (same origin as the module), with nothing of the room page running."""
-    context = browser.new_context()
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(app_server.url + "/")
-    yield page
-    context.close()
-    assert not errors, f"uncaught script errors in the page: {errors}"
-
-
 def call_each(page, name, argument_lists):
     """room_view.js's export `name` applied to each argument list; the results, as JSON values."""
     return page.evaluate(CALL_EACH, [ROOM_VIEW_URL, name, argument_lists])
@@ -39,26 +26,26 @@ def palette(page):
     return [tuple(pair) for pair in page.evaluate("async (url) => (await import(url)).PALETTE", ROOM_VIEW_URL)]
 
 
-def test_a_name_always_gets_the_same_colour_and_names_spread_over_the_palette(view_page):
+def test_a_name_always_gets_the_same_colour_and_names_spread_over_the_palette(page):
     names = [[f"person {n}"] for n in range(60)]
-    first = call_each(view_page, "colourFor", names)
-    again = call_each(view_page, "colourFor", names)
+    first = call_each(page, "colourFor", names)
+    again = call_each(page, "colourFor", names)
     assert first == again
     assert len({tuple(colour) for colour in first}) >= 8
-    colours = palette(view_page)
+    colours = palette(page)
     assert len(colours) >= 10
     assert all(tuple(colour) in colours for colour in first)
-    assert call(view_page, "nameHash", "Ann") != call(view_page, "nameHash", "Anne")
+    assert call(page, "nameHash", "Ann") != call(page, "nameHash", "Anne")
 
 
-def test_initials(view_page):
+def test_initials(page):
     cases = ["Ann", "ann lee", "  Bob  Marley Jr ", "élodie", "😀 smile", "李 雷"]
-    assert call_each(view_page, "initials", [[case] for case in cases]) == ["A", "AL", "BM", "É", "😀S", "李雷"]
+    assert call_each(page, "initials", [[case] for case in cases]) == ["A", "AL", "BM", "É", "😀S", "李雷"]
 
 
-def test_typing_summaries(view_page):
+def test_typing_summaries(page):
     typists = [[], ["Ann"], ["Ann", "Bob"], ["Ann", "Bob", "Cat"]]
-    assert call_each(view_page, "typingText", [[names] for names in typists]) == [
+    assert call_each(page, "typingText", [[names] for names in typists]) == [
         "",
         "Ann is typing…",
         "Ann and Bob are typing…",
@@ -66,14 +53,14 @@ def test_typing_summaries(view_page):
     ]
 
 
-def test_unread_title(view_page):
-    assert call_each(view_page, "unreadTitle", [[3, "ABCDEF – roomchat"], [0, "ABCDEF – roomchat"]]) == [
+def test_unread_title(page):
+    assert call_each(page, "unreadTitle", [[3, "ABCDEF – roomchat"], [0, "ABCDEF – roomchat"]]) == [
         "(3) ABCDEF – roomchat",
         "ABCDEF – roomchat",
     ]
 
 
-def test_messages_group_by_author_within_five_minutes(view_page):
+def test_messages_group_by_author_within_five_minutes(page):
     ann = {"name": "Ann", "ts": "2026-11-23T10:00:00Z"}
     pairs = [
         [ann, {"name": "Ann", "ts": "2026-11-23T10:04:59Z"}],
@@ -81,7 +68,7 @@ def test_messages_group_by_author_within_five_minutes(view_page):
         [ann, {"name": "Bob", "ts": "2026-11-23T10:00:10Z"}],
         [None, ann],
     ]
-    assert call_each(view_page, "continuesGroup", pairs) == [True, False, False, False]
+    assert call_each(page, "continuesGroup", pairs) == [True, False, False, False]
 
 
 @pytest.mark.parametrize(
@@ -115,5 +102,5 @@ def test_messages_group_by_author_within_five_minutes(view_page):
         ),
     ],
 )
-def test_only_http_links_are_cut_out_of_message_text(view_page, text, parts):
-    assert call(view_page, "splitLinks", text) == parts
+def test_only_http_links_are_cut_out_of_message_text(page, text, parts):
+    assert call(page, "splitLinks", text) == parts

@@ -1,19 +1,40 @@
 """Server processes for tests of the production path, and the browser-like clients that talk to
-them: a Visitor (cookies and the home form's CSRF flow) and a ChatClient (one websocket)."""
+them: a Visitor (cookies and the home form's CSRF flow) and a ChatClient (one websocket). The
+servers themselves are started by the start_servers fixture (tests/conftest.py), with daphne
+(tests/live_server.py) or the uvicorn command of docker-compose.yml (compose_uvicorn_command)."""
 
 import asyncio
 import http.cookiejar
 import json
 import re
+import shlex
+import sys
 import time
 import urllib.parse
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
+import yaml
 from websockets.asyncio.client import connect
+
+from tests.live_server import PROJECT_ROOT
 
 HEARTBEAT_SECONDS = 1
 STALE_SECONDS = 4
+BIN = Path(sys.executable).parent
+
+
+def compose_uvicorn_command():
+    """The web workers' command from docker-compose.yml, on a local port instead of 0.0.0.0:8000."""
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["web1"]["command"]
+    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    assert argv[0] == "uvicorn"
+    argv[0] = str(BIN / "uvicorn")
+    argv[argv.index("--host") + 1] = "127.0.0.1"
+    argv[argv.index("--port") + 1] = "{port}"
+    return argv
 
 
 async def wait_until(condition, timeout, what):
