@@ -395,9 +395,12 @@ def test_rename_claims_only_its_own_refusals(page):
         {"code": "invalid_name"},
         {"code": "rate_limited"},
         {"code": "rate_limited", "client_id": "a message"},
+        {"code": "rate_limited", "before": 40},  # a "load earlier" page's
+        {"code": "rate_limited", "after_seq": 0},  # a sync's
         {"code": "kicked"},
     ]
-    assert run(page, "rename.js", "return arg.map(m.isRenameRefusal);", errors) == [True, True, False, False]
+    claimed = run(page, "rename.js", "return arg.map(m.isRenameRefusal);", errors)
+    assert claimed == [True, True, False, False, False, False]
 
 
 def test_typing_is_sent_at_most_once_per_interval_and_only_with_text(page):
