@@ -8,6 +8,7 @@ import { createExpiry } from "./room/expiry.js";
 import { createFrameRegistry } from "./room/frames.js";
 import { createHistory } from "./room/history.js";
 import { createInvite } from "./room/invite.js";
+import { createLog } from "./room/log.js";
 import { createMembers, NOTICES as MEMBER_NOTICES } from "./room/members.js";
 import { createMentions } from "./room/mentions.js";
 import { createMessages } from "./room/messages.js";
@@ -34,10 +35,11 @@ const frames = createFrameRegistry([
 
 // A frame's handlers run in the order the modules are made here, which matters in three places:
 // pending sends see an echo before messages shows it (the waiting copy makes way); rename adopts a
-// new name before its notice is shown; and rename, history and pending claim their own refusals
-// before the catch-all at the end shows an error.
+// new name before its notice is shown; and log, rename, history and pending claim their own
+// refusals before the catch-all at the end shows an error.
 const status = createStatus();
 const socket = createSocket({ config, frames, status });
+createLog({ frames, socket });
 const pending = createPending({ config, frames, socket, status });
 const typing = createTyping({ frames, socket });
 if (!watching) createRename({ config, frames, socket });
@@ -48,7 +50,6 @@ const rich = createRich({ config, frames, socket, mentions, watching });
 const messages = createMessages({
   config,
   frames,
-  socket,
   rich,
   mentions,
   scroll,

@@ -151,24 +151,27 @@ def test_reconnect_delay_doubles_from_half_a_second_up_to_ten_with_full_jitter(p
     assert delays["halfway"] == 2000
 
 
-def test_a_reconnect_resumes_after_the_newest_message_and_change_seen(page):
+def test_a_reconnect_resumes_after_the_log_position_seen_without_a_hole(page):
     queries = run(
         page,
         "socket.js",
         """
         const resume = new m.ResumePoint();
-        const queries = [resume.query()];
-        resume.sawChange(3); // a change before any message: a fresh connect all the same
+        const queries = [resume.query()]; // nothing shown: a fresh connect
+        resume.caughtUp(0); // the history of an empty room
         queries.push(resume.query());
-        resume.sawMessage(41);
-        resume.sawMessage(7); // an older page loaded later does not move the point back
-        resume.sawChange(undefined); // a message never changed carries no seq
-        resume.sawChange(2);
+        resume.caughtUp(12); // a history whose newest event is at 12
+        resume.see(13);
+        resume.see(15); // 14 was missed: the resume must bring it
+        queries.push(resume.query());
+        resume.see(14);
+        queries.push(resume.query());
+        resume.caughtUp(9); // an older position never moves the point back
         queries.push(resume.query());
         return queries;
         """,
     )
-    assert queries == ["", "", "?after=41&seq=3"]
+    assert queries == ["", "", "?after_seq=13", "?after_seq=15", "?after_seq=15"]
 
 
 def test_socket_url_for_members_and_watchers(page):
@@ -178,16 +181,250 @@ def test_socket_url_for_members_and_watchers(page):
         """
         return [
           m.socketUrl({ protocol: "http:", host: "127.0.0.1:8000" }, { code: "ABC234" }, ""),
-          m.socketUrl({ protocol: "https:", host: "chat.example" }, { code: "ABC234" }, "?after=5&seq=0"),
+          m.socketUrl({ protocol: "https:", host: "chat.example" }, { code: "ABC234" }, "?after_seq=5"),
           m.socketUrl({ protocol: "https:", host: "chat.example" }, { code: "ABC234", watch: "t/k n" }, ""),
         ];
         """,
     )
     assert urls == [
         "ws://127.0.0.1:8000/ws/rooms/ABC234/",
-        "wss://chat.example/ws/rooms/ABC234/?after=5&seq=0",
+        "wss://chat.example/ws/rooms/ABC234/?after_seq=5",
         "wss://chat.example/ws/rooms/ABC234/watch/t%2Fk%20n/",
     ]
+
+
+# --- log.js: the room's log position, holes, and asking for what was missed -----------------------
+
+
+def test_a_live_frame_is_the_next_position_an_old_one_or_one_past_a_hole(page):
+    cases = [
+        [0, 1, "next"],
+        [0, 2, "hole"],
+        [5, 6, "next"],
+        [5, 9, "hole"],
+        [5, 5, "old"],
+        [5, 3, "old"],
+        [5, None, "old"],  # not in the log (no seq)
+        [5, "6", "old"],
+        [5, 6.5, "old"],
+    ]
+    found = run(page, "log.js", "return arg.map(([position, seq]) => m.gapAfter(position, seq));", cases)
+    assert found == [expected for _, _, expected in cases]
+
+
+def test_the_position_moves_only_without_a_hole_and_takes_in_what_was_seen_past_it(page):
+    result = run(
+        page,
+        "log.js",
+        """
+        const log = new m.LogPosition();
+        const steps = [];
+        const step = (what) => steps.push([what, log.lastSeq, log.hasHole]);
+        log.caughtUp(m.newestSeq([{ seq: 4 }, { seq: 2 }, { seq: 3 }])); // a history: newest event at 4
+        step("history");
+        step(log.see(5));
+        step(log.see(7));
+        step(log.see(8));
+        step(log.see(5)); // a repeat: harmless
+        step(log.see(6)); // the missed one: 7 and 8 count now
+        step(log.see(10));
+        log.caughtUp(7); // a position already passed
+        step("caught up to 7");
+        log.caughtUp(9); // a sync's answer ended at 9: 10 follows on
+        step("caught up to 9");
+        step(log.see(12));
+        log.forgetAhead(); // a reconnect resumes after 10 and brings 11 and 12 again
+        step("reconnect");
+        return { steps, newest: [m.newestSeq([]), m.newestSeq([{ id: 3 }, { seq: 7 }])] };
+        """,
+    )
+    assert result["steps"] == [
+        ["history", 4, False],
+        ["next", 5, False],
+        ["hole", 5, True],
+        ["hole", 5, True],
+        ["old", 5, True],
+        ["next", 8, False],
+        ["hole", 8, True],
+        ["caught up to 7", 8, True],
+        ["caught up to 9", 10, False],
+        ["hole", 10, True],
+        ["reconnect", 10, False],
+    ]
+    assert result["newest"] == [0, 7]
+
+
+NEW_LOG_SYNC = """
+const timers = fakeTimers();
+const sent = [];
+let online = true;
+const log = new m.LogPosition();
+const sync = new m.LogSync((frame) => {
+  if (!online) return false;
+  sent.push([timers.now, frame.type, frame.after_seq]);
+  return true;
+}, log, { timers });
+const seeAll = (from, to) => { for (let seq = from; seq <= to; seq += 1) sync.saw(seq); };
+"""
+
+
+def test_a_hole_is_asked_about_once_and_the_answer_fills_it(page):
+    result = run(
+        page,
+        "log.js",
+        NEW_LOG_SYNC
+        + """
+        sync.sawHistory([{ id: 1, seq: 3 }, { id: 2, seq: 4 }]);
+        const where = [5, 7, 8].map((seq) => sync.saw(seq)); // 6 was lost on the way
+        timers.advance(m.SYNC_WAIT_MS - 1);
+        const beforeWait = sent.length;
+        timers.advance(1);
+        sync.saw(9); // more after the hole while the sync is answered: no second sync
+        timers.advance(5000);
+        const whileInFlight = sent.length;
+        seeAll(6, 9); // the answer: every event after 5, in order
+        sync.synced({ type: "synced", after_seq: 5, seq: 9, complete: true });
+        sync.saw(10);
+        timers.advance(60000);
+        return { where, beforeWait, whileInFlight, sent, lastSeq: log.lastSeq, wait: m.SYNC_WAIT_MS };
+        """,
+    )
+    assert result["where"] == ["next", "hole", "hole"]
+    assert result["wait"] <= 1000
+    assert result["beforeWait"] == 0
+    assert result["whileInFlight"] == 1
+    assert result["sent"] == [[result["wait"], "sync", 5]]
+    assert result["lastSeq"] == 10
+
+
+def test_a_long_gap_is_asked_for_page_by_page_and_a_refused_sync_waits_as_told(page):
+    result = run(
+        page,
+        "log.js",
+        NEW_LOG_SYNC
+        + """
+        sync.sawHistory([{ seq: 10 }]);
+        sync.saw(250);
+        timers.advance(m.SYNC_WAIT_MS);
+        seeAll(11, 210); // the first page of the answer
+        sync.synced({ type: "synced", after_seq: 10, seq: 210, complete: false });
+        timers.advance(0); // the next page is asked for at once
+        const pages = sent.length;
+        const claimed = [
+          sync.refused({ type: "error", code: "rate_limited", retry_after: 0.5, before: 40 }), // a history page's
+          sync.refused({ type: "error", code: "rate_limited", retry_after: 0.5, client_id: "x" }), // a message's
+          sync.refused({ type: "error", code: "rate_limited", retry_after: 1.5, after_seq: 210 }),
+        ];
+        const refusedAt = timers.now;
+        timers.advance(1499);
+        const tooSoon = sent.length;
+        timers.advance(1);
+        seeAll(211, 260);
+        sync.synced({ type: "synced", after_seq: 210, seq: 260, complete: true });
+        timers.advance(60000);
+        return { pages, claimed, refusedAt, tooSoon, sent, lastSeq: log.lastSeq };
+        """,
+    )
+    wait = result["sent"][0][0]
+    assert result["pages"] == 2
+    assert result["claimed"] == [False, False, True]
+    assert result["tooSoon"] == 2
+    assert result["sent"] == [
+        [wait, "sync", 10],
+        [wait, "sync", 210],
+        [result["refusedAt"] + 1500, "sync", 210],
+    ]
+    assert result["lastSeq"] == 260
+
+
+def test_an_unanswered_sync_is_sent_again_and_a_reconnect_or_no_progress_ends_asking(page):
+    result = run(
+        page,
+        "log.js",
+        NEW_LOG_SYNC
+        + """
+        sync.sawHistory([{ seq: 1 }]);
+        sync.saw(3);
+        timers.advance(m.SYNC_WAIT_MS);
+        timers.advance(m.SYNC_ANSWER_MS); // no answer (say, an error without after_seq): ask again
+        const unanswered = sent.slice();
+        sync.synced({ type: "synced", after_seq: 1, seq: 3, complete: true }); // late, but it counts
+        // An answer that makes no progress is not asked again and again.
+        sync.synced({ type: "synced", after_seq: 3, seq: 3, complete: false });
+        timers.advance(60000);
+        const afterNoProgress = sent.length;
+        // A hole while offline: nothing can be sent; the reconnect's resume brings what was missed.
+        online = false;
+        sync.saw(5);
+        timers.advance(60000);
+        const offline = sent.length;
+        online = true;
+        sync.reset();
+        timers.advance(60000);
+        const afterReset = sent.length;
+        // A hole seen just before a reconnect: the new connection's resume covers it.
+        sync.saw(6);
+        sync.reset();
+        timers.advance(60000);
+        return { unanswered, afterNoProgress, offline, afterReset, sent: sent.length, lastSeq: log.lastSeq,
+                 hasHole: log.hasHole, answerMs: m.SYNC_ANSWER_MS };
+        """,
+    )
+    wait = result["unanswered"][0][0]
+    assert result["unanswered"] == [[wait, "sync", 1], [wait + result["answerMs"], "sync", 1]]
+    assert result["afterNoProgress"] == 2
+    assert result["offline"] == 2
+    assert result["afterReset"] == 2
+    assert result["sent"] == 2
+    assert result["lastSeq"] == 3
+    assert result["hasHole"] is False
+
+
+def test_on_the_page_live_frames_and_histories_move_the_position_and_sync_refusals_are_claimed(page):
+    result = run(
+        page,
+        "log.js",
+        """
+        const frames = (await import("/static/rooms/room/frames.js")).createFrameRegistry();
+        const { ResumePoint } = await import("/static/rooms/room/socket.js");
+        const sent = [];
+        const connects = [];
+        const socket = {
+          resume: new ResumePoint(),
+          send: (frame) => { sent.push(frame); return true; },
+          onConnect: (listener) => connects.push(listener),
+        };
+        m.createLog({ frames, socket });
+        const queries = [];
+        const history = (extra, ...seqs) =>
+          frames.dispatch({ type: "history", messages: seqs.map((seq, i) => ({ id: i + 1, seq })), ...extra });
+        history({ has_more: false }, 2, 5, 4); // a fresh connect's page
+        queries.push(socket.resume.query());
+        history({ before: 1, has_more: false }, 9); // "load earlier": a message changed lately
+        queries.push(socket.resume.query());
+        frames.dispatch({ type: "message", id: 6, seq: 6 });
+        frames.dispatch({ type: "message_changed", id: 2, seq: 7 });
+        frames.dispatch({ type: "system", event: "join", name: "Ann" });
+        queries.push(socket.resume.query());
+        frames.dispatch({ type: "message", id: 9, seq: 9 }); // 8 was lost
+        await new Promise((resolve) => setTimeout(resolve, m.SYNC_WAIT_MS + 200));
+        const claimed = [
+          frames.dispatch({ type: "error", code: "rate_limited", retry_after: 30, after_seq: 7 }),
+          frames.dispatch({ type: "error", code: "rate_limited", retry_after: 1, before: 3 }),
+        ];
+        frames.dispatch({ type: "message_changed", id: 3, seq: 8 });
+        frames.dispatch({ type: "message", id: 9, seq: 9 });
+        frames.dispatch({ type: "synced", after_seq: 7, seq: 9, complete: true });
+        queries.push(socket.resume.query());
+        for (const listener of connects) listener(); // a reconnect: the 30 s retry is dropped
+        history({ has_more: false, after_seq: 9, complete: true }, 12, 11); // its resume
+        queries.push(socket.resume.query());
+        return { queries, sent, claimed };
+        """,
+    )
+    assert result["queries"] == ["?after_seq=5", "?after_seq=5", "?after_seq=7", "?after_seq=9", "?after_seq=12"]
+    assert result["sent"] == [{"type": "sync", "after_seq": 7}]
+    assert result["claimed"] == [True, False]
 
 
 # --- pending.js: the queue of messages waiting for their echo --------------------------------------
@@ -381,9 +618,12 @@ def test_rename_claims_only_its_own_refusals(page):
         {"code": "invalid_name"},
         {"code": "rate_limited"},
         {"code": "rate_limited", "client_id": "a message"},
+        {"code": "rate_limited", "before": 40},  # a "load earlier" page's
+        {"code": "rate_limited", "after_seq": 0},  # a sync's
         {"code": "kicked"},
     ]
-    assert run(page, "rename.js", "return arg.map(m.isRenameRefusal);", errors) == [True, True, False, False]
+    claimed = run(page, "rename.js", "return arg.map(m.isRenameRefusal);", errors)
+    assert claimed == [True, True, False, False, False, False]
 
 
 def test_typing_is_sent_at_most_once_per_interval_and_only_with_text(page):

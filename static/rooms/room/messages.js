@@ -35,7 +35,7 @@ export class MessageIds {
 }
 
 // onNewFromOthers: functions told of each new live message someone else sent (unread count, mentions).
-export function createMessages({ config, frames, socket, rich, mentions, scroll, onNewFromOthers }) {
+export function createMessages({ config, frames, rich, mentions, scroll, onNewFromOthers }) {
   const list = document.getElementById("messages");
   const ids = new MessageIds();
 
@@ -61,7 +61,6 @@ export function createMessages({ config, frames, socket, rich, mentions, scroll,
   // Shows a message where its id belongs; returns false when it was already shown.
   function show(message) {
     if (!ids.add(message.id)) return false;
-    socket.resume.sawMessage(message.id);
     const own = isOwn(message, config);
     const item = el("li", own ? "message own" : "message");
     item.dataset.name = message.name;

@@ -8,9 +8,13 @@ export const NOTICES = {
   rename: (frame) => [nameInText(frame.old), " is now ", nameInText(frame.new)],
 };
 
-// A refused rename: a bad name, or the rate limit (an error that names no message's client_id).
+// A refused rename: a bad name, or the rate limit on an error that names no other request (a
+// message's client_id, a history page's `before`, a sync's `after_seq`).
 export function isRenameRefusal(error) {
-  return error.code === "invalid_name" || (error.code === "rate_limited" && !error.client_id);
+  if (error.code === "invalid_name") return true;
+  return (
+    error.code === "rate_limited" && !error.client_id && error.before === undefined && error.after_seq === undefined
+  );
 }
 
 export function createRename({ config, frames, socket }) {

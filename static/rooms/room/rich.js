@@ -50,7 +50,6 @@ export function createRich({ config, frames, socket, mentions, watching }) {
   // Chosen reactions as chips (click toggles yours); the picker and actions float over the
   // message on hover, so showing them never moves what the reader is looking at.
   function show(item, message) {
-    socket.resume.sawChange(message.seq);
     for (const node of item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form")) node.remove();
     const body = item.querySelector(".body");
     body.hidden = false;
@@ -92,7 +91,6 @@ export function createRich({ config, frames, socket, mentions, watching }) {
   }
 
   frames.on("message_changed", (frame) => {
-    socket.resume.sawChange(frame.seq);
     const item = list.querySelector(`li.message[data-id="${frame.id}"]`);
     if (!item) return; // not loaded here; "load earlier" brings its current state
     const body = item.querySelector(".body");

@@ -1,6 +1,8 @@
-// The room's websocket: connect, reconnect with backoff after any drop, and resume from the newest
-// message and change shown (?after=&seq=), so the server sends exactly what was missed. Every frame
-// received goes to the frame registry.
+// The room's websocket: connect, reconnect with backoff after any drop, and resume after the room's
+// log position the page is up to date with (?after_seq=), so the server sends exactly what was
+// missed. Every frame received goes to the frame registry.
+
+import { LogPosition } from "./log.js";
 
 // Errors after which reconnecting cannot help.
 export const FATAL_ERRORS = [
@@ -19,23 +21,12 @@ export function reconnectDelay(failedAttempts, random = Math.random) {
   return random() * Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** failedAttempts);
 }
 
-// Where a reconnect resumes: after the newest message id shown and the newest change seq applied
-// (edits, deletions, reactions).
-export class ResumePoint {
-  lastId = 0;
-  lastSeq = 0;
-
-  sawMessage(id) {
-    this.lastId = Math.max(this.lastId, id);
-  }
-
-  sawChange(seq) {
-    this.lastSeq = Math.max(this.lastSeq, seq || 0);
-  }
-
-  // Nothing shown yet: a fresh connect, which sends the latest page of history.
+// Where a reconnect resumes: after the highest position of the room's log up to which this page has
+// seen every event (LogPosition's lastSeq, moved on by live frames, histories and sync answers).
+export class ResumePoint extends LogPosition {
+  // Nothing seen yet (nothing shown): a fresh connect, which sends the latest page of history.
   query() {
-    return this.lastId ? `?after=${this.lastId}&seq=${this.lastSeq}` : "";
+    return this.lastSeq ? `?after_seq=${this.lastSeq}` : "";
   }
 }
 
