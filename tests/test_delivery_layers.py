@@ -144,11 +144,6 @@ def test_two_processes_expiring_the_same_dead_one_announce_its_departures_once()
     assert expire_stale_servers() == {room.code: {"Zed"}}
 
 
-async def wait_for_close(connection):
-    while connection.closed_with is None:
-        await asyncio.sleep(0.05)
-
-
 @pytest.mark.production
 async def test_a_member_list_from_another_process_is_brought_up_to_date_on_arrival(room):
     first, second = await process_hub(), await process_hub()
