@@ -150,7 +150,10 @@ class LayerLink:
             except Exception:
                 return False
             self.lost = False
-        await self.hub.sequencer.check_heads()
+        try:
+            await self.hub.sequencer.check_heads()
+        except Exception:  # the sequencer's own periodic check tries again
+            logger.warning("catching up after the layer recovered failed", exc_info=True)
         for code in list(self.hub.connections):
             asyncio.ensure_future(self.send_current_members(code))
         return True
