@@ -34,6 +34,12 @@ def check_name(name):
     return name
 
 
+def name_key(name):
+    """What two display names are compared by: trimmed, NFKC-normalized and casefolded, so "Ann",
+    " ANN " and full-width "Ａｎｎ" are one name."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name.strip()).casefold())
+
+
 def check_body(body):
     """A message body, trimmed, with Windows line ends made plain: 1 to MESSAGE_MAX_CHARS characters."""
     if not isinstance(body, str):
