@@ -74,9 +74,15 @@ def check_title(title):
     return title
 
 
+def is_code_separator(char):
+    """Spaces and dashes (hyphen, en and em dashes, the minus sign …) people group a code with."""
+    return char.isspace() or unicodedata.category(char) == "Pd" or char == "\u2212"
+
+
 def normalize_code(code):
-    """Codes are matched case-insensitively and without surrounding spaces."""
-    return (code or "").strip().upper()
+    """Codes are matched case-insensitively, ignoring spaces and dashes anywhere: "wq6 728",
+    "WQ6-728" and "Wq6–728" all name room WQ6728."""
+    return "".join(char for char in (code or "") if not is_code_separator(char)).upper()
 
 
 def check_log_position(position):

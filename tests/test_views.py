@@ -50,6 +50,24 @@ def test_join_matches_codes_case_insensitively_and_ignores_spaces(csrf_client):
     assert response["Location"] == f"/rooms/{room.code}/"
 
 
+@pytest.mark.parametrize("grouped", ["{a} {b}", "{a}-{b}", " {a} – {b} ", "{a}\u2212{b}", "{a}\u00a0{b}"])
+def test_join_accepts_a_code_grouped_with_spaces_or_dashes_and_counts_no_miss(csrf_client, settings, grouped):
+    settings.JOIN_MISS_LIMIT = 1
+    room = create_room(code="WQ6728")
+    for typed in (grouped.format(a="wq6", b="728"), grouped.format(a="Wq6", b="728")):
+        response = post_home(csrf_client, name="Bob", code=typed, join="")
+        assert response.status_code == 302 and response["Location"] == f"/rooms/{room.code}/"
+    # Neither counted as an unknown code: the first real miss is answered, not locked out.
+    page = post_home(csrf_client, name="Bob", code="QQQQQQ", join="").content.decode()
+    assert "There is no room with code QQQQQQ." in page
+
+
+def test_a_room_link_with_a_grouped_code_leads_to_the_room(csrf_client):
+    room = create_room(code="WQ6728")
+    response = csrf_client.get("/rooms/wq6-728/")
+    assert response.status_code == 302 and response["Location"] == f"/rooms/{room.code}/"
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
