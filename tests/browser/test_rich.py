@@ -67,11 +67,17 @@ def test_a_mention_is_highlighted_for_the_mentioned_member_and_settings_are_reme
     assert alice.page_errors == [] and bob.page_errors == []
 
 
-def test_two_people_with_the_same_name_each_own_only_their_messages(people):
+def test_two_people_who_went_by_the_same_name_each_own_only_their_messages(people):
+    # Names are unique among those present: the first Sam posts, then frees the name by renaming.
     first_sam, second_sam = people(2)
     code = first_sam.create_room("Sam")
-    second_sam.join_room("Sam", code)
     first_sam.send("from the first Sam")
+    expect(first_sam.messages).to_have_count(1)
+    first_sam.page.click("#rename-toggle")
+    first_sam.page.fill("#rename-name", "Samuel")
+    first_sam.page.press("#rename-name", "Enter")
+    expect(first_sam.page.locator("#message")).to_have_attribute("placeholder", "Message as Samuel")
+    second_sam.join_room("Sam", code)
     expect(second_sam.messages).to_have_count(1)
     second_sam.send("from the second Sam")
     expect(first_sam.messages).to_have_count(2)
