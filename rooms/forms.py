@@ -36,6 +36,16 @@ class NameForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.members_of = members_of  # the room being joined: its members' names are taken
         self.session_key = session_key  # the joining session: its own name is not taken
+        self.fields["name"].widget.attrs["autofocus"] = True
+
+    def full_clean(self):
+        super().full_clean()
+        # After a failed submit the page opens on the first field with an error, not on the name.
+        invalid = [name for name in self.fields if name in self.errors]
+        if invalid:
+            for field in self.fields.values():
+                field.widget.attrs.pop("autofocus", None)
+            self.fields[invalid[0]].widget.attrs["autofocus"] = True
 
     def clean_name(self):
         return _validate_with(check_name)(self.cleaned_data["name"])
@@ -52,6 +62,8 @@ class NameForm(forms.Form):
 
 class HomeForm(NameForm):
     """Create a room (optionally titled) or join one by its code."""
+
+    field_order = ["name", "title", "passphrase", "code"]  # as the page shows them
 
     code = forms.CharField(
         label="Room code",

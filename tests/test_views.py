@@ -104,7 +104,7 @@ def test_joining_under_a_present_members_name_is_refused_next_to_the_name(csrf_c
     assert response.status_code == 200
     page = response.content.decode()
     assert f"Someone in this room is already called {typed.strip()}; please choose another name." in page
-    assert 'class="field field-invalid"' in page and 'id="id_name-error"' in page
+    assert 'class="field field-invalid"' in page and 'id="id_name_error"' in page
     assert f'value="{typed}"' in page and f'value="{room.code.lower()}"' in page
     assert "name" not in csrf_client.session
 
