@@ -94,3 +94,20 @@ def test_two_people_who_went_by_the_same_name_each_own_only_their_messages(peopl
     second_sam.wait_in_room()
     expect(second_sam.message("from the first Sam")).not_to_have_class(re.compile(r"\bown\b"))
     expect(second_sam.message("from the second Sam")).to_have_class(re.compile(r"\bown\b"))
+
+
+def test_reaction_chips_sit_on_one_row_under_the_body(people):
+    (alice,) = people(1)
+    alice.create_room("Alice")
+    alice.send("react to me")
+    message = alice.message("react to me")
+    for emoji in ("👍", "❤️", "🎉"):
+        message.hover()
+        message.locator(f'.add-reaction[data-emoji="{emoji}"]').click()
+        expect(message.locator(f'.reaction[data-emoji="{emoji}"]')).to_have_text(f"{emoji} 1")
+    chips = [message.locator(".reaction").nth(index).bounding_box() for index in range(3)]
+    body = message.locator(".body").bounding_box()
+    assert len({round(chip["y"]) for chip in chips}) == 1, chips  # one row, not stacked
+    assert chips[0]["x"] < chips[1]["x"] < chips[2]["x"]
+    assert chips[0]["x"] >= body["x"] - 1  # in the body's column, not the avatar's
+    assert chips[0]["y"] >= body["y"] + body["height"] - 1  # under the body
