@@ -3,7 +3,9 @@ from django.conf import settings
 
 from rooms.errors import ChatError
 from rooms.limits import name_max_chars
-from rooms.services.admission import find_room_to_join
+from rooms.services.admission import find_room_to_join, needs_passphrase
+from rooms.services.presence import check_name_free
+from rooms.services.sessions import owner_key_in_session
 from rooms.validation import check_name, check_title, normalize_code
 
 
@@ -30,12 +32,38 @@ class NameForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "nickname", "maxlength": name_max_chars()}),
     )
 
+    def __init__(self, *args, members_of=None, session_key=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members_of = members_of  # the room being joined: its members' names are taken
+        self.session_key = session_key  # the joining session: its own name is not taken
+        self.fields["name"].widget.attrs["autofocus"] = True
+
+    def full_clean(self):
+        super().full_clean()
+        # After a failed submit the page opens on the first field with an error, not on the name.
+        invalid = [name for name in self.fields if name in self.errors]
+        if invalid:
+            for field in self.fields.values():
+                field.widget.attrs.pop("autofocus", None)
+            self.fields[invalid[0]].widget.attrs["autofocus"] = True
+
     def clean_name(self):
         return _validate_with(check_name)(self.cleaned_data["name"])
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.members_of is not None and "name" in cleaned_data:
+            try:
+                check_name_free(self.members_of, cleaned_data["name"], self.session_key)
+            except ChatError as error:
+                self.add_error("name", forms.ValidationError(error.detail, code=error.code))
+        return cleaned_data
 
 
 class HomeForm(NameForm):
     """Create a room (optionally titled) or join one by its code."""
+
+    field_order = ["name", "title", "passphrase", "code"]  # as the page shows them
 
     code = forms.CharField(
         label="Room code",
@@ -59,7 +87,7 @@ class HomeForm(NameForm):
     )
 
     def __init__(self, *args, action="create", client_ip="unknown", session=None, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, session_key=getattr(session, "session_key", None), **kwargs)
         self.action = action
         self.client_ip = client_ip  # unknown codes are limited per IP (find_room_to_join)
         self.session = session  # rooms it was admitted to are not limited
@@ -79,6 +107,9 @@ class HomeForm(NameForm):
             raise forms.ValidationError(error.detail, code=error.code) from error
         if self.room is None:
             raise forms.ValidationError(f"There is no room with code {code}.", code="room_not_found")
+        # Behind a passphrase the names are checked once it is given (the room page does).
+        if not needs_passphrase(self.room, self.session, owner_key_in_session(self.session, self.room.code)):
+            self.members_of = self.room
         return code
 
 

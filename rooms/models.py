@@ -16,6 +16,9 @@ class Room(models.Model):
     # Sessions present when the room was locked: they may come back (a dropped connection, a
     # refresh) while it stays locked. Emptied on unlock.
     admitted_while_locked = models.JSONField(default=list, blank=True, db_default=Value([], models.JSONField()))
+    # Sessions present when the owner set the passphrase: members already in the room need not
+    # type it (it is for new members). Emptied when the passphrase is removed.
+    admitted_with_passphrase = models.JSONField(default=list, blank=True, db_default=Value([], models.JSONField()))
     # The read-only watch link's token, hashed like the owner key; "" = no watch link.
     watch_token_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     # The room's event log: the position of its latest event (a message stored, edited, deleted or

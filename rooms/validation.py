@@ -34,6 +34,12 @@ def check_name(name):
     return name
 
 
+def name_key(name):
+    """What two display names are compared by: trimmed, NFKC-normalized and casefolded, so "Ann",
+    " ANN " and full-width "Ａｎｎ" are one name."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name.strip()).casefold())
+
+
 def check_body(body):
     """A message body, trimmed, with Windows line ends made plain: 1 to MESSAGE_MAX_CHARS characters."""
     if not isinstance(body, str):
@@ -68,9 +74,15 @@ def check_title(title):
     return title
 
 
+def is_code_separator(char):
+    """Spaces and dashes (hyphen, en and em dashes, the minus sign …) people group a code with."""
+    return char.isspace() or unicodedata.category(char) == "Pd" or char == "\u2212"
+
+
 def normalize_code(code):
-    """Codes are matched case-insensitively and without surrounding spaces."""
-    return (code or "").strip().upper()
+    """Codes are matched case-insensitively, ignoring spaces and dashes anywhere: "wq6 728",
+    "WQ6-728" and "Wq6–728" all name room WQ6728."""
+    return "".join(char for char in (code or "") if not is_code_separator(char)).upper()
 
 
 def check_log_position(position):

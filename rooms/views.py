@@ -74,8 +74,11 @@ def room(request, code):
         return redirect("rooms:home")
     if canonical != code:
         return redirect("rooms:room", code=canonical)
+    behind_passphrase = needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code))
+    # Members' names are taken; behind a passphrase they are checked once it is given.
+    members_of = None if behind_passphrase else room
     if request.method == "POST":
-        form = NameForm(request.POST)
+        form = NameForm(request.POST, members_of=members_of, session_key=request.session.session_key)
         if form.is_valid():
             request.session["name"] = form.cleaned_data["name"]
             return redirect("rooms:room", code=room.code)
@@ -83,8 +86,12 @@ def room(request, code):
     name = request.session.get("name")
     if not name:
         return render(request, "rooms/name_prompt.html", {"room": room, "form": NameForm()})
-    if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
+    if behind_passphrase:
         return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": PassphraseForm()})
+    # The name this session brings may be another member's here: ask for another one.
+    form = NameForm({"name": name}, members_of=room, session_key=request.session.session_key)
+    if not form.is_valid():
+        return render(request, "rooms/name_prompt.html", {"room": room, "form": form})
     request.session["room"] = room.code
     remember_joined(request.session, room.code)
     config = {"code": room.code, "name": name}

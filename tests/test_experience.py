@@ -107,6 +107,22 @@ async def test_an_invalid_rename_gets_an_error_and_changes_nothing(name, detail,
     assert message["name"] == "Ann"
 
 
+async def test_a_rename_to_a_present_members_name_gets_name_taken(room, session_for, open_socket):
+    ann, bob = await session_keys(session_for, "Ann", "Bob")
+    ann_socket, _ = await joined(open_socket, room.code, ann)
+    bob_socket, _ = await joined(open_socket, room.code, bob)
+    await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
+
+    await ann_socket.send_json_to({"type": "rename", "name": " BOB "})
+    error, _ = await receive_until(ann_socket, "error")
+    assert (error["code"], error["detail"]) == (
+        "name_taken",
+        "Someone in this room is already called BOB; please choose another name.",
+    )
+    assert await bob_socket.receive_nothing(timeout=0.3)
+    assert (await sync(lambda: SessionStore(ann)["name"])()) == "Ann"
+
+
 async def test_renaming_to_the_same_name_announces_nothing(room, session_for, open_socket):
     ann, bob = await session_keys(session_for, "Ann", "Bob")
     ann_socket, _ = await joined(open_socket, room.code, ann)

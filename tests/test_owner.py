@@ -305,6 +305,34 @@ async def test_owner_sets_passphrase_later_and_others_cannot(open_socket, owned_
     await joined(open_socket, room.code, await database_sync_to_async(session)("Cy"))
 
 
+async def test_members_present_when_the_passphrase_is_set_come_back_without_it(open_socket, owned_room):
+    from django.test import Client
+
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob_key = await database_sync_to_async(session)("Bob")
+    bob, _ = await joined(open_socket, room.code, bob_key)
+    await owner.send_json_to({"type": "passphrase", "passphrase": "for new members"})
+    await receive_until(bob, "system", event="passphrase_set")
+
+    def open_room_page(session_key):
+        browser = Client()
+        browser.cookies["sessionid"] = session_key
+        return browser.get(f"/rooms/{room.code}/").content.decode()
+
+    # Bob reloads: he is still in the room, with no passphrase asked; a newcomer is asked for it.
+    page = await database_sync_to_async(open_room_page)(bob_key)
+    assert 'id="messages"' in page and "needs a passphrase" not in page
+    await bob.disconnect()
+    await joined(open_socket, room.code, bob_key)
+    cy_key = await database_sync_to_async(session)("Cy")
+    assert "needs a passphrase" in await database_sync_to_async(open_room_page)(cy_key)
+    # Removing the passphrase forgets who was present; setting it again admits those present then.
+    await owner.send_json_to({"type": "passphrase", "passphrase": ""})
+    await receive_until(owner, "system", event="passphrase_removed")
+    assert (await database_sync_to_async(Room.objects.get)(pk=room.pk)).admitted_with_passphrase == []
+
+
 # --- transcript -------------------------------------------------------------------------------
 
 

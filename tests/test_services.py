@@ -10,6 +10,7 @@ from rooms.services.presence import (
     beat_heart,
     expire_stale_servers,
     remove_presence,
+    rename_member,
     room_members,
     settle_departures,
 )
@@ -93,6 +94,28 @@ def test_presence_counts_sessions_and_expires_with_a_silent_process(settings):
     settings.PRESENCE_STALE_SECONDS = -1  # every heartbeat is now stale
     assert room_members(room) == []
     assert expire_stale_servers() == {room.code: {"Ann"}}
+
+
+def test_a_rename_to_another_present_members_name_is_refused(session_for, settings):
+    settings.PRESENCE_GRACE_SECONDS = 30
+    room = create_room()
+    beat_heart("server-a")
+    ann, bob = session_for("Ann"), session_for("Bob")
+    add_presence(room, "server-a", "c1", "Ann", ann)
+    add_presence(room, "server-a", "c2", "Bob", bob)
+    remove_presence("c2")  # Bob's page is reloading: within the grace period his name stays his
+    for taken in ("Bob", " bob ", "ＢＯＢ"):
+        with pytest.raises(ChatError) as refused:
+            rename_member(ann, taken)
+        assert refused.value.code == "name_taken"
+        assert (
+            refused.value.detail
+            == f"Someone in this room is already called {taken.strip()}; please choose another name."
+        )
+    assert room_members(room) == ["Ann", "Bob"]
+    assert rename_member(ann, "ANN")[1] == "ANN"  # her own name, in other letters
+    settings.PRESENCE_GRACE_SECONDS = 0  # Bob is gone for good
+    assert rename_member(ann, "Bob")[1] == "Bob"
 
 
 # Real commits: the foreign key is only checked when the transaction commits (deferred on SQLite).

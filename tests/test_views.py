@@ -5,6 +5,7 @@ from django.test import Client
 
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Room
+from rooms.services.presence import add_presence, beat_heart
 from rooms.services.rooms import create_room
 from tests.support.home_form import post_home
 
@@ -49,6 +50,24 @@ def test_join_matches_codes_case_insensitively_and_ignores_spaces(csrf_client):
     assert response["Location"] == f"/rooms/{room.code}/"
 
 
+@pytest.mark.parametrize("grouped", ["{a} {b}", "{a}-{b}", " {a} – {b} ", "{a}\u2212{b}", "{a}\u00a0{b}"])
+def test_join_accepts_a_code_grouped_with_spaces_or_dashes_and_counts_no_miss(csrf_client, settings, grouped):
+    settings.JOIN_MISS_LIMIT = 1
+    room = create_room(code="WQ6728")
+    for typed in (grouped.format(a="wq6", b="728"), grouped.format(a="Wq6", b="728")):
+        response = post_home(csrf_client, name="Bob", code=typed, join="")
+        assert response.status_code == 302 and response["Location"] == f"/rooms/{room.code}/"
+    # Neither counted as an unknown code: the first real miss is answered, not locked out.
+    page = post_home(csrf_client, name="Bob", code="QQQQQQ", join="").content.decode()
+    assert "There is no room with code QQQQQQ." in page
+
+
+def test_a_room_link_with_a_grouped_code_leads_to_the_room(csrf_client):
+    room = create_room(code="WQ6728")
+    response = csrf_client.get("/rooms/wq6-728/")
+    assert response.status_code == 302 and response["Location"] == f"/rooms/{room.code}/"
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
@@ -68,6 +87,58 @@ def test_form_errors_are_shown_and_typed_values_kept(csrf_client, data, error):
         if data.get(field, "").strip():
             assert f'value="{data[field]}"' in page
     assert Room.objects.count() == 0
+
+
+def room_with_member(name, session_key="someone-else"):
+    """A room where a session other than the test's is present under `name`."""
+    room = create_room()
+    beat_heart("server-a")
+    add_presence(room, "server-a", f"channel-{session_key}", name, session_key)
+    return room
+
+
+@pytest.mark.parametrize("typed", ["Ann", "  ann ", "ＡＮＮ"])
+def test_joining_under_a_present_members_name_is_refused_next_to_the_name(csrf_client, typed):
+    room = room_with_member("Ann")
+    response = post_home(csrf_client, name=typed, code=room.code.lower(), join="")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Someone in this room is already called {typed.strip()}; please choose another name." in page
+    assert 'class="field field-invalid"' in page and 'id="id_name_error"' in page
+    assert f'value="{typed}"' in page and f'value="{room.code.lower()}"' in page
+    assert "name" not in csrf_client.session
+
+
+def test_a_name_is_free_again_once_its_member_left_and_free_in_other_rooms(csrf_client):
+    room_with_member("Ann")
+    elsewhere = create_room()
+    assert post_home(csrf_client, name="Ann", code=elsewhere.code, join="").status_code == 302
+
+
+def test_the_name_prompt_refuses_a_present_members_name(csrf_client):
+    room = room_with_member("Ann")
+    csrf_client.get(f"/rooms/{room.code}/")
+    token = csrf_client.cookies["csrftoken"].value
+    response = csrf_client.post(f"/rooms/{room.code}/", {"name": "ANN", "csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    assert "Someone in this room is already called ANN; please choose another name." in response.content.decode()
+    response = csrf_client.post(f"/rooms/{room.code}/", {"name": "Annie", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+
+
+def test_a_shared_link_asks_for_another_name_when_the_remembered_one_is_taken(csrf_client):
+    room = room_with_member("Ann")
+    post_home(csrf_client, name="Ann", create="")
+    page = csrf_client.get(f"/rooms/{room.code}/").content.decode()
+    assert "Someone in this room is already called Ann; please choose another name." in page
+    assert 'id="messages"' not in page
+
+
+def test_the_same_session_comes_back_under_its_own_name(csrf_client):
+    post_home(csrf_client, name="Ann", create="")
+    room = room_with_member("Ann", session_key=csrf_client.session.session_key)
+    assert post_home(csrf_client, name="ann", code=room.code, join="").status_code == 302
+    assert 'id="messages"' in csrf_client.get(f"/rooms/{room.code}/").content.decode()
 
 
 def test_post_without_csrf_token_is_refused(csrf_client):

@@ -282,8 +282,8 @@ async def test_new_owner_gets_a_working_owner_link_without_reloading(client, ope
     await owner.send_json_to({"type": "transfer", "to": "Bob"})
     state, _ = await receive_until(bob, "room_state", owner=True)
     assert state["owner_link"].startswith(f"/rooms/{room.code}/own/")
-    # The link works in another browser.
-    await database_sync_to_async(client.post)("/", {"name": "Bob", "code": room.code, "join": ""})
+    # The link works in another browser (another session: "Bob" is taken by the first one).
+    await database_sync_to_async(client.post)("/", {"name": "Bob on the phone", "code": room.code, "join": ""})
     response = await database_sync_to_async(client.get)(state["owner_link"])
     assert response.status_code == 302 and response.url == f"/rooms/{room.code}/"
     assert (await database_sync_to_async(client.get)(response.url)).context["config"]["owner"] is True

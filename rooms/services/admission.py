@@ -92,9 +92,15 @@ def check_may_join(room, session_key, owner_key=None):
 
 
 def needs_passphrase(room, session, owner_key=None):
-    """Whether this session must still give the room's passphrase before joining."""
-    passphrase_hash = Room.objects.filter(pk=room.pk).values_list("passphrase_hash", flat=True).first()
+    """Whether this session must still give the room's passphrase before joining: not when it was
+    present when the passphrase was set, nor once it gave it."""
+    passphrase_hash, admitted = Room.objects.filter(pk=room.pk).values_list(
+        "passphrase_hash", "admitted_with_passphrase"
+    ).first() or ("", [])
     if not passphrase_hash or is_owner(room, owner_key):
+        return False
+    session_key = getattr(session, "session_key", None)
+    if session_key and session_key in admitted:
         return False
     return room.code not in (session.get(ADMITTED_ROOMS_SESSION_KEY) or [])
 

@@ -125,9 +125,16 @@ def store_passphrase(room, passphrase):
 
 
 def set_passphrase(room, key, passphrase):
-    """The owner sets (or, with "", removes) the passphrase; members already present stay."""
+    """The owner sets (or, with "", removes) the passphrase. It is for new members: the sessions
+    present now (and those admitted by an earlier setting) may come back without it."""
     check_owner(room, key)
     store_passphrase(room, passphrase)
+    admitted = []
+    if passphrase:
+        current = Room.objects.filter(pk=room.pk).values_list("admitted_with_passphrase", flat=True).first() or []
+        admitted = sorted({*current, *live_presences(room).values_list("session_key", flat=True)})
+    Room.objects.filter(pk=room.pk).update(admitted_with_passphrase=admitted)
+    room.admitted_with_passphrase = admitted
     return bool(passphrase)
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rooms.errors import ChatError
 from rooms.models import Presence, Room, ServerProcess, Watcher
 from rooms.services.sessions import load_session
-from rooms.validation import check_name
+from rooms.validation import check_name, name_key
 
 
 def beat_heart(server_id):
@@ -85,6 +85,17 @@ def room_members(room):
     return sorted(names.values(), key=str.casefold)
 
 
+def check_name_free(room, name, session_key=None):
+    """Refuse a name that another session present in the room (or within its grace period) goes
+    by, compared with `name_key`; the session's own name is its own."""
+    others = live_presences(room)
+    if session_key:
+        others = others.exclude(session_key=session_key)
+    key = name_key(name)
+    if any(name_key(other) == key for other in others.values_list("name", flat=True).distinct()):
+        raise ChatError("name_taken", f"Someone in this room is already called {name}; please choose another name.")
+
+
 def room_presence(room):
     """What every page's member panel shows: (member names, how many watch through the watch link)."""
     return room_members(room), watcher_count(room)
@@ -125,7 +136,8 @@ def expire_stale_servers():
 
 def rename_member(session_key, new_name):
     """Change a session's display name: in its session (so a refresh keeps it) and in its presence in
-    every room. Returns `(old, new, rooms)` where `rooms` maps each room code the session is in to
+    every room. A name another member of one of those rooms goes by is refused (`check_name_free`).
+    Returns `(old, new, rooms)` where `rooms` maps each room code the session is in to
     its `room_presence` after the change; `rooms` is empty when the name did not change."""
     new_name = check_name(new_name)
     store = load_session(session_key)
@@ -135,12 +147,14 @@ def rename_member(session_key, new_name):
     old_name = store.get("name") or new_name
     if old_name == new_name:
         return old_name, new_name, {}
+    room_ids = set(live_presences().filter(session_key=session_key).values_list("room_id", flat=True))
+    in_rooms = list(Room.objects.filter(id__in=room_ids))
+    for room in in_rooms:
+        check_name_free(room, new_name, session_key)
     store["name"] = new_name
     store.save()
-    with transaction.atomic():
-        Presence.objects.filter(session_key=session_key).update(name=new_name)
-        room_ids = set(live_presences().filter(session_key=session_key).values_list("room_id", flat=True))
-    rooms = {room.code: room_presence(room) for room in Room.objects.filter(id__in=room_ids)}
+    Presence.objects.filter(session_key=session_key).update(name=new_name)
+    rooms = {room.code: room_presence(room) for room in in_rooms}
     return old_name, new_name, rooms
 
 

@@ -37,7 +37,7 @@ def create_room(title="", code=None):
 
 
 def find_room(code):
-    """The room with this code (any case, spaces ignored), or None."""
+    """The room with this code (any case, spaces and dashes ignored), or None."""
     code = normalize_code(code)
     # No real code is longer than the column or holds NUL (which PostgreSQL cannot even compare).
     if not code or len(code) > Room._meta.get_field("code").max_length or "\x00" in code:

@@ -131,3 +131,17 @@ def test_copied_invite_link_brings_a_new_person_in(people):
     bob.page.click("button[type=submit]")
     assert bob.wait_in_room() == code
     expect(alice.members).to_have_text(["Alice", "Bob"])
+
+
+def test_a_right_to_left_message_reads_from_the_right(people):
+    alice, bob = people(2)
+    code = alice.create_room("Alice")
+    bob.join_room("Bob", code)
+    alice.send("שלום לכולם, hello")
+    alice.send("hello, שלום")
+    for person in (alice, bob):
+        hebrew = person.message("שלום לכולם").locator(".body")
+        latin = person.message("hello, שלום").locator(".body")
+        expect(hebrew).to_have_attribute("dir", "auto")
+        assert hebrew.evaluate("body => getComputedStyle(body).direction") == "rtl"
+        assert latin.evaluate("body => getComputedStyle(body).direction") == "ltr"

@@ -67,11 +67,17 @@ def test_a_mention_is_highlighted_for_the_mentioned_member_and_settings_are_reme
     assert alice.page_errors == [] and bob.page_errors == []
 
 
-def test_two_people_with_the_same_name_each_own_only_their_messages(people):
+def test_two_people_who_went_by_the_same_name_each_own_only_their_messages(people):
+    # Names are unique among those present: the first Sam posts, then frees the name by renaming.
     first_sam, second_sam = people(2)
     code = first_sam.create_room("Sam")
-    second_sam.join_room("Sam", code)
     first_sam.send("from the first Sam")
+    expect(first_sam.messages).to_have_count(1)
+    first_sam.page.click("#rename-toggle")
+    first_sam.page.fill("#rename-name", "Samuel")
+    first_sam.page.press("#rename-name", "Enter")
+    expect(first_sam.page.locator("#message")).to_have_attribute("placeholder", "Message as Samuel")
+    second_sam.join_room("Sam", code)
     expect(second_sam.messages).to_have_count(1)
     second_sam.send("from the second Sam")
     expect(first_sam.messages).to_have_count(2)
@@ -88,3 +94,20 @@ def test_two_people_with_the_same_name_each_own_only_their_messages(people):
     second_sam.wait_in_room()
     expect(second_sam.message("from the first Sam")).not_to_have_class(re.compile(r"\bown\b"))
     expect(second_sam.message("from the second Sam")).to_have_class(re.compile(r"\bown\b"))
+
+
+def test_reaction_chips_sit_on_one_row_under_the_body(people):
+    (alice,) = people(1)
+    alice.create_room("Alice")
+    alice.send("react to me")
+    message = alice.message("react to me")
+    for emoji in ("👍", "❤️", "🎉"):
+        message.hover()
+        message.locator(f'.add-reaction[data-emoji="{emoji}"]').click()
+        expect(message.locator(f'.reaction[data-emoji="{emoji}"]')).to_have_text(f"{emoji} 1")
+    chips = [message.locator(".reaction").nth(index).bounding_box() for index in range(3)]
+    body = message.locator(".body").bounding_box()
+    assert len({round(chip["y"]) for chip in chips}) == 1, chips  # one row, not stacked
+    assert chips[0]["x"] < chips[1]["x"] < chips[2]["x"]
+    assert chips[0]["x"] >= body["x"] - 1  # in the body's column, not the avatar's
+    assert chips[0]["y"] >= body["y"] + body["height"] - 1  # under the body

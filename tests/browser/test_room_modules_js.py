@@ -616,6 +616,7 @@ def test_reactions_are_mine_by_author_tag_and_editing_closes_after_the_window(pa
 def test_rename_claims_only_its_own_refusals(page):
     errors = [
         {"code": "invalid_name"},
+        {"code": "name_taken"},
         {"code": "rate_limited"},
         {"code": "rate_limited", "client_id": "a message"},
         {"code": "rate_limited", "before": 40},  # a "load earlier" page's
@@ -623,7 +624,7 @@ def test_rename_claims_only_its_own_refusals(page):
         {"code": "kicked"},
     ]
     claimed = run(page, "rename.js", "return arg.map(m.isRenameRefusal);", errors)
-    assert claimed == [True, True, False, False, False, False]
+    assert claimed == [True, True, True, False, False, False, False]
 
 
 def test_typing_is_sent_at_most_once_per_interval_and_only_with_text(page):

@@ -68,6 +68,7 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
     const header = el("div", "message-header");
     header.append(paintName(el("span", "author", message.name), message.name), timeElement(message.ts));
     const body = el("p", "body");
+    body.dir = "auto"; // a right-to-left body (Arabic, Hebrew …) reads and aligns from the right
     body.append(renderMarkdown(message.body));
     item.append(avatarElement(message.name), header, body);
     if (message.client_id) item.dataset.clientId = message.client_id;

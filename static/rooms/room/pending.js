@@ -172,7 +172,9 @@ export function createPending({ config, frames, socket, status }) {
       item.dataset.clientId = frame.client_id;
       const header = el("div", "message-header");
       header.append(el("span", "author", config.name), el("span", "ts", "sending…"));
-      item.append(header, el("p", "body", frame.body));
+      const body = el("p", "body", frame.body);
+      body.dir = "auto";
+      item.append(header, body);
       list.append(item);
       queue.add(frame);
     },

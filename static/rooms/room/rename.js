@@ -8,10 +8,10 @@ export const NOTICES = {
   rename: (frame) => [nameInText(frame.old), " is now ", nameInText(frame.new)],
 };
 
-// A refused rename: a bad name, or the rate limit on an error that names no other request (a
+// A refused rename: a bad or taken name, or the rate limit on an error that names no other request (a
 // message's client_id, a history page's `before`, a sync's `after_seq`).
 export function isRenameRefusal(error) {
-  if (error.code === "invalid_name") return true;
+  if (error.code === "invalid_name" || error.code === "name_taken") return true;
   return (
     error.code === "rate_limited" && !error.client_id && error.before === undefined && error.after_seq === undefined
   );

@@ -27,6 +27,7 @@ export function createRich({ config, frames, socket, mentions, watching }) {
     const body = item.querySelector(".body");
     const form = el("form", "edit-form");
     const field = el("textarea", "edit-body");
+    field.dir = "auto";
     field.value = message.body;
     field.setAttribute("aria-label", "Edit message");
     const save = el("button", "save-edit", "Save");
