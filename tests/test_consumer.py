@@ -150,6 +150,54 @@ async def test_refused_from_a_foreign_origin(room, session_for, open_socket):
     assert (await communicator.receive_output(timeout=2))["code"] == 4003
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:19399",  # another port of the same host: another site
+        "https://127.0.0.1:8000",  # another scheme
+        "http://127.0.0.1",  # the default port is another port
+        "http://localhost:8000",  # an allowed host, but not the one this page was served from
+    ],
+)
+async def test_refused_from_another_port_or_scheme_of_the_same_host(origin, room, session_for, open_socket):
+    ann = await database_sync_to_async(session_for)("Ann")
+    communicator = await open_socket(room.code, ann, origin=origin)
+    frame = await communicator.receive_json_from(timeout=2)
+    assert frame["code"] == "forbidden_origin"
+    assert (await communicator.receive_output(timeout=2))["code"] == 4003
+
+
+def handshake(origin, host, scheme):
+    headers = [(b"origin", origin.encode())] + ([(b"host", host.encode())] if host else [])
+    return {"type": "websocket", "scheme": scheme, "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "trusted", "allowed"),
+    [
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", "ws", [], True),
+        ("https://chat.example.org", "chat.example.org", "wss", [], True),
+        ("http://chat.example.org", "chat.example.org", "wss", [], False),
+        ("https://chat.example.org", "chat.example.org", "ws", [], False),
+        ("HTTP://127.0.0.1:8000", "127.0.0.1:8000", "ws", [], True),
+        # DNS rebinding: the attacker's name resolves to us; Host and Origin agree but are not ours.
+        ("http://evil.example:8000", "evil.example:8000", "ws", [], False),
+        ("http://127.0.0.1:8000", None, "ws", [], False),
+        # Behind a TLS proxy that does not pass the scheme on: the origin must be trusted.
+        ("https://chat.example.org", "chat.example.org", "ws", ["https://chat.example.org"], True),
+        ("https://a.chat.example.org", "chat.example.org", "ws", ["https://*.chat.example.org"], True),
+        ("http://a.chat.example.org", "chat.example.org", "ws", ["https://*.chat.example.org"], False),
+        ("https://chat.example.org:444", "chat.example.org", "ws", ["https://chat.example.org"], False),
+    ],
+)
+def test_origin_check_is_the_csrf_same_origin_rule(origin, host, scheme, trusted, allowed, settings):
+    from rooms.realtime.origin import same_origin
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "chat.example.org"]
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+    assert same_origin(handshake(origin, host, scheme)) is allowed
+
+
 async def test_refused_without_an_origin(room, session_for, open_socket):
     ann = await database_sync_to_async(session_for)("Ann")
     communicator = await open_socket(room.code, ann, origin=None)
