@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from rooms.errors import ChatError
 from rooms.limits import page_limits
-from rooms.models import Room
+from rooms.models import Message, Room
 from rooms.protocol import author_tag
 from rooms.realtime.hub import get_hub
 from rooms.services.messages import author_key_of, post_message
@@ -175,6 +175,32 @@ async def test_mute_refuses_sends_but_still_delivers(open_socket, owned_room):
     await send(bob, "now?")
     error, _ = await receive_until(bob, "error")
     assert error["code"] == "muted"
+
+
+async def test_a_muted_member_cannot_edit_rename_react_or_type(open_socket, owned_room):
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    await send(bob, "before the mute", client_id="b1")
+    message, _ = await receive_until(owner, "message", body="before the mute")
+    await owner.send_json_to({"type": "mute", "name": "Bob", "minutes": 5})
+    await receive_until(bob, "room_state")
+    for frame in [
+        {"type": "edit", "id": message["id"], "body": "rewritten while muted"},
+        {"type": "rename", "name": "Robert"},
+        {"type": "react", "id": message["id"], "emoji": "👍"},
+    ]:
+        await bob.send_json_to(frame)
+        error, _ = await receive_until(bob, "error")
+        assert error["code"] == "muted" and error["until"], frame
+    await bob.send_json_to({"type": "typing"})  # dropped silently
+    await bob.send_json_to({"type": "ping"})
+    await receive_until(bob, "pong")
+    # The owner saw none of it: the next thing after the mute notices is the owner's own message.
+    await send(owner, "checkpoint")
+    _, seen = await receive_until(owner, "message", body="checkpoint")
+    assert not [f for f in seen if f["type"] in ("message_changed", "typing") or f.get("event") == "rename"], seen
+    assert await database_sync_to_async(lambda: Message.objects.get(pk=message["id"]).body)() == "before the mute"
 
 
 @database_sync_to_async

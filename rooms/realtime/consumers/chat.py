@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 
+from rooms.errors import ChatError
 from rooms.protocol import (
     encode,
     history_frame,
@@ -43,6 +44,7 @@ class ChatFrames:
         self.push(encode({"type": "pong"}))
 
     async def receive_rename(self, frame):
+        check_not_muted(self.muted_until)
         check_rate(self.bucket)
         old, new, rooms = await main_db(rename_member)(self.session_key, frame.get("name"))
         self.name = new
@@ -51,7 +53,12 @@ class ChatFrames:
             await self.hub.publish(code, presence_event(*presence))
 
     async def receive_typing(self, frame):
-        # Throttled per connection; extra frames are dropped silently (typing is only a hint).
+        # Throttled per connection; extra frames, and a muted member's, are dropped silently (typing
+        # is only a hint).
+        try:
+            check_not_muted(self.muted_until)
+        except ChatError:
+            return
         now = time.monotonic()
         if now - self.typing_sent_at < settings.TYPING_THROTTLE_SECONDS:
             return
