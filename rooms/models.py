@@ -48,6 +48,8 @@ class Message(models.Model):
     author_key = models.CharField(max_length=64, blank=True, default="", db_default="")
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted = models.BooleanField(default=False, db_default=False)
+    # Who deleted it: "author", or "owner" (moderation); "" for deletions recorded before this field.
+    deleted_by = models.CharField(max_length=8, blank=True, default="", db_default="")
     # The message's position in the room's event log (null only for rows written outside the
     # services, which are not part of the log).
     seq = models.BigIntegerField(null=True, blank=True)

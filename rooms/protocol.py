@@ -74,6 +74,8 @@ def rich_fields(message):
     }
     if message.deleted:
         fields["body"] = ""
+        # Only authors could delete before `deleted_by` was recorded.
+        fields["deleted_by"] = message.deleted_by or "author"
     cache_ = getattr(message, "_prefetched_objects_cache", {})
     if "reactions" in cache_ and not message.deleted:
         fields["reactions"] = summarize_reactions(cache_["reactions"], message.room_id)

@@ -49,6 +49,33 @@ async def test_others_cannot_edit_or_delete(room, session_for, open_socket):
     assert stored.body == "helo" and not stored.deleted
 
 
+async def test_the_owner_deletes_any_message_and_others_see_who(owned_room, open_socket):
+    room, _, session = owned_room
+    ada = await settled(await open_socket(room.code, await database_sync_to_async(session)("Ada", owner=True)))
+    bob_key = await database_sync_to_async(session)("Bob")
+    bob = await settled(await open_socket(room.code, bob_key))
+    await bob.send_json_to({"type": "message", "body": "spam", "client_id": "s1"})
+    spam = await next_of(ada, "message")
+    await ada.send_json_to({"type": "delete", "id": spam["id"]})
+    for communicator in (ada, bob):
+        changed = await next_of(communicator, "message_changed")
+        assert (changed["id"], changed["deleted"], changed["body"]) == (spam["id"], True, "")
+        assert changed["deleted_by"] == "owner"
+    # History keeps who removed it; an author's own deletion says so.
+    await bob.send_json_to({"type": "message", "body": "mine", "client_id": "s2"})
+    mine = await next_of(bob, "message")
+    await bob.send_json_to({"type": "delete", "id": mine["id"]})
+    assert (await next_of(ada, "message_changed"))["deleted_by"] == "author"
+    fresh = await open_socket(room.code, bob_key)
+    first = await fresh.receive_json_from(timeout=3)
+    assert [(m["id"], m["deleted_by"]) for m in first["messages"]] == [(spam["id"], "owner"), (mine["id"], "author")]
+    # Not the owner: only one's own messages.
+    await ada.send_json_to({"type": "message", "body": "the owner's", "client_id": "a1"})
+    owners = await next_of(bob, "message")
+    await bob.send_json_to({"type": "delete", "id": owners["id"]})
+    assert (await next_of(bob, "error"))["code"] == "forbidden"
+
+
 async def test_same_session_in_another_tab_may_edit(room, session_for, open_socket):
     ann, bob, message, ann_key, _ = await two_people(room, session_for, open_socket)
     tab = await settled(await open_socket(room.code, ann_key))

@@ -8,6 +8,7 @@ from rooms.limits import EDIT_WINDOW, REACTION_EMOJI
 from rooms.models import Message, MessageChange, Reaction
 from rooms.services.log import take_positions
 from rooms.services.messages import author_key_of
+from rooms.services.moderation import is_owner
 from rooms.validation import check_body, check_message_id
 
 
@@ -41,12 +42,19 @@ def edit_message(room, message_id, session_key, body):
         return _record_change(message, "edit", body=body, edited_at=timezone.now())
 
 
-def delete_message(room, message_id, session_key):
-    """The author deletes a message at any time: its body and reactions are erased, a placeholder stays."""
+def delete_message(room, message_id, session_key, owner_key=None):
+    """The author deletes a message at any time, and the room's owner any message (moderation): its
+    body and reactions are erased, a placeholder saying who removed it stays."""
     with transaction.atomic():
-        message = _own_message(room, message_id, session_key)
+        try:
+            message, deleted_by = _own_message(room, message_id, session_key), "author"
+        except ChatError as error:
+            if error.code != "forbidden" or not is_owner(room, owner_key):
+                raise
+            message = Message.objects.select_for_update().get(room=room, id=message_id)
+            deleted_by = "owner"
         message.reactions.all().delete()
-        return _record_change(message, "delete", body="", deleted=True)
+        return _record_change(message, "delete", body="", deleted=True, deleted_by=deleted_by)
 
 
 def toggle_reaction(room, message_id, session_key, name, emoji):

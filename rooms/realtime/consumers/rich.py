@@ -20,7 +20,7 @@ class RichFrames:
         await self.hub.publish(self.code, message_changed_event(message))
 
     async def receive_delete(self, frame):
-        message = await main_db(delete_message)(self.room, frame.get("id"), self.session_key)
+        message = await main_db(delete_message)(self.room, frame.get("id"), self.session_key, self.owner_key)
         await self.hub.publish(self.code, message_changed_event(message))
 
     async def receive_react(self, frame):

@@ -56,7 +56,8 @@ export function createRich({ config, frames, socket, mentions, watching }) {
     body.hidden = false;
     item.classList.toggle("deleted", Boolean(message.deleted));
     if (message.deleted) {
-      body.replaceChildren(el("em", "deleted-note", "message deleted"));
+      const note = message.deleted_by === "owner" ? "removed by the owner" : "message deleted";
+      body.replaceChildren(el("em", "deleted-note", note));
       return;
     }
     if (message.edited) {
