@@ -189,6 +189,8 @@ PRESENCE_STALE_SECONDS = env_int("PRESENCE_STALE_SECONDS", 30)  # presence of a 
 PRESENCE_GRACE_SECONDS = float(os.environ.get("PRESENCE_GRACE_SECONDS", 5))
 MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  # sustained messages/s per connection
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
+OWNER_RATE_PER_SECOND = float(os.environ.get("OWNER_RATE_PER_SECOND", 1))  # sustained owner frames/s per connection
+OWNER_RATE_BURST = env_int("OWNER_RATE_BURST", 10)  # owner frames (kick, lock, passphrase, …) sent at once
 # At most one typing frame is relayed per connection per this many seconds.
 TYPING_THROTTLE_SECONDS = float(os.environ.get("TYPING_THROTTLE_SECONDS", 2))
 OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for one slow client before it is cut

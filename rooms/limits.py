@@ -39,6 +39,12 @@ def name_max_chars():
     return min(settings.NAME_MAX_CHARS, 32)
 
 
+def owner_frame_rate():
+    """Owner frames per connection: (sustained per second, burst). Each may hash a passphrase or
+    write the room, so a flood of them must not load the database or the CPU."""
+    return settings.OWNER_RATE_PER_SECOND, settings.OWNER_RATE_BURST
+
+
 def page_limits():
     """The limits the room page enforces before sending (the server checks them again)."""
     return {

@@ -1,5 +1,8 @@
 """Owner controls: ownership, owner link, transfer, kick, mute, lock."""
 
+import asyncio
+import time
+
 import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
@@ -357,6 +360,40 @@ async def test_members_present_when_the_passphrase_is_set_come_back_without_it(o
     await owner.send_json_to({"type": "passphrase", "passphrase": ""})
     await receive_until(owner, "system", event="passphrase_removed")
     assert (await database_sync_to_async(Room.objects.get)(pk=room.pk)).admitted_with_passphrase == []
+
+
+async def test_a_flood_of_owner_frames_is_rate_limited(open_socket, owned_room, settings):
+    settings.OWNER_RATE_BURST = 3
+    settings.OWNER_RATE_PER_SECOND = 0.5
+    room, _, session = owned_room
+    owner, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Ada", owner=True))
+    for _ in range(5):
+        await owner.send_json_to({"type": "passphrase", "passphrase": ""})  # no hash: a quick test
+    error, seen = await receive_until(owner, "error", timeout=10)
+    assert error["code"] == "rate_limited" and 0 < error["retry_after"] <= 2
+    assert len([f for f in seen if f.get("event") == "passphrase_removed"]) == 3
+    # Any owner frame counts, and a non-owner's too (each costs a database call).
+    await owner.send_json_to({"type": "lock", "locked": True})
+    assert (await receive_until(owner, "error"))[0]["code"] == "rate_limited"
+
+
+async def test_passphrase_hashing_does_not_hold_up_messages(open_socket, owned_room):
+    room, _, session = owned_room
+    ada = await database_sync_to_async(session)("Ada", owner=True)
+    owner_tabs = [(await joined(open_socket, room.code, ada))[0] for _ in range(8)]
+    bob, _ = await joined(open_socket, room.code, await database_sync_to_async(session)("Bob"))
+    for tab in owner_tabs:
+        for number in range(2):
+            await tab.send_json_to({"type": "passphrase", "passphrase": f"secret {number}"})
+    await asyncio.sleep(0.1)  # the hashes are under way
+    started = time.monotonic()
+    await send(bob, "still flowing", client_id="b1")
+    _, seen = await receive_until(bob, "message", timeout=30, body="still flowing")
+    assert time.monotonic() - started < 2
+    # Every passphrase was set all the same.
+    notices = len([f for f in seen if f.get("event") == "passphrase_set"])
+    for _ in range(16 - notices):
+        await receive_until(bob, "system", timeout=30, event="passphrase_set")
 
 
 # --- transcript -------------------------------------------------------------------------------

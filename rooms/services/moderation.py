@@ -116,11 +116,23 @@ def check_not_muted(muted_until):
         raise ChatError("muted", "The owner muted you; you can read but not send.", until=format_timestamp(muted_until))
 
 
-def store_passphrase(room, passphrase):
+class HashedPassphrase(str):
+    """A passphrase already checked and hashed (its hash, or "" for none): stored as is."""
+
+
+def hash_passphrase(passphrase):
+    """Check and hash a passphrase to set. The hash costs a quarter of a second of CPU on purpose:
+    callers on the event loop run this in a worker thread, not on a database thread."""
     from django.contrib.auth.hashers import make_password
 
     passphrase = check_passphrase_text(passphrase)
-    room.passphrase_hash = make_password(passphrase) if passphrase else ""
+    return HashedPassphrase(make_password(passphrase) if passphrase else "")
+
+
+def store_passphrase(room, passphrase):
+    if not isinstance(passphrase, HashedPassphrase):
+        passphrase = hash_passphrase(passphrase)
+    room.passphrase_hash = str(passphrase)
     Room.objects.filter(pk=room.pk).update(passphrase_hash=room.passphrase_hash)
 
 

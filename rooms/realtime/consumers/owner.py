@@ -1,10 +1,12 @@
 """The owner's frames (kick, mute, lock, transfer, passphrase, expiry, watch link), and how every
 member's connection follows the owner's decisions."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from django.urls import reverse
 
+from rooms.limits import owner_frame_rate
 from rooms.protocol import (
     CLOSE_KICKED,
     expiry_event,
@@ -20,7 +22,10 @@ from rooms.protocol import (
     with_expiry,
 )
 from rooms.realtime.db_threads import main_db, side_db
+from rooms.realtime.flow import TokenBucket
 from rooms.services.moderation import (
+    check_owner,
+    hash_passphrase,
     is_owner,
     kick_member,
     mute_member,
@@ -31,12 +36,20 @@ from rooms.services.moderation import (
 )
 from rooms.services.sessions import remember_watch_token
 from rooms.services.watch import current_watch_hash, set_watch_link, watch_token_in_session
+from rooms.validation import check_rate
 
 
 class OwnerFrames:
     """Handlers of the owner's frames (the services refuse anyone else with `forbidden`)."""
 
     owner_key = None
+    owner_bucket = None
+
+    def check_owner_rate(self):
+        """Owner frames have a token bucket of their own per connection (OWNER_RATE_*)."""
+        if self.owner_bucket is None:
+            self.owner_bucket = TokenBucket(*owner_frame_rate())
+        check_rate(self.owner_bucket, "You are changing the room too fast; wait a moment.")
 
     async def send_room_state(self):
         """Tell this connection what is not the default: that it owns the room, the room is locked,
@@ -55,22 +68,26 @@ class OwnerFrames:
             self.push(watch_link_state(self.watch_path(token) if token else None, active=True))
 
     async def receive_kick(self, frame):
+        self.check_owner_rate()
         targets = await main_db(kick_member)(self.room, self.owner_key, frame.get("name"))
         await self.hub.publish(self.code, moderation_event("kick", frame["name"].strip(), by=self.name))
         await self.hub.publish(self.code, kicked_event(targets))
 
     async def receive_mute(self, frame):
+        self.check_owner_rate()
         targets, until = await main_db(mute_member)(self.room, self.owner_key, frame.get("name"), frame.get("minutes"))
         notice = moderation_event("mute", frame["name"].strip(), by=self.name, minutes=frame["minutes"])
         await self.hub.publish(self.code, notice)
         await self.hub.publish(self.code, muted_event(targets, until))
 
     async def receive_lock(self, frame):
+        self.check_owner_rate()
         locked = await main_db(set_locked)(self.room, self.owner_key, frame.get("locked"))
         await self.hub.publish(self.code, moderation_event("lock" if locked else "unlock", self.name))
         await self.hub.publish(self.code, room_locked_event(locked))
 
     async def receive_transfer(self, frame):
+        self.check_owner_rate()
         new_key, targets = await main_db(transfer_ownership)(self.room, self.owner_key, frame.get("to"))
         self.owner_key = None
         self.push(owner_state_frame(False))
@@ -79,15 +96,22 @@ class OwnerFrames:
         await self.hub.publish(self.code, ownership_event(targets, new_key, watch_active))
 
     async def receive_passphrase(self, frame):
-        has_passphrase = await main_db(set_passphrase)(self.room, self.owner_key, frame.get("passphrase"))
+        self.check_owner_rate()
+        # Only the owner's frames may cost a password hash, and that quarter second of CPU runs in a
+        # worker thread: on the main database thread it would hold up the message writer.
+        await side_db(check_owner)(self.room, self.owner_key)
+        passphrase = await asyncio.to_thread(hash_passphrase, frame.get("passphrase"))
+        has_passphrase = await main_db(set_passphrase)(self.room, self.owner_key, passphrase)
         event = "passphrase_set" if has_passphrase else "passphrase_removed"
         await self.hub.publish(self.code, moderation_event(event, self.name))
 
     async def receive_expiry(self, frame):
+        self.check_owner_rate()
         expires_at = await main_db(set_expiry)(self.room, self.owner_key, frame.get("hours"))
         await self.hub.publish(self.code, expiry_event(self.name, expires_at))
 
     async def receive_watch_link(self, frame):
+        self.check_owner_rate()
         token = await main_db(set_watch_link)(self.room, self.owner_key, frame.get("active"))
         path = None
         if token is not None:
