@@ -25,7 +25,7 @@ from rooms.services.admission import (
 )
 from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
-from rooms.services.rooms import create_room, find_room
+from rooms.services.rooms import create_room
 from rooms.services.sessions import owner_key_in_session, remember_joined, remember_owner_key
 from rooms.services.transfer import export_rooms
 from rooms.services.watch import find_watched_room, watch_token_in_session
@@ -36,6 +36,16 @@ logger = logging.getLogger(__name__)
 
 def request_ip(request):
     return client_ip(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
+
+
+def room_for_request(request, code):
+    """The room `code` names, or None, with the socket's admission rules: an unknown code counts
+    as a miss against the IP (`find_room_to_join`, `ChatError` "rate_limited" once over the limit)
+    and a kicked session, or a newcomer to a locked room, gets `ChatError` (`check_may_join`)."""
+    room = find_room_to_join(code, request_ip(request), request.session)
+    if room is not None:
+        check_may_join(room, request.session.session_key or "", owner_key_in_session(request.session, room.code))
+    return room
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,7 +75,7 @@ def home(request):
 def room(request, code):
     canonical = normalize_code(code)
     try:
-        room = find_room_to_join(canonical, request_ip(request), request.session)
+        room = room_for_request(request, canonical)
     except ChatError as error:
         messages.error(request, error.detail)
         return redirect("rooms:home")
@@ -214,7 +224,11 @@ def claim_owner(request, code, key):
 @require_POST
 def passphrase(request, code):
     """The passphrase prompt's answer: right → the room; wrong → the prompt again, with why."""
-    room = find_room(code)
+    try:
+        room = room_for_request(request, code)
+    except ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("rooms:home")
     if room is None:
         messages.error(request, f"There is no room with code {normalize_code(code)}.")
         return redirect("rooms:home")
@@ -234,17 +248,13 @@ TRANSCRIPT_TYPES = {"text": ("text/plain; charset=utf-8", "txt"), "json": ("appl
 @require_http_methods(["GET"])
 def transcript(request, code, fmt):
     """Any member (a session that may open the room page) downloads the room's history, streamed."""
-    room = find_room(code)
-    name = request.session.get("name")
-    if room is None or fmt not in TRANSCRIPT_TYPES or not name:
-        raise Http404("No such transcript.")
-    key = owner_key_in_session(request.session, room.code)
     try:
-        check_may_join(room, request.session.session_key or "", key)
-    except ChatError as error:
-        if error.code == "kicked":
-            raise PermissionDenied(error.detail) from error
-    if needs_passphrase(room, request.session, key):
+        room = room_for_request(request, code)
+    except ChatError as error:  # kicked, locked out, or too many unknown codes from this IP
+        raise PermissionDenied(error.detail) from error
+    if room is None or fmt not in TRANSCRIPT_TYPES or not request.session.get("name"):
+        raise Http404("No such transcript.")
+    if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
         raise PermissionDenied("This room needs its passphrase.")
     content_type, extension = TRANSCRIPT_TYPES[fmt]
     response = StreamingHttpResponse(export_rooms([room], fmt=fmt), content_type=content_type)

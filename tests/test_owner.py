@@ -2,10 +2,12 @@
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
+from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import page_limits
@@ -290,8 +292,8 @@ def test_passphrase_guessing_is_rate_limited_per_ip(client, settings):
     guest.post("/", {"name": "Bob", "code": code, "join": ""})
     for guess in ("a", "b", "c"):
         assert "not right" in guest.post(f"/rooms/{code}/passphrase/", {"passphrase": guess}).content.decode()
-    # Locked out: even the right passphrase is refused for now.
-    page = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "right one"}).content.decode()
+    # Locked out: even the right passphrase is refused for now (like any join by code, on the home page).
+    page = guest.post(f"/rooms/{code}/passphrase/", {"passphrase": "right one"}, follow=True).content.decode()
     assert "Too many attempts" in page
     # The room page refuses this IP for now as well (the join limiter), and Bob is not admitted.
     assert guest.get(f"/rooms/{code}/").url == "/"
@@ -426,6 +428,64 @@ def test_transcript_refused_without_name_passphrase_or_bad_format(client):
     assert guest.get(f"/rooms/{code}/transcript.text").status_code == 403
     assert client.get(f"/rooms/{code}/transcript.xml").status_code == 404
     assert client.get("/rooms/NOPE99/transcript.text").status_code == 404
+
+
+def _browser(session_key):
+    from django.test import Client
+
+    browser = Client()
+    browser.cookies["sessionid"] = session_key
+    return browser
+
+
+def test_a_locked_room_shows_newcomers_neither_its_page_nor_its_transcript(owned_room):
+    from rooms.services.moderation import set_locked
+
+    room, key, session = owned_room
+    post_message(room, "Ada", "private plans")
+    set_locked(room, key, True)
+    stranger = _browser(session("Eve"))
+    assert stranger.get(f"/rooms/{room.code}/transcript.text").status_code == 403
+    assert stranger.get(f"/rooms/{room.code}/transcript.json").status_code == 403
+    page = stranger.get(f"/rooms/{room.code}/", follow=True)
+    assert page.redirect_chain[0][1] == 302 and "This room is locked" in page.content.decode()
+    # The owner still gets both.
+    owner = _browser(session("Ada", owner=True))
+    assert b"private plans" in b"".join(owner.get(f"/rooms/{room.code}/transcript.text").streaming_content)
+    assert owner.get(f"/rooms/{room.code}/").status_code == 200
+
+
+def test_a_kicked_session_gets_neither_the_room_page_nor_the_passphrase_prompt(owned_room):
+    from rooms.models import RoomSanction
+
+    room, key, session = owned_room
+    set_passphrase(room, key, "pw")
+    bob_key = session("Bob")
+    until = timezone.now() + timedelta(minutes=9)
+    RoomSanction.objects.create(room=room, session_key=bob_key, kind="kick", until=until)
+    bob = _browser(bob_key)
+    assert "removed you" in bob.get(f"/rooms/{room.code}/", follow=True).content.decode()
+    answer = bob.post(f"/rooms/{room.code}/passphrase/", {"passphrase": "pw"}, follow=True)
+    assert "removed you" in answer.content.decode()
+    assert bob.get(f"/rooms/{room.code}/transcript.text").status_code == 403
+
+
+@pytest.mark.parametrize("probe", ["transcript", "passphrase"])
+def test_probing_codes_through_transcripts_or_the_passphrase_form_counts_as_misses(probe, owned_room, settings):
+    settings.JOIN_MISS_LIMIT = 3
+    room, _, session = owned_room
+    prober = _browser(session("Eve"))
+    for code in ("AAAAAA", "BBBBBB", "CCCCCC"):
+        if probe == "transcript":
+            assert prober.get(f"/rooms/{code}/transcript.text").status_code == 404
+        else:
+            prober.post(f"/rooms/{code}/passphrase/", {"passphrase": "x"})
+    # Locked out: a real code is refused like an unknown one, so probing tells nothing.
+    if probe == "transcript":
+        assert prober.get(f"/rooms/{room.code}/transcript.text").status_code == 403
+    else:
+        answer = prober.post(f"/rooms/{room.code}/passphrase/", {"passphrase": "x"}, follow=True)
+        assert "Too many attempts" in answer.content.decode()
 
 
 # --- expiry -----------------------------------------------------------------------------------
