@@ -1,6 +1,7 @@
 """Checks of untrusted input. Each `check_*` returns the cleaned value or raises `ChatError` with
 a detail fit to show the person; views, forms, consumers, the admin and commands all use these."""
 
+import re
 import unicodedata
 
 from django.conf import settings
@@ -18,6 +19,40 @@ def has_control_characters(text, allow_newlines):
         if category == "Cc" or category == "Cs":
             return True
     return False
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# The error a frame field with text that is not valid Unicode gets; any other field: invalid_frame.
+FIELD_ERROR_CODES = {
+    "body": "invalid_message",
+    "client_id": "invalid_client_id",
+    "name": "invalid_name",
+    "to": "invalid_name",
+    "passphrase": "invalid_passphrase",
+    "emoji": "invalid_reaction",
+}
+
+
+def strings_in(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+
+
+def check_frame_text(frame):
+    """Refuse a frame any of whose strings, at any depth, holds a lone surrogate (JSON can escape
+    one, "\\ud800"): such text cannot be stored, looked up in the database or sent back as UTF-8,
+    so it never gets past parsing, whatever the field."""
+    for field, value in frame.items():
+        if any(LONE_SURROGATE.search(text) for text in strings_in(value)):
+            code = FIELD_ERROR_CODES.get(field, "invalid_frame")
+            raise ChatError(code, f"`{field}` is not valid Unicode text (it holds a lone surrogate).")
 
 
 def check_name(name):

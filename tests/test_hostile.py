@@ -126,6 +126,67 @@ async def test_a_stream_of_bad_frames_never_breaks_the_connection(room, session_
     assert await stored_bodies(room.code) == ["finally valid"]
 
 
+def sendable(frame):
+    """Whether a frame can go out as UTF-8, as a real server must send it (the test communicator
+    passes text through without encoding it)."""
+    try:
+        json.dumps(frame, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "kick", "name": "\ud800"}, "invalid_name"),
+        ({"type": "mute", "name": "Bob\udfff", "minutes": 5}, "invalid_name"),
+        ({"type": "transfer", "to": "\udc00Bob"}, "invalid_name"),
+        ({"type": "passphrase", "passphrase": "pass\ud800"}, "invalid_passphrase"),
+        ({"type": "rename", "name": "\ud800"}, "invalid_name"),
+        ({"type": "react", "id": 1, "emoji": "\ud83d"}, "invalid_reaction"),
+        ({"type": "edit", "id": 1, "body": "\ud800"}, "invalid_message"),
+        ({"type": "history", "before": "\ud800"}, "invalid_frame"),
+        ({"type": "message", "body": "hi", "client_id": "\udfff"}, "invalid_client_id"),
+        ({"type": "lock", "locked": ["\ud800"]}, "invalid_frame"),
+    ],
+)
+async def test_lone_surrogates_in_any_field_get_an_error_and_the_connection_lives(frame, code, owned_room, open_socket):
+    room, _, session = owned_room
+    ada = await database_sync_to_async(session)("Ada", owner=True)
+    owner = await settled(await open_socket(room.code, ada))
+    bob = await settled(await open_socket(room.code, await database_sync_to_async(session)("Bob")))
+    await owner.send_to(text_data=json.dumps(frame))  # escaped, as JSON.stringify sends them
+    error = await next_of(owner, "error")
+    assert error["code"] == code and sendable(error), error
+    # The connection still hears and speaks, and nobody is left behind as a ghost.
+    await owner.send_json_to({"type": "message", "body": "still here"})
+    assert (await next_of(owner, "message"))["body"] == "still here"
+    assert (await next_of(bob, "message"))["body"] == "still here"
+
+
+async def test_a_connection_killed_by_a_bug_leaves_no_ghost_member(room, session_for, open_socket, monkeypatch):
+    from rooms.models import Presence
+    from rooms.realtime.consumers import chat
+
+    ann, bob = [await database_sync_to_async(session_for)(n) for n in ("Ann", "Bob")]
+    ann_socket = await settled(await open_socket(room.code, ann))
+    bob_socket = await settled(await open_socket(room.code, bob))
+    await next_of(ann_socket, "presence")
+
+    def broken(frame):
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(chat, "encode", broken)  # receive_ping encodes its pong
+    await bob_socket.send_json_to({"type": "ping"})
+    with pytest.raises(RuntimeError):
+        await bob_socket.receive_output(timeout=2)
+    leave = await next_of(ann_socket, "system", timeout=5)
+    assert (leave["event"], leave["name"]) == ("leave", "Bob")
+    names = await database_sync_to_async(lambda: sorted(Presence.objects.values_list("name", flat=True)))()
+    assert names == ["Ann"]
+
+
 @pytest.mark.parametrize(
     ("case", "expected"),
     [

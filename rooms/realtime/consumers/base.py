@@ -35,7 +35,7 @@ from rooms.realtime.hub import get_hub
 from rooms.services.admission import client_ip
 from rooms.services.log import changed_before_position, messages_after_position
 from rooms.services.messages import changes_after, messages_after, recent_history
-from rooms.validation import normalize_code
+from rooms.validation import check_frame_text, normalize_code
 
 
 class RoomConnection(AsyncWebsocketConsumer):
@@ -198,7 +198,16 @@ class RoomConnection(AsyncWebsocketConsumer):
             if not more:
                 return sent
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Whatever ended this consumer (a close, a cancellation, a bug in a handler), its
+            # presence and its place in the hub go with it: otherwise it stays listed, a ghost.
+            await asyncio.shield(self.disconnect(None))
+
     async def disconnect(self, code):
+        """Leave the room; called on the client's close and again when the consumer ends (once counts)."""
         if self.writer is not None:
             self.writer.cancel()
         if not self.joined:
@@ -332,4 +341,5 @@ class RoomConnection(AsyncWebsocketConsumer):
             # Field names are the client's text: no lone surrogates in our frame (they cannot be sent).
             names = names.encode("utf-8", "backslashreplace").decode("utf-8")
             raise ChatError("invalid_frame", f"Unexpected field(s): {names}.")
+        check_frame_text(frame)
         return frame, handler
