@@ -194,6 +194,7 @@ OWNER_RATE_BURST = env_int("OWNER_RATE_BURST", 10)  # owner frames (kick, lock, 
 # At most one typing frame is relayed per connection per this many seconds.
 TYPING_THROTTLE_SECONDS = float(os.environ.get("TYPING_THROTTLE_SECONDS", 2))
 OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for one slow client before it is cut
+OUTBOUND_QUEUE_MAX_BYTES = env_int("OUTBOUND_QUEUE_MAX_BYTES", 4 * 1024 * 1024)  # UTF-8 bytes queued, likewise
 JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP may try per window
 JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in CACHES)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed

@@ -43,6 +43,41 @@ async def test_a_client_that_cannot_keep_up_is_cut_with_4008_and_resumes_by_id(
     assert [m["body"] for m in history["messages"]] == [f"burst {n}" for n in range(len(received), 20)]
 
 
+async def test_a_client_that_does_not_read_is_cut_by_the_bytes_it_holds_too(room, session_for, open_socket, settings):
+    settings.OUTBOUND_QUEUE_MAX_BYTES = 20_000  # the frame count (1000) is far away
+    ann = await database_sync_to_async(session_for)("Ann")
+    slow, _ = await joined(open_socket, room.code, ann)
+
+    def post_many():
+        return [post_message(room, "Bob", "é" * 2000)[0] for _ in range(20)]  # ~4 KB of UTF-8 each
+
+    hub = get_hub()
+    for message in await database_sync_to_async(post_many)():
+        hub.deliver(room.code, message_event(message))
+    received = []
+    while True:
+        output = await slow.receive_output(timeout=2)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4008
+            break
+        received.append(output["text"])
+    assert 0 < len(received) <= 5
+
+
+def test_the_outbox_counts_utf8_bytes_and_always_takes_one_frame():
+    from rooms.realtime.flow import Outbox
+
+    outbox = Outbox(100, max_bytes=10)
+    outbox.put_nowait("x" * 50)  # one frame over the limit still goes when nothing else waits
+    with pytest.raises(asyncio.QueueFull):
+        outbox.put_nowait("x")
+    asyncio.run(outbox.take_all())
+    outbox.put_nowait("éé")  # 4 bytes
+    outbox.put_nowait("ééé")  # 6 more: 10
+    with pytest.raises(asyncio.QueueFull):
+        outbox.put_nowait("a")
+
+
 async def test_messages_sent_together_are_stored_and_delivered_once_in_id_order(room, session_for, open_socket):
     keys = [await database_sync_to_async(session_for)(name) for name in ("Ann", "Bob", "Cat")]
     sockets = [(await joined(open_socket, room.code, key))[0] for key in keys]

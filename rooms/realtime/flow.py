@@ -28,18 +28,31 @@ class TokenBucket:
         return max(0.0, round((1 - self.tokens) / self.rate + 0.0005, 3)) if self.rate > 0 else None
 
 
-class Outbox:
-    """A bounded FIFO of encoded frames for one client, emptied whole by its writer."""
+def utf8_size(text):
+    # isascii() is O(1) on CPython's compact strings: only non-ASCII frames are encoded to measure.
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
-    def __init__(self, maxsize):
+
+class Outbox:
+    """A FIFO of encoded frames for one client, emptied whole by its writer, bounded both in frames
+    and in UTF-8 bytes (a few large frames hold as much memory as many small ones). One frame is
+    always taken when nothing else waits, however large, so no frame is undeliverable."""
+
+    def __init__(self, maxsize, max_bytes=None):
         self.maxsize = maxsize
+        self.max_bytes = max_bytes
         self.frames = collections.deque()
+        self.size = 0  # UTF-8 bytes queued
         self.waiter = None
 
     def put_nowait(self, text):
         if len(self.frames) >= self.maxsize:
             raise asyncio.QueueFull
+        size = utf8_size(text) if self.max_bytes is not None else 0
+        if self.frames and self.max_bytes is not None and self.size + size > self.max_bytes:
+            raise asyncio.QueueFull
         self.frames.append(text)
+        self.size += size
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
@@ -54,4 +67,5 @@ class Outbox:
             finally:
                 self.waiter = None
         frames, self.frames = self.frames, collections.deque()
+        self.size = 0
         return frames

@@ -102,7 +102,7 @@ class RoomConnection(AsyncWebsocketConsumer):
     async def join_room(self):
         self.bucket = TokenBucket(settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
         self.history_bucket = TokenBucket(HISTORY_PAGES_PER_SECOND, HISTORY_PAGES_BURST)
-        self.outbox = Outbox(settings.OUTBOUND_QUEUE_MAX)
+        self.outbox = Outbox(settings.OUTBOUND_QUEUE_MAX, settings.OUTBOUND_QUEUE_MAX_BYTES)
         self.pending = []  # live events that arrive while history is being sent
         self.writer = asyncio.ensure_future(self.write_outbox())
         self.hub = get_hub()
