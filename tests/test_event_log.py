@@ -7,6 +7,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from rooms.models import Message, MessageChange, Room
+from rooms.realtime import sequencer as sequencer_module
+from rooms.realtime.sequencer import RoomCursor, RoomSequencer
 from rooms.services.log import events_between
 from rooms.services.messages import check_new_message, post_message, store_messages
 from rooms.services.rich import edit_message, toggle_reaction
@@ -132,3 +134,31 @@ async def test_resume_after_a_position_sends_new_messages_then_changes_to_older_
     assert (history["after_seq"], history["complete"]) == (2, True)
     changed = await communicator.receive_json_from(timeout=2)
     assert (changed["type"], changed["seq"], changed["body"]) == ("message_changed", 4, "one, edited")
+
+
+async def test_a_fill_overtaken_by_live_deliveries_never_goes_back(monkeypatch):
+    """Under load the missing event (and more) can arrive live while the hole is read from the
+    database: the read then finds nothing new, and delivery must go on from where it is, not from
+    the end of the range read (which re-delivered every event since: duplicates)."""
+    handed = []
+    sequencer = RoomSequencer(lambda code, event: handed.append(event["seq"]))
+    cursor = sequencer.cursors["ROOM"] = RoomCursor()
+    cursor.delivered = 0
+
+    def live(seq):
+        sequencer.accept("ROOM", {"type": "chat.message", "seq": seq, "text": "{}"})
+
+    def reading_while_the_hole_fills_itself(func):
+        async def read(code, after, upto):
+            for seq in range(after + 1, upto + 3):  # the missing ones and two more arrive meanwhile
+                live(seq)
+            return []
+
+        return read
+
+    monkeypatch.setattr(sequencer_module, "side_db", reading_while_the_hole_fills_itself)
+    monkeypatch.setattr(sequencer_module, "GAP_WAIT", 0)
+    live(3)  # ahead of a hole at 1 and 2: held while a fill reads them
+    await cursor.filling
+    live(6)
+    assert handed == [1, 2, 3, 4, 5, 6]

@@ -96,7 +96,8 @@ class RoomSequencer:
                         cursor.held.setdefault(seq, log_event(seq, kind, message))
                 before = cursor.delivered
                 self.advance(code, cursor)
-                if cursor.delivered == before:
+                # Live deliveries may have gone past `upto` while the database was read.
+                if cursor.delivered == before and before < upto:
                     # The next position is not stored (its room is being purged): skip the hole.
                     following = min((seq for seq in cursor.held if seq > before), default=upto + 1)
                     logger.warning("room %s: log positions %d-%d not found", code, before + 1, following - 1)
