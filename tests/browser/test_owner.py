@@ -22,9 +22,10 @@ def test_owner_kicks_a_member(people):
     expect(bob.page.locator("#composer-error")).to_have_text("The owner removed you from this room.")
     expect(bob.page.locator("#connection")).to_have_attribute("data-state", "offline")
     expect(ada.members).to_have_text(["Ada"])
-    # Coming back by reloading is refused too.
+    # Coming back by reloading is refused too: the room page sends him home, saying why.
     bob.page.reload()
-    expect(bob.page.locator("#composer-error")).to_have_text("The owner removed you from this room.")
+    expect(bob.page).to_have_url(re.compile(r"/$"))
+    expect(bob.page.get_by_role("alert")).to_have_text("The owner removed you from this room.")
     expect(ada.members).to_have_text(["Ada"])
 
 

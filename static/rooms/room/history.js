@@ -35,7 +35,7 @@ export function createHistory({ frames, socket, messages, scroll }) {
     }
     // Only the on-connect page says whether older messages exist; a reconnect's catch-up says
     // nothing about the start of the room.
-    if (frame.after === undefined) setHasEarlier(frame.has_more);
+    if (frame.after === undefined && frame.after_seq === undefined) setHasEarlier(frame.has_more);
     frame.messages.forEach(messages.show);
     scroll.toEnd();
   });
