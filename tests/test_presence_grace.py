@@ -28,14 +28,20 @@ async def notices(communicator, seconds):
     return seen
 
 
-async def test_a_refresh_within_the_grace_period_makes_no_leave_or_join_notice(
-    room, session_for, open_socket, settings
-):
+async def ann_and_bob_in(room, session_for, open_socket, settings):
+    """Ann and Bob in the room with a grace period; returns Bob's session and both sockets."""
     settings.PRESENCE_GRACE_SECONDS = GRACE
     ann, bob = [await database_sync_to_async(session_for)(name) for name in ("Ann", "Bob")]
     ann_socket, _ = await joined(open_socket, room.code, ann)
     bob_socket, _ = await joined(open_socket, room.code, bob)
     await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
+    return bob, ann_socket, bob_socket
+
+
+async def test_a_refresh_within_the_grace_period_makes_no_leave_or_join_notice(
+    room, session_for, open_socket, settings
+):
+    bob, ann_socket, bob_socket = await ann_and_bob_in(room, session_for, open_socket, settings)
 
     await bob_socket.disconnect()  # Bob reloads the page
     await asyncio.sleep(0.3)
@@ -48,11 +54,7 @@ async def test_a_refresh_within_the_grace_period_makes_no_leave_or_join_notice(
 async def test_a_member_who_does_not_come_back_is_announced_once_the_grace_period_ends(
     room, session_for, open_socket, settings
 ):
-    settings.PRESENCE_GRACE_SECONDS = GRACE
-    ann, bob = [await database_sync_to_async(session_for)(name) for name in ("Ann", "Bob")]
-    ann_socket, _ = await joined(open_socket, room.code, ann)
-    bob_socket, _ = await joined(open_socket, room.code, bob)
-    await receive_until(ann_socket, "presence", members=["Ann", "Bob"])
+    _, ann_socket, bob_socket = await ann_and_bob_in(room, session_for, open_socket, settings)
 
     await bob_socket.disconnect()
     assert not [notice for notice in await notices(ann_socket, GRACE - 0.5) if notice[0] == "leave"]

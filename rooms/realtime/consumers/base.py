@@ -169,32 +169,24 @@ class RoomConnection(AsyncWebsocketConsumer):
         """
         after_seq = self.query("after_seq")
         if after_seq is not None:
-            return await self.send_messages_after_position(after_seq)
+            return await self.send_pages_after(messages_after_position, after_seq, "seq", after_seq=after_seq)
         after = self.query("after")
         if after is None:
             messages, has_more = await side_db(recent_history)(self.room)
             self.push(history_frame(messages, has_more))
             return {message.id for message in messages}
-        sent = set()
-        last_id = after
-        while True:
-            messages, more_after = await side_db(messages_after)(self.room, last_id)
-            if messages:
-                last_id = messages[-1].id
-                sent.update(message.id for message in messages)
-            self.push(history_frame(messages, False, after=after, complete=not more_after))
-            if not more_after:
-                return sent
+        return await self.send_pages_after(messages_after, after, "id", after=after)
 
-    async def send_messages_after_position(self, after_seq):
-        sent = set()
-        position = after_seq
+    async def send_pages_after(self, read_page, start, position_field, **marker):
+        """Every message after `start` in history pages (`read_page(room, after)` gives a page and
+        whether more follow, ordered by `position_field`); returns the ids sent."""
+        sent, position = set(), start
         while True:
-            messages, more = await side_db(messages_after_position)(self.room, position)
+            messages, more = await side_db(read_page)(self.room, position)
             if messages:
-                position = messages[-1].seq
+                position = getattr(messages[-1], position_field)
                 sent.update(message.id for message in messages)
-            self.push(history_frame(messages, False, after_seq=after_seq, complete=not more))
+            self.push(history_frame(messages, False, **marker, complete=not more))
             if not more:
                 return sent
 
