@@ -14,6 +14,17 @@ from tests.support.ws import joined, receive_until, send
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+async def frames_until_cut(communicator):
+    """The frames a slow client got before the server closed it as too slow (4008)."""
+    received = []
+    while True:
+        output = await communicator.receive_output(timeout=2)
+        if output["type"] == "websocket.close":
+            assert output["code"] == 4008
+            return received
+        received.append(output["text"])
+
+
 async def test_a_client_that_cannot_keep_up_is_cut_with_4008_and_resumes_by_id(
     room, session_for, open_socket, settings
 ):
@@ -29,13 +40,7 @@ async def test_a_client_that_cannot_keep_up_is_cut_with_4008_and_resumes_by_id(
     # Twenty frames handed over in one go, before its writer can run: more than it may queue.
     for message in stored:
         hub.deliver(room.code, message_event(message))
-    received = []
-    while True:
-        output = await slow.receive_output(timeout=2)
-        if output["type"] == "websocket.close":
-            assert output["code"] == 4008
-            break
-        received.append(output["text"])
+    received = await frames_until_cut(slow)
     assert 0 < len(received) <= 5
 
     again = await open_socket(room.code, ann, query=f"after={stored[len(received) - 1].id}")
@@ -54,14 +59,7 @@ async def test_a_client_that_does_not_read_is_cut_by_the_bytes_it_holds_too(room
     hub = get_hub()
     for message in await database_sync_to_async(post_many)():
         hub.deliver(room.code, message_event(message))
-    received = []
-    while True:
-        output = await slow.receive_output(timeout=2)
-        if output["type"] == "websocket.close":
-            assert output["code"] == 4008
-            break
-        received.append(output["text"])
-    assert 0 < len(received) <= 5
+    assert 0 < len(await frames_until_cut(slow)) <= 5
 
 
 def test_the_outbox_counts_utf8_bytes_and_always_takes_one_frame():

@@ -28,7 +28,6 @@ from rooms.protocol import (
     join_event,
     message_changed_event,
 )
-from rooms.realtime import faults
 from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import Outbox, TokenBucket
 from rooms.realtime.hub import get_hub
@@ -264,8 +263,6 @@ class RoomConnection(AsyncWebsocketConsumer):
     # --- hub event handlers: named after the event type, like the Channels tutorial ------------
 
     def chat_message(self, event):
-        if faults.hits("drop-client", event):
-            return  # lost on the way to this one client: its page asks for it with `sync`
         if self.pending is not None:
             self.pending.append(event)
         elif self.sent_in_history:
