@@ -23,7 +23,7 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 # deflate is off because it costs a zlib context per connection and CPU on every small frame.
 # `make run SERVER=daphne` serves the same application with daphne.
 SERVER ?= uvicorn
-UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets --ws-per-message-deflate false
+UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off
 
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput

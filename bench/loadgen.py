@@ -281,11 +281,15 @@ async def connect_rooms(config, worker, room_indexes, tally, on_text):
         name = f"w{worker}r{room_index}m{member_index}"
         if config["floor"]:
             cookie = ""
+            began = http_done = time.time()
         else:
             async with semaphore:
+                began = time.time()
                 code, cookies = await asyncio.to_thread(browser_enter_room, base, name, code)
+                http_done = time.time()
             cookie = f"sessionid={cookies['sessionid']}"
         member = await open_member(ws_url(base, code), base, cookie, config["deflate"], on_text)
+        member.began, member.http_done, member.opened_at = began, http_done, time.time()
         member.index = (room_index, member_index)
         member.room = room_index
         tally.seen[member.index] = set()
@@ -414,11 +418,36 @@ async def worker_idle(config, worker, room_indexes, pipe):
     return {"connections": len(members), "closed_by_server": closed}
 
 
+async def worker_joins(config, worker, room_indexes, pipe):
+    """Join every assigned room through the real flow at once; report when each member was in
+    (its first frame from the server: the history; the floor sends none, so its open counts)."""
+    tally = Tally()
+    first_frame = {}
+
+    def on_text(member, text):
+        first_frame.setdefault(member, time.time())
+
+    rooms = await connect_rooms(config, worker, room_indexes, tally, on_text)
+    members = [member for _, room_members in rooms for member in room_members]
+    deadline = time.monotonic() + 30
+    while not config["floor"] and len(first_frame) < len(members) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    timings = [
+        (m.began, m.http_done, m.opened_at if config["floor"] else first_frame.get(m, float("nan"))) for m in members
+    ]
+    pipe.send(("ready", timings))
+    await asyncio.to_thread(pipe.recv)  # hold the connections while the server settles
+    for member in members:
+        member.close()
+    await asyncio.sleep(0.2)
+    return {"connections": len(members)}
+
+
 def worker_main(mode, config, worker, room_indexes, pipe):
     raise_fd_limit()
     if config.get("priority"):
         os.nice(config["priority"])
-    runner = worker_chat if mode == "chat" else worker_idle
+    runner = {"chat": worker_chat, "idle": worker_idle, "joins": worker_joins}[mode]
     coroutine = runner(config, worker, room_indexes, pipe)
     try:
         result = uvloop.run(coroutine) if uvloop else asyncio.run(coroutine)
@@ -629,6 +658,85 @@ def run_idle(
     }
 
 
+def run_joins(
+    urls,
+    rooms,
+    members,
+    server_pids,
+    workers=2,
+    floor=False,
+    deflate=True,
+    connect_timeout=180.0,
+    priority=0,
+    idle_cpu_percent=5.0,
+    settle_limit=10.0,
+):
+    """A join storm: `rooms` × `members` people enter at once through the real flow (form, room
+    page, websocket). Returns how long until all were in, the HTTP flow's rate, join latencies,
+    and how soon after the last join the server was idle again (CPU under `idle_cpu_percent`)."""
+    config = {
+        "urls": list(urls),
+        "members": members,
+        "rate": 0,
+        "duration": 0,
+        "floor": floor,
+        "deflate": deflate,
+        "settle": 0,
+        "drain": 0,
+        "connect_timeout": connect_timeout,
+        "priority": priority,
+    }
+    processes = server_processes(server_pids)
+    rss_before = rss_bytes(processes)
+    handles = start_workers("joins", config, rooms, workers)
+    try:
+        timings = [t for _, pipe in handles for t in receive(pipe, connect_timeout + 30, "ready")]
+        processes = server_processes(server_pids)
+        joined = [t for t in timings if t[2] == t[2]]  # NaN: never got a frame
+        last_join = max(t[2] for t in joined)
+        # Idle again: the first half-second window, from the last join on, under the threshold.
+        settled = float("nan")
+        window, cpu = 0.5, cpu_seconds(processes)
+        started = time.time()
+        while time.time() - last_join < settle_limit:
+            time.sleep(window)
+            now, used = time.time(), cpu_seconds(processes)
+            if (used - cpu) / window * 100 < idle_cpu_percent:
+                settled = max(now - last_join, 0.0)
+                break
+            cpu = used
+        rss_after = rss_bytes(processes)
+        for _, pipe in handles:
+            pipe.send(("release", None))
+        for _, pipe in handles:
+            receive(pipe, 60, "done")
+    finally:
+        stop_workers(handles)
+    first = min(t[0] for t in timings)
+    latencies = sorted((t[2] - t[0]) * 1000.0 for t in joined)
+    http_end = max(t[1] for t in timings)
+    return {
+        "connections": len(timings),
+        "joined": len(joined),
+        "storm_s": last_join - first,
+        "http_joins_per_s": len(timings) / max(http_end - first, 1e-9) if not floor else float("nan"),
+        "join_p50_ms": percentile(latencies, 0.50),
+        "join_p99_ms": percentile(latencies, 0.99),
+        "settled_s": settled,
+        "settle_checked_after_s": started - last_join,
+        "kib_per_connection": (rss_after - rss_before) / 1024 / max(len(timings), 1),
+    }
+
+
+def format_joins(result):
+    return (
+        f"{result['joined']}/{result['connections']} in {result['storm_s']:.2f} s  "
+        f"http {result['http_joins_per_s']:.0f} joins/s  join p50 {result['join_p50_ms']:.0f}  "
+        f"p99 {result['join_p99_ms']:.0f} ms  idle {result['settled_s']:.2f} s after the last  "
+        f"{result['kib_per_connection']:.1f} KiB/conn"
+    )
+
+
 def format_chat(result):
     return (
         f"{result['delivered_per_s']:9.0f} deliv/s  lost {result['lost']}  dup {result['duplicates']}  "
@@ -642,7 +750,7 @@ def format_chat(result):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=["chat", "idle"])
+    parser.add_argument("mode", choices=["chat", "idle", "joins"])
     parser.add_argument("--url", action="append", required=True, help="server base URL (repeat for several)")
     parser.add_argument("--server-pid", type=int, action="append", default=[], help="measure this PID's CPU/RSS")
     parser.add_argument("--rooms", type=int, default=20)
@@ -670,6 +778,11 @@ def main(argv=None):
             not args.no_deflate,
         )
         print(json.dumps(result) if args.json else format_chat(result))
+    elif args.mode == "joins":
+        result = run_joins(
+            urls, args.rooms, args.members, args.server_pid, args.workers, args.floor, not args.no_deflate
+        )
+        print(json.dumps(result) if args.json else format_joins(result))
     else:
         result = run_idle(urls, args.connections, args.server_pid, args.workers, args.floor, not args.no_deflate)
         print(

@@ -45,12 +45,17 @@ SCENARIOS = {
     "heavy": {"rooms": 20, "members": 25, "rate": 2.0, "duration": 10.0},
     "light": {"rooms": 10, "members": 10, "rate": 1.0, "duration": 10.0},
     "idle": {"connections": 1000},
+    "joins": {"rooms": 10, "members": 100},
+    "bigroom": {"rooms": 1, "members": 1000},
 }
 QUICK = {
     "heavy": {"rooms": 5, "members": 10, "rate": 2.0, "duration": 3.0},
     "light": {"rooms": 3, "members": 5, "rate": 1.0, "duration": 3.0},
     "idle": {"connections": 100},
+    "joins": {"rooms": 4, "members": 25},
+    "bigroom": {"rooms": 1, "members": 100},
 }
+JOIN_SCENARIOS = ("joins", "bigroom")
 
 
 def uvicorn_command(ws):
@@ -58,15 +63,15 @@ def uvicorn_command(ws):
     return [
         *(PYTHON, "-m", "uvicorn", "chatsite.asgi:application", "--host", "127.0.0.1", "--port", "{port}"),
         *("--loop", "uvloop", "--http", "httptools", "--ws", ws, "--ws-per-message-deflate", "false"),
-        *("--no-access-log", "--log-level", "warning"),
+        *("--lifespan", "off", "--no-access-log", "--log-level", "warning"),
     ]
 
 
-# The commands `make run` uses (uvicorn) and the supported alternative (daphne).
+# The commands `make run` uses (uvicorn) and the alternatives (daphne; uvicorn's deprecated
+# websockets implementation, for comparison).
 SERVER_COMMANDS = {
-    "uvicorn": uvicorn_command("websockets"),
-    # uvicorn's sans-I/O websockets protocol (`--ws websockets` is deprecated in uvicorn).
-    "uvicorn-sansio": uvicorn_command("websockets-sansio"),
+    "uvicorn": uvicorn_command("websockets-sansio"),
+    "uvicorn-legacy": uvicorn_command("websockets"),
     "daphne": [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0", "chatsite.asgi:application"],
     "floor": [PYTHON, str(BENCH / "floor_server.py"), "--port", "{port}"],
 }
@@ -191,6 +196,17 @@ def run_once(kind, scenario, params, processes, layer, workers, deflate, priorit
         if not floor:
             prepare_database(env, processes)
         with Servers(kind, processes if not floor else 1, workdir, env, priority) as servers:
+            if scenario in JOIN_SCENARIOS:
+                return loadgen.run_joins(
+                    servers.urls,
+                    params["rooms"],
+                    params["members"],
+                    servers.pids,
+                    workers,
+                    floor,
+                    deflate,
+                    priority=priority,
+                )
             if scenario == "idle":
                 return loadgen.run_idle(
                     servers.urls, params["connections"], servers.pids, workers, floor, deflate, priority=priority
@@ -225,6 +241,8 @@ def median_of(runs):
 def describe(scenario, params):
     if scenario == "idle":
         return f"idle {params['connections']} conns"
+    if scenario in JOIN_SCENARIOS:
+        return f"{scenario} {params['rooms']}×{params['members']}"
     return f"{scenario} {params['rooms']}×{params['members']}×{params['rate']:g}/s×{params['duration']:g}s"
 
 
@@ -237,6 +255,8 @@ def table(results, processes, layer):
     floors = {r["scenario"]: r for r in results if r["server"] == "floor"}
     for r in results:
         floor = floors.get(r["scenario"])
+        if r["scenario"] in JOIN_SCENARIOS:
+            continue
         if r["scenario"] == "idle":
             ratio = f"{r['kib_per_connection'] / floor['kib_per_connection']:.2f}" if floor and r is not floor else ""
             lines.append(
@@ -250,6 +270,21 @@ def table(results, processes, layer):
             f"| {r['duplicates']} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.0f} "
             f"| {r['cpu_ms_per_1000']:.1f} | {ratio} | |"
         )
+    joins = [r for r in results if r["scenario"] in JOIN_SCENARIOS]
+    if joins:
+        lines += [
+            "",
+            "| join storm | server | procs | all in (s) | HTTP joins/s | join p50 ms | join p99 ms "
+            "| idle again after (s) | KiB/conn |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in joins:
+            http = "" if r["server"] == "floor" else f"{r['http_joins_per_s']:.0f}"
+            lines.append(
+                f"| {r['label']} | {r['server']} | {r['procs']} | {r['storm_s']:.2f} | {http} "
+                f"| {r['join_p50_ms']:.0f} | {r['join_p99_ms']:.0f} | {r['settled_s']:.2f} "
+                f"| {r['kib_per_connection']:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -307,7 +342,7 @@ def main(argv=None):
     results = []
     for scenario in args.scenarios.split(","):
         params = dict(sizes[scenario])
-        if scenario != "idle":
+        if scenario in ("heavy", "light"):
             params.update({k: v for k, v in (("rate", args.rate), ("duration", args.duration)) if v})
         for kind in args.servers.split(","):
             procs = 1 if kind == "floor" else args.processes
@@ -326,11 +361,12 @@ def main(argv=None):
                     args.database,
                 )
                 runs.append(run)
-                summary = (
-                    f"{run['kib_per_connection']:.1f} KiB/conn ({run['connections']} conns)"
-                    if scenario == "idle"
-                    else loadgen.format_chat(run)
-                )
+                if scenario in JOIN_SCENARIOS:
+                    summary = loadgen.format_joins(run)
+                elif scenario == "idle":
+                    summary = f"{run['kib_per_connection']:.1f} KiB/conn ({run['connections']} conns)"
+                else:
+                    summary = loadgen.format_chat(run)
                 print(f"{describe(scenario, params)} {kind} ×{procs} run {number + 1}: {summary}", flush=True)
             merged = median_of(runs)
             merged.update(scenario=scenario, label=describe(scenario, params), server=kind, procs=procs)

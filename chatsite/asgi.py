@@ -5,11 +5,17 @@ Serve with `uvicorn chatsite.asgi:application` or `daphne chatsite.asgi:applicat
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 # Set up Django before importing anything that touches models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from django.conf import settings  # noqa: E402
+
+from chatsite.request_threads import RequestThreadsHandler  # noqa: E402
+
+django_asgi_app = RequestThreadsHandler(settings.REQUEST_THREADS)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402

@@ -88,7 +88,13 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+# Threads running the requests' synchronous code (chatsite/request_threads.py); each keeps its
+# database connection.
+REQUEST_THREADS = env_int("REQUEST_THREADS", 4)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Connections live as long as their thread: request threads and the database threads are few
+    # and fixed, and opening a SQLite connection costs more than most queries.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", None)
     # WAL lets readers run beside the writer; IMMEDIATE avoids lock-upgrade deadlocks under load.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
@@ -187,6 +193,8 @@ PRESENCE_STALE_SECONDS = env_int("PRESENCE_STALE_SECONDS", 30)  # presence of a 
 # A member whose last connection closed is still listed this long, and is not announced as gone if
 # he comes back meanwhile (a refresh, a deploy, a phone changing networks).
 PRESENCE_GRACE_SECONDS = float(os.environ.get("PRESENCE_GRACE_SECONDS", 5))
+# A room's full member list goes out at most this often (join/leave notices carry each change).
+PRESENCE_PUBLISH_SECONDS = float(os.environ.get("PRESENCE_PUBLISH_SECONDS", 0.5))
 MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  # sustained messages/s per connection
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
 OWNER_RATE_PER_SECOND = float(os.environ.get("OWNER_RATE_PER_SECOND", 1))  # sustained owner frames/s per connection

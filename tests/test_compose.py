@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_WORKERS = ["web1", "web2"]
 WEB_COMMAND = (
     "uvicorn chatsite.asgi:application --host 0.0.0.0 --port 8000"
-    " --loop uvloop --http httptools --ws websockets --ws-per-message-deflate false"
+    " --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off"
 )
 
 

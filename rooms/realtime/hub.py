@@ -22,6 +22,7 @@ import weakref
 from collections import defaultdict
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 
 from rooms.protocol import ROOM_REMOVED, presence_event
 from rooms.realtime import faults
@@ -48,8 +49,8 @@ class RoomHub:
         self.layer = layer
         self.tasks = []
         self.started = None
-        self.members_reads = {}  # room code → future of the next member-list publication
-        self.presence_publishing = set()  # rooms whose member list is being read and published
+        self.members_wanted = set()  # rooms whose member list changed since its last reading
+        self.presence_publishing = set()  # rooms whose member list is being read, published or paused
         self.sequencer = RoomSequencer(self.hand_out)
         self.writer = MessageWriter(self)
         self.heartbeat = Heartbeat(self)
@@ -133,31 +134,29 @@ class RoomHub:
 
     async def publish_members(self, code, room):
         """Publish the room's member list as read after this call began (so after the caller's
-        presence change committed). Callers that come while a read is in flight share the next
-        one: a join storm of a room costs a few reads and frames, not one per member each."""
-        future = self.members_reads.get(code)
-        if future is None:
-            future = self.members_reads[code] = asyncio.get_running_loop().create_future()
-            # Nobody may be left to hear a failure (their connections closed meanwhile).
-            future.add_done_callback(lambda done: done.cancelled() or done.exception())
-            if code not in self.presence_publishing:
-                self.presence_publishing.add(code)
-                asyncio.ensure_future(self._publish_members(code, room))
-        await asyncio.shield(future)
+        presence change committed), without waiting for it.
+
+        A room's list goes out at most once per PRESENCE_PUBLISH_SECONDS: calls while a read is in
+        flight or during the pause after a publication share the next one. Pages apply join, leave
+        and rename notices to their list at once, so the full list only confirms it; sent on every
+        change, a storm of N joins would cost N lists of up to N names to each of N members."""
+        self.members_wanted.add(code)
+        if code not in self.presence_publishing:
+            self.presence_publishing.add(code)
+            asyncio.ensure_future(self._publish_members(code, room))
 
     async def _publish_members(self, code, room):
         try:
-            while code in self.members_reads:
-                future = self.members_reads.pop(code)
+            while code in self.members_wanted:
+                self.members_wanted.discard(code)
                 try:
                     # On the main database thread: a rename publishes its lists from there, and
                     # this read must not overtake it with names from before.
                     presence = await main_db_closing(room_presence)(room)
                     await self.publish(code, presence_event(*presence))
-                except Exception as error:
-                    future.set_exception(error)
-                else:
-                    future.set_result(None)
+                except Exception:  # the next change or heartbeat publishes again
+                    logger.warning("publishing the member list of room %s failed", code, exc_info=True)
+                await asyncio.sleep(settings.PRESENCE_PUBLISH_SECONDS)
         finally:
             self.presence_publishing.discard(code)
 

@@ -15,7 +15,8 @@ from django.utils import timezone
 from rooms.errors import ChatError
 from rooms.limits import CHANGES_PAGE_SIZE
 from rooms.models import Message
-from rooms.services.log import take_positions
+from rooms.services.bulk import insert_rows
+from rooms.services.log import take_positions_of_rooms
 from rooms.validation import check_before, check_body, check_client_id
 
 
@@ -71,11 +72,10 @@ def _insert(entries, now):
     by_room = {}
     for index, entry in enumerate(entries):
         by_room.setdefault(entry.room.pk, []).append(index)
+    firsts = take_positions_of_rooms({room_id: len(indexes) for room_id, indexes in by_room.items()})
     messages = []
-    # Rooms locked in id order: two processes' batches never wait for each other in a circle.
-    for room_id in sorted(by_room):
-        indexes = by_room[room_id]
-        first = take_positions(room_id, len(indexes))
+    for room_id, indexes in by_room.items():
+        first = firsts.get(room_id)
         for offset, index in enumerate(indexes):
             if first is None:  # purged while the message was on its way
                 results[index] = ChatError("room_removed", "This room was removed.")
@@ -87,7 +87,7 @@ def _insert(entries, now):
             message.seq = first + offset
             results[index] = (message, True)
             messages.append(message)
-    Message.objects.bulk_create(messages)
+    insert_rows(messages)
     return results
 
 

@@ -24,14 +24,46 @@ export function createMembers({ config, frames, scroll }) {
     return item;
   }
 
-  frames.on("presence", (frame) => {
+  // The names shown, in the server's order (case-insensitive). A full `presence` list replaces
+  // them; join, leave and rename notices change them at once (the server sends full lists at most
+  // a couple of times a second, so a busy room's list would otherwise lag behind its notices).
+  let names = [];
+  let watchers = 0;
+  const byName = (a, b) => {
+    const x = a.toLowerCase();
+    const y = b.toLowerCase();
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+
+  function render() {
     // On phones the member list sits above the messages: when it grows, keep the newest in view.
     const atEnd = scroll.distanceFromEnd() < 2;
-    const watchers = frame.watchers || 0;
-    members.replaceChildren(...frame.members.map(memberItem));
-    memberCount.textContent = String(frame.members.length);
+    members.replaceChildren(...names.map(memberItem));
+    memberCount.textContent = String(names.length);
     watcherCount.hidden = !watchers;
     watcherCount.textContent = watcherText(watchers);
     if (atEnd) scroll.toEnd();
+  }
+
+  function add(name) {
+    if (names.includes(name)) return;
+    names.push(name);
+    names.sort(byName);
+  }
+
+  frames.on("presence", (frame) => {
+    names = [...frame.members];
+    watchers = frame.watchers || 0;
+    render();
+  });
+
+  frames.on("system", (frame) => {
+    if (frame.event === "join") add(frame.name);
+    else if (frame.event === "leave") names = names.filter((name) => name !== frame.name);
+    else if (frame.event === "rename" && frame.old !== frame.new) {
+      names = names.filter((name) => name !== frame.old);
+      add(frame.new);
+    } else return;
+    render();
   });
 }
