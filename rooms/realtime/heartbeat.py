@@ -50,10 +50,10 @@ class Heartbeat:
         period is over (a member who comes back within it was never gone)."""
         grace = settings.PRESENCE_GRACE_SECONDS
         if grace > 0:
-            await self.hub.publish_members(room.code, room)  # the watcher count, say
+            self.hub.publish_members(room.code, room)  # the watcher count, say
             asyncio.get_running_loop().call_later(grace + 0.05, lambda: asyncio.ensure_future(self.settle(room)))
         elif not await self.settle(room):
-            await self.hub.publish_members(room.code, room)
+            self.hub.publish_members(room.code, room)
 
     async def settle(self, room):
         """Announce who left `room` for good; returns whether anyone did."""

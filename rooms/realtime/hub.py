@@ -132,7 +132,7 @@ class RoomHub:
                 except Exception:  # the layer failed; the messages are stored and resumable by id
                     logger.exception("publishing %d events to room %s failed", len(batch), code)
 
-    async def publish_members(self, code, room):
+    def publish_members(self, code, room):
         """Publish the room's member list as read after this call began (so after the caller's
         presence change committed), without waiting for it.
 

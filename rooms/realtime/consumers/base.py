@@ -27,6 +27,7 @@ from rooms.protocol import (
     history_frame,
     join_event,
     message_changed_event,
+    presence_event,
 )
 from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import Outbox, TokenBucket
@@ -34,6 +35,7 @@ from rooms.realtime.hub import get_hub
 from rooms.services.admission import client_ip
 from rooms.services.log import changed_before_position, messages_after_position
 from rooms.services.messages import changes_after, messages_after, recent_history
+from rooms.services.presence import room_presence
 from rooms.validation import check_frame_text, normalize_code
 
 
@@ -120,7 +122,9 @@ class RoomConnection(AsyncWebsocketConsumer):
         asyncio.get_running_loop().call_later(HISTORY_DEDUPE_SECONDS, self.forget_history_ids)
         if first:
             await self.hub.publish(self.code, join_event(self.name))
-        await self.publish_presence()
+        # The full list for this connection now; the others' lists follow at the hub's pace.
+        self.push(presence_event(*await side_db(room_presence)(self.room))["text"])
+        self.publish_presence()
 
     async def send_room_state(self):
         """Tell this connection what is not the default about its standing (subclasses)."""
@@ -217,8 +221,8 @@ class RoomConnection(AsyncWebsocketConsumer):
         # session; its connection is its own key).
         return self.session_key or self.connection_id
 
-    async def publish_presence(self):
-        await self.hub.publish_members(self.code, self.room)
+    def publish_presence(self):
+        self.hub.publish_members(self.code, self.room)
 
     # --- outbound: a bounded queue per connection ---------------------------------------------
 
