@@ -134,18 +134,22 @@ class RoomHub:
 
     def publish_members(self, code, room):
         """Publish the room's member list as read after this call began (so after the caller's
-        presence change committed), without waiting for it.
+        presence change committed). Returns a future of that publication when it starts now,
+        or None when it will come later: the caller need not wait for it.
 
         A room's list goes out at most once per PRESENCE_PUBLISH_SECONDS: calls while a read is in
         flight or during the pause after a publication share the next one. Pages apply join, leave
         and rename notices to their list at once, so the full list only confirms it; sent on every
         change, a storm of N joins would cost N lists of up to N names to each of N members."""
         self.members_wanted.add(code)
-        if code not in self.presence_publishing:
-            self.presence_publishing.add(code)
-            asyncio.ensure_future(self._publish_members(code, room))
+        if code in self.presence_publishing:
+            return None
+        self.presence_publishing.add(code)
+        published = asyncio.get_running_loop().create_future()
+        asyncio.ensure_future(self._publish_members(code, room, published))
+        return published
 
-    async def _publish_members(self, code, room):
+    async def _publish_members(self, code, room, published):
         try:
             while code in self.members_wanted:
                 self.members_wanted.discard(code)
@@ -156,8 +160,12 @@ class RoomHub:
                     await self.publish(code, presence_event(*presence))
                 except Exception:  # the next change or heartbeat publishes again
                     logger.warning("publishing the member list of room %s failed", code, exc_info=True)
+                if not published.done():
+                    published.set_result(None)
                 await asyncio.sleep(settings.PRESENCE_PUBLISH_SECONDS)
         finally:
+            if not published.done():
+                published.set_result(None)
             self.presence_publishing.discard(code)
 
 

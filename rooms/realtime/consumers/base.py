@@ -122,9 +122,12 @@ class RoomConnection(AsyncWebsocketConsumer):
         asyncio.get_running_loop().call_later(HISTORY_DEDUPE_SECONDS, self.forget_history_ids)
         if first:
             await self.hub.publish(self.code, join_event(self.name))
-        # The full list for this connection now; the others' lists follow at the hub's pace.
-        self.push(presence_event(*await side_db(room_presence)(self.room))["text"])
-        self.publish_presence()
+        published = self.publish_presence()
+        if published is not None:
+            await asyncio.shield(published)  # the room's list, with this member, goes out now
+        else:
+            # The room's next list is some way off (a busy room): this connection's own, now.
+            self.push(presence_event(*await side_db(room_presence)(self.room))["text"])
 
     async def send_room_state(self):
         """Tell this connection what is not the default about its standing (subclasses)."""
@@ -222,7 +225,7 @@ class RoomConnection(AsyncWebsocketConsumer):
         return self.session_key or self.connection_id
 
     def publish_presence(self):
-        self.hub.publish_members(self.code, self.room)
+        return self.hub.publish_members(self.code, self.room)
 
     # --- outbound: a bounded queue per connection ---------------------------------------------
 
