@@ -76,8 +76,10 @@ async def open_socket():
 
 @pytest.fixture(autouse=True)
 def no_presence_grace(settings):
-    """Leave notices at once, as most tests expect; the grace period has tests of its own."""
+    """Leave notices and member lists at once, as most tests expect; the grace period and the pace
+    of member lists have tests of their own."""
     settings.PRESENCE_GRACE_SECONDS = 0
+    settings.PRESENCE_PUBLISH_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

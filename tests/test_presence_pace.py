@@ -1,0 +1,42 @@
+"""A join storm costs a few member lists, not one per join: each page gets the full list when it
+connects, then lists at most every PRESENCE_PUBLISH_SECONDS, and the last one is right."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from rooms.services.rooms import create_room
+from tests.support.ws import joined
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MEMBERS = 24
+
+
+async def member_lists(communicator, quiet):
+    """The member lists a connection gets until `quiet` seconds pass without a frame."""
+    lists = []
+    while not await communicator.receive_nothing(timeout=quiet):
+        frame = await communicator.receive_json_from()
+        if frame["type"] == "presence":
+            lists.append(frame["members"])
+    return lists
+
+
+async def test_a_join_storm_sends_a_few_lists_and_the_last_is_complete(settings, session_for, open_socket):
+    settings.PRESENCE_PUBLISH_SECONDS = 0.5
+    room = await database_sync_to_async(create_room)()
+    names = [f"Member {n:02}" for n in range(MEMBERS)]
+    sessions = [await database_sync_to_async(session_for)(name) for name in names]
+    first, _ = await joined(open_socket, room.code, sessions[0])
+    # Everyone else at once; each gets a full list on connect (read_opening waits for it).
+    others = await asyncio.gather(*(joined(open_socket, room.code, key) for key in sessions[1:]))
+    lists = await member_lists(first, quiet=1.5)
+    assert lists, "the first member never got the list with the others"
+    assert lists[-1] == sorted(names, key=str.casefold)
+    # One list per join would be MEMBERS - 1 lists; the pace allows about one per half-second.
+    assert len(lists) <= 6, len(lists)
+    for communicator, _ in others:
+        later = await member_lists(communicator, quiet=0.2)
+        assert not later or later[-1] == sorted(names, key=str.casefold)
