@@ -41,8 +41,9 @@ function focusRestorer(item) {
   const key = (node) => `${node.classList[0]}|${node.dataset.emoji ?? ""}`;
   const wanted = key(focused);
   return () => {
-    const twin = [...item.querySelectorAll("button")].find((node) => key(node) === wanted);
-    (twin ?? item).focus();
+    // The message first: its actions are only shown (so focusable) while focus is within it.
+    item.focus();
+    [...item.querySelectorAll("button")].find((node) => key(node) === wanted)?.focus();
   };
 }
 
@@ -96,7 +97,12 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     const question = own
       ? "Delete your message for everyone? This cannot be undone."
       : `Remove ${message.name}'s message for everyone? It will show as removed by the owner.`;
-    if (await confirmAction(question, own ? "Delete" : "Remove")) send({ type: "delete", id: message.id });
+    const confirmed = await confirmAction(question, own ? "Delete" : "Remove");
+    // The dialog hands focus back to Delete, hidden with the actions while focus was away: take it
+    // to the message (whose actions then show again), and to Delete again if nothing was deleted.
+    item.focus();
+    if (!confirmed) return item.querySelector(".delete-message")?.focus();
+    send({ type: "delete", id: message.id });
   }
 
   // Chosen reactions as chips (click toggles yours); the picker and actions float over the
