@@ -5,6 +5,7 @@
 
 import { createComposer } from "./room/composer.js";
 import { createConfirm } from "./room/confirm.js";
+import { createDays } from "./room/days.js";
 import { createEnded } from "./room/ended.js";
 import { createExpiry } from "./room/expiry.js";
 import { createFrameRegistry } from "./room/frames.js";
@@ -63,6 +64,7 @@ const messages = createMessages({
   onNewFromOthers: [unread.count, mentions.notify],
 });
 createHistory({ frames, socket, messages, scroll });
+createDays({ config, frames });
 createMembers({ config, frames, scroll });
 createMemberSheet({ frames });
 createMessageKeys();

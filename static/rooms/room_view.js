@@ -65,6 +65,17 @@ export function continuesGroup(previous, next) {
   return gap >= 0 && gap <= GROUP_WINDOW_MS;
 }
 
+// A short message of emoji alone ("🎉", "👍👍") is shown large, as chat apps do.
+const EMOJI_ONLY = /^(?:\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}|\u200d|\ufe0f|\s)+$/u;
+export const EMOJI_ONLY_MAX = 6;
+
+export function isEmojiOnly(text) {
+  const trimmed = text.trim();
+  if (!trimmed || !EMOJI_ONLY.test(trimmed)) return false;
+  const pictographs = trimmed.match(/\p{Extended_Pictographic}/gu) ?? [];
+  return pictographs.length > 0 && pictographs.length <= EMOJI_ONLY_MAX;
+}
+
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?'"]+$/;
 

@@ -4,7 +4,7 @@
 // edit or delete; the buttons only appear where it would agree (docs/protocol.md, "Edits,
 // deletions, reactions"). Deleting asks first.
 
-import { renderMarkdown } from "../room_view.js";
+import { isEmojiOnly, renderMarkdown } from "../room_view.js";
 import { button, el } from "./dom.js";
 import { isOwn } from "./messages.js";
 
@@ -119,6 +119,7 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     const body = item.querySelector(".body");
     body.hidden = item.classList.contains("editing");
     item.classList.toggle("deleted", Boolean(message.deleted));
+    body.classList.toggle("emoji-only", !message.deleted && isEmojiOnly(message.body));
     if (message.deleted) {
       const note = message.deleted_by === "owner" ? "removed by the owner" : "message deleted";
       body.replaceChildren(el("em", "deleted-note", note));
