@@ -25,8 +25,8 @@ from rooms.services.admission import (
 )
 from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
-from rooms.services.rooms import create_room
-from rooms.services.sessions import owner_key_in_session, remember_joined, remember_owner_key
+from rooms.services.rooms import create_room, rooms_in_order
+from rooms.services.sessions import owner_key_in_session, recent_room_codes, remember_joined, remember_owner_key
 from rooms.services.transfer import export_rooms
 from rooms.services.watch import find_watched_room, watch_token_in_session
 from rooms.validation import normalize_code
@@ -46,6 +46,9 @@ def room_for_request(request, code):
     if room is not None:
         check_may_join(room, request.session.session_key or "", owner_key_in_session(request.session, room.code))
     return room
+
+
+RECENT_ROOMS_SHOWN = 5
 
 
 @require_http_methods(["GET", "POST"])
@@ -68,7 +71,9 @@ def home(request):
             return redirect("rooms:room", code=room.code)
     else:
         form = HomeForm(initial={"name": request.session.get("name", ""), "code": request.GET.get("code", "")})
-    return render(request, "rooms/home.html", {"form": form})
+    # Rooms this browser was in, so Back after Leave is not the only way back.
+    recent = rooms_in_order(recent_room_codes(request.session, RECENT_ROOMS_SHOWN))
+    return render(request, "rooms/home.html", {"form": form, "recent_rooms": recent})
 
 
 @require_http_methods(["GET", "POST"])
