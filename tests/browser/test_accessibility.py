@@ -74,6 +74,11 @@ def test_no_axe_violations_anywhere(people, scheme):
     newcomer.page.click("button[type=submit]")
     expect(newcomer.page.get_by_text("This room needs a passphrase.")).to_be_visible()
     check(newcomer, "passphrase prompt", reports)
+    owner.goto("/")
+    expect(owner.page.get_by_text("Your recent rooms")).to_be_visible()
+    check(owner, "home with recent rooms", reports)
+    owner.goto("/no/such/page/")
+    check(owner, "404 page", reports)
 
     assert not reports, "\n\n".join(f"== {what} ({scheme}) ==\n{report}" for what, report in reports.items())
 

@@ -59,3 +59,14 @@ def test_emoji_only_messages_are_large_and_code_is_set_apart(people):
     assert party.evaluate(size) >= 2 * words.evaluate(size)
     background = words.locator("code").evaluate("node => getComputedStyle(node).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "transparent")
+
+
+def test_after_leaving_the_home_page_offers_the_way_back(people):
+    (ada,) = people(1)
+    code = ada.create_room("Ada", title="Book club")
+    ada.page.click("#leave")
+    ada.page.wait_for_url(f"{ada.base_url}/")
+    recent = ada.page.get_by_role("region", name="Your recent rooms")
+    expect(recent.get_by_role("link")).to_have_text([f"{code} · Book club"])
+    recent.get_by_role("link").click()
+    assert ada.wait_in_room() == code
