@@ -29,9 +29,17 @@ def test_days_are_separated_and_the_start_of_the_room_is_marked(people, app_serv
     assert texts[0] == f"This is the start of room {code}."
     assert texts[2:] == ["Yesterday", "Today"]
     assert texts[1] not in ("Today", "Yesterday") and any(char.isdigit() for char in texts[1])
-    # Each separator stands right before the first message of its day.
-    first_of_yesterday = reader.page.locator("#messages > li.day-separator + li.message .body")
-    expect(first_of_yesterday).to_have_text(["from last week", "from yesterday", "from today"])
+    # Each separator stands right before the first message of its day; today's join notices follow.
+    first_of_day = reader.page.locator("#messages > li.day-separator + li.message .body")
+    expect(first_of_day).to_have_text(["from last week", "from yesterday", "from today"])
+    expect(reader.system_notices.last).to_contain_text("Reader has entered the room")
+    # A new day's first entry may be a notice: in a fresh room "Today" comes before the join.
+    (ada,) = people(1)
+    ada.create_room("Ada")
+    expect(ada.page.locator("#messages > li").first).to_have_text(
+        "This is the start of room " + ada.page.locator("#room-code").inner_text() + "."
+    )
+    expect(ada.page.locator("#messages > li.day-separator + li.system")).to_contain_text("Ada has entered the room")
     expect(reader.page.locator("#empty-hint")).to_be_hidden()
 
 

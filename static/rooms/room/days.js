@@ -36,7 +36,7 @@ export function createDays({ config, frames }) {
   function refresh() {
     for (const old of list.querySelectorAll(":scope > .day-separator, :scope > .room-start")) old.remove();
     let previousDay = null;
-    for (const item of list.querySelectorAll(":scope > li.message[data-ts]")) {
+    for (const item of list.querySelectorAll(":scope > li[data-ts]")) {
       const when = new Date(item.dataset.ts);
       if (dayKey(when) === previousDay) continue;
       previousDay = dayKey(when);

@@ -98,7 +98,10 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
     const text = el("span", "system-text");
     text.append(...parts);
     item.append(text);
-    if (frame.ts) item.append(timeElement(frame.ts));
+    if (frame.ts) {
+      item.dataset.ts = frame.ts; // for the day separators
+      item.append(timeElement(frame.ts));
+    }
     list.append(item);
   }
 
