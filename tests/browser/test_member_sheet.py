@@ -12,6 +12,7 @@ CROWD = [f"Member {number:02d}" for number in range(1, 30)]  # with the reader: 
 def test_a_phone_with_thirty_members_keeps_the_screen_for_messages(people, app_server):
     (ada,) = people(1)
     code = ada.create_room("Ada")
+    ada.send("welcome, all thirty of you")
     (reader,) = people(1, **PHONE)
     reader.join_room("Reader", code)
     with Crowd(app_server, code, CROWD):

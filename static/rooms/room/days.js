@@ -31,18 +31,29 @@ export function createDays({ config, frames }) {
     return item;
   }
 
-  // Rebuilt after each change: cheap for the few hundred entries a page holds, and always right
-  // whatever order messages arrived in.
+  // Checked after each change, whatever order entries arrived in; separators already right are
+  // kept (one may have keyboard focus), the others replaced.
   function refresh() {
-    for (const old of list.querySelectorAll(":scope > .day-separator, :scope > .room-start")) old.remove();
+    const kept = new Set();
     let previousDay = null;
     for (const item of list.querySelectorAll(":scope > li[data-ts]")) {
       const when = new Date(item.dataset.ts);
       if (dayKey(when) === previousDay) continue;
       previousDay = dayKey(when);
-      item.before(separator("day-separator", dayLabel(when)));
+      const label = dayLabel(when);
+      let mark = item.previousElementSibling;
+      if (!mark?.classList.contains("day-separator") || mark.textContent !== label) {
+        mark = separator("day-separator", label);
+        item.before(mark);
+      }
+      kept.add(mark);
     }
-    if (startReached) list.prepend(separator("room-start", `This is the start of room ${config.code}.`));
+    for (const old of list.querySelectorAll(":scope > .day-separator")) if (!kept.has(old)) old.remove();
+    const start = list.querySelector(":scope > .room-start");
+    if (startReached && list.firstElementChild !== start) {
+      start?.remove();
+      list.prepend(separator("room-start", `This is the start of room ${config.code}.`));
+    }
     if (hint) hint.hidden = list.querySelector(":scope > li.message") !== null;
   }
 
