@@ -115,7 +115,9 @@ def room(request, code):
     config.update(owner_config(request, room))
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
-    return render(request, "rooms/room.html", {"room": room, "name": name, "config": config, "limits": limits})
+    # An empty room's hint is in the first paint, so its appearing never shifts the page.
+    context = {"room": room, "name": name, "config": config, "limits": limits, "empty": not room.messages.exists()}
+    return render(request, "rooms/room.html", context)
 
 
 @require_POST
@@ -205,7 +207,8 @@ def watch(request, code, token):
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
-    return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config, "limits": limits})
+    context = {"room": room, "watching": True, "config": config, "limits": limits, "empty": not room.messages.exists()}
+    return render(request, "rooms/room.html", context)
 
 
 @require_http_methods(["GET"])
