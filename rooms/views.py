@@ -3,6 +3,7 @@ import logging
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -115,9 +116,15 @@ def room(request, code):
     config.update(owner_config(request, room))
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
-    # An empty room's hint is in the first paint, so its appearing never shifts the page.
-    context = {"room": room, "name": name, "config": config, "limits": limits, "empty": not room.messages.exists()}
+    context = {"room": room, "name": name, "config": config, "limits": limits, **history_shape(room)}
     return render(request, "rooms/room.html", context)
+
+
+def history_shape(room):
+    """Whether the room has no message yet, and more than the first history page holds: the page
+    shows the empty-room hint and "Load earlier" in its first paint, so they never shift it."""
+    stored = room.messages.all()
+    return {"empty": not stored.exists(), "has_earlier": stored[settings.HISTORY_LIMIT :].exists()}
 
 
 @require_POST
@@ -207,7 +214,7 @@ def watch(request, code, token):
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
-    context = {"room": room, "watching": True, "config": config, "limits": limits, "empty": not room.messages.exists()}
+    context = {"room": room, "watching": True, "config": config, "limits": limits, **history_shape(room)}
     return render(request, "rooms/room.html", context)
 
 
