@@ -61,6 +61,11 @@ def test_react_edit_and_delete_by_keyboard_alone(people):
     page.keyboard.press("Enter")
     expect(page.locator(".edit-body")).to_be_focused()
     page.keyboard.type(" and more")
+    # While editing, the floating actions step aside: Save and Cancel are not covered.
+    editing = alice.message("helo with a typo")
+    expect(editing.locator(".message-actions")).to_be_hidden()
+    expect(editing.get_by_role("button", name="Save")).to_be_visible()
+    expect(editing.get_by_role("button", name="Cancel")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator(".edit-body")).to_have_count(0)
     assert page.evaluate(FOCUSED_TEXT) == "helo with a typo"

@@ -53,10 +53,13 @@ def test_expiry_has_no_default_asks_first_and_can_be_cancelled(people):
     expect(ada.page.locator("#confirm-dialog")).to_be_hidden()
     expect(ada.page.locator("#room-menu")).to_be_visible()
     expect(bob.page.locator("#expiry")).to_have_text("")
+    header_height = bob.page.locator(".room-header").bounding_box()["height"]
 
     ada.page.click("#set-expiry")
     ada.page.click("#confirm-ok")
     expect(bob.page.locator("#expiry")).to_have_text(re.compile(r"This room disappears in (1 d 0 h|23 h 59 min)\."))
+    # The note has its line kept for it: the header does not grow, the messages do not move.
+    assert bob.page.locator(".room-header").bounding_box()["height"] == header_height
     expect(ada.page.locator("#expiry-state")).to_contain_text("The room will be deleted on")
     ada.page.click("#cancel-expiry")
     expect(bob.system_notices.filter(has_text="Ada cancelled the expiry")).to_have_count(1)
