@@ -56,7 +56,15 @@ def test_no_axe_violations_anywhere(people, scheme):
     owner.page.click("#kick-member")
     check(owner, "confirm dialog", reports)
     owner.page.keyboard.press("Escape")
+    # An expiry for everyone, a mute for Bob: the notes they bring, and Bob's disabled composer.
+    owner.page.select_option("#expiry-hours", label="7 days")
+    owner.page.click("#set-expiry")
+    owner.page.click("#confirm-ok")
+    owner.page.click("#mute-member")
     owner.page.keyboard.press("Escape")
+    expect(member.page.locator("#mute-note")).to_be_visible()
+    expect(member.page.locator("#expiry")).to_contain_text("This room disappears in")
+    check(member, "room, muted, with an expiry", reports)
 
     newcomer.goto(f"/rooms/{code}/")
     check(newcomer, "name prompt", reports)
