@@ -72,8 +72,10 @@ export const EMOJI_ONLY_MAX = 6;
 export function isEmojiOnly(text) {
   const trimmed = text.trim();
   if (!trimmed || !EMOJI_ONLY.test(trimmed)) return false;
-  const pictographs = trimmed.match(/\p{Extended_Pictographic}/gu) ?? [];
-  return pictographs.length > 0 && pictographs.length <= EMOJI_ONLY_MAX;
+  // A flag is two regional indicators; every other emoji has one pictograph.
+  const pictographs = (trimmed.match(/\p{Extended_Pictographic}/gu) ?? []).length;
+  const flags = Math.ceil((trimmed.match(/\p{Regional_Indicator}/gu) ?? []).length / 2);
+  return pictographs + flags > 0 && pictographs + flags <= EMOJI_ONLY_MAX;
 }
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
