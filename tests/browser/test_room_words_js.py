@@ -37,7 +37,8 @@ def test_the_mute_note_and_the_removed_pages_heading(page):
     note = run(page, "mute.js", "return m.muteText(new Date(2026, 10, 30, 14, 5).toISOString());")
     assert note.startswith("Muted by the owner until ") and note.endswith(".")
     assert "14:05" in note or "02:05" in note  # the reader's locale says 24- or 12-hour
-    headings = run(page, "ended.js", "return ['kicked', 'locked', 'room_expired', 'something_new'].map(m.endedHeading);")
+    codes = ["kicked", "locked", "room_expired", "something_new"]
+    headings = run(page, "ended.js", "return arg.map(m.endedHeading);", codes)
     assert headings == [
         "You were removed from this room",
         "This room is locked",
