@@ -118,7 +118,15 @@ def test_a_muted_member_sees_until_when_and_the_composer_comes_back(people):
     expect(bob.page.locator("#message")).to_be_disabled()
     expect(bob.page.locator("#send")).to_be_disabled()
 
+    # A message that crossed the mute on its way (sent as it began) is not sent, with no Retry yet.
+    bob.page.evaluate("document.getElementById('message').disabled = false")
+    bob.send("crossed the mute")
+    crossed = bob.page.locator("#messages li.pending", has_text="crossed the mute")
+    expect(crossed.locator(".ts")).to_have_text("not sent")
+    expect(crossed.get_by_role("button", name="Retry")).to_be_hidden()
+
     bob.page.clock.fast_forward("01:05")
     expect(bob.page.locator("#mute-note")).to_be_hidden()
     expect(bob.page.locator("#message")).to_be_enabled()
     expect(bob.page.locator("#send")).to_be_enabled()
+    expect(crossed.get_by_role("button", name="Retry")).to_be_visible()

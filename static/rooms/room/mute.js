@@ -23,6 +23,8 @@ export function createMute({ frames }) {
     note.textContent = muted ? muteText(until) : "";
     input.disabled = muted;
     send.disabled = muted;
+    // A message refused for the mute keeps its Retry hidden until the mute lifts (style.css).
+    document.querySelector(".room").classList.toggle("is-muted", muted);
     if (muted) liftTimer = setTimeout(() => setMuted(null), msLeft);
     else if (document.activeElement === document.body) input.focus();
   }
@@ -33,7 +35,7 @@ export function createMute({ frames }) {
   frames.on("error", (frame) => {
     if (frame.code !== "muted" || !frame.until) return;
     setMuted(frame.until);
-    // A message refused for the mute is left to the pending list ("not sent", Retry); the note says why.
+    // A message refused for the mute is left to the pending list ("not sent"); the note says why.
     return frame.client_id ? undefined : CLAIMED;
   });
 }
