@@ -14,8 +14,9 @@ export function createMemberSheet({ frames }) {
     if (open) document.getElementById("members-close").focus();
   }
 
-  frames.on("presence", (frame) => {
-    count.textContent = String(frame.members.length);
+  // The count members.js has just shown (it subscribed first), whatever shape presence frames take.
+  frames.on("presence", () => {
+    count.textContent = document.getElementById("member-count").textContent;
   });
   toggle.addEventListener("click", () => setOpen(!room.classList.contains("members-open")));
   document.getElementById("members-close").addEventListener("click", () => {
