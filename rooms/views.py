@@ -3,6 +3,7 @@ import logging
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -25,8 +26,8 @@ from rooms.services.admission import (
 )
 from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
-from rooms.services.rooms import create_room
-from rooms.services.sessions import owner_key_in_session, remember_joined, remember_owner_key
+from rooms.services.rooms import create_room, rooms_in_order
+from rooms.services.sessions import owner_key_in_session, recent_room_codes, remember_joined, remember_owner_key
 from rooms.services.transfer import export_rooms
 from rooms.services.watch import find_watched_room, watch_token_in_session
 from rooms.validation import normalize_code
@@ -46,6 +47,9 @@ def room_for_request(request, code):
     if room is not None:
         check_may_join(room, request.session.session_key or "", owner_key_in_session(request.session, room.code))
     return room
+
+
+RECENT_ROOMS_SHOWN = 5
 
 
 @require_http_methods(["GET", "POST"])
@@ -68,7 +72,9 @@ def home(request):
             return redirect("rooms:room", code=room.code)
     else:
         form = HomeForm(initial={"name": request.session.get("name", ""), "code": request.GET.get("code", "")})
-    return render(request, "rooms/home.html", {"form": form})
+    # Rooms this browser was in, so Back after Leave is not the only way back.
+    recent = rooms_in_order(recent_room_codes(request.session, RECENT_ROOMS_SHOWN))
+    return render(request, "rooms/home.html", {"form": form, "recent_rooms": recent})
 
 
 @require_http_methods(["GET", "POST"])
@@ -110,7 +116,15 @@ def room(request, code):
     config.update(owner_config(request, room))
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
-    return render(request, "rooms/room.html", {"room": room, "name": name, "config": config, "limits": limits})
+    context = {"room": room, "name": name, "config": config, "limits": limits, **history_shape(room)}
+    return render(request, "rooms/room.html", context)
+
+
+def history_shape(room):
+    """Whether the room has no message yet, and more than the first history page holds: the page
+    shows the empty-room hint and "Load earlier" in its first paint, so they never shift it."""
+    stored = room.messages.all()
+    return {"empty": not stored.exists(), "has_earlier": stored[settings.HISTORY_LIMIT :].exists()}
 
 
 @require_POST
@@ -200,7 +214,8 @@ def watch(request, code, token):
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
-    return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config, "limits": limits})
+    context = {"room": room, "watching": True, "config": config, "limits": limits, **history_shape(room)}
+    return render(request, "rooms/room.html", context)
 
 
 @require_http_methods(["GET"])

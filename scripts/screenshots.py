@@ -2,7 +2,8 @@
 
 Runs the real app under daphne on a free port with a throwaway database, has three people chat in
 Debian's Chromium, and captures: the home page, the room in light and dark colour schemes, the
-room on a 360 px wide phone, and the read-only page a watch link opens.
+room on a 390 px wide phone (as is, with the member sheet open, and the owner's room menu open),
+and the read-only page a watch link opens.
 """
 
 import re
@@ -20,7 +21,7 @@ from tests.live_server import LiveServer  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1100, "height": 680}
-PHONE = {"width": 360, "height": 740}
+PHONE = {"width": 390, "height": 844}
 CONVERSATION = [
     ("alice", "Morning! Is everyone still up for the hike on Saturday?"),
     ("bob", "Yes! I can drive, there's room for three more in the car."),
@@ -85,6 +86,7 @@ def capture(browser, base_url):
         page.press("#message", "Enter")
         expect(alice.locator("#messages li.message:not(.pending)")).to_have_count(count)
     expect(alice.locator("#members li")).to_have_count(3)
+    alice.locator("#message").focus()
     alice.screenshot(path=OUT / "room-light.png")
 
     viewers = (("Dana", "dark", DESKTOP, "room-dark.png"), ("Erin", "light", PHONE, "room-phone.png"))
@@ -97,9 +99,21 @@ def capture(browser, base_url):
         expect(viewer.locator("#messages li.message")).to_have_count(len(CONVERSATION))
         expect(viewer.locator("#members li")).to_have_count(members)
         viewer.screenshot(path=OUT / filename)
+        if viewport is PHONE:
+            viewer.click("#members-toggle")
+            expect(viewer.locator("#members")).to_be_visible()
+            viewer.screenshot(path=OUT / "room-phone-members.png")
+
+    # The owner's room menu, on a phone: a sheet over the room.
+    alice.set_viewport_size(PHONE)
+    alice.click("#room-menu-button")
+    expect(alice.locator("#room-menu")).to_be_visible()
+    alice.screenshot(path=OUT / "room-phone-menu.png")
+    alice.keyboard.press("Escape")
+    alice.set_viewport_size(DESKTOP)
 
     # The owner shares a read-only watch link; someone without a name reads along.
-    alice.click("#room-menu summary")
+    alice.click("#room-menu-button")
     alice.click("#create-watch-link")
     link = alice.locator("#watch-link")
     expect(link).to_have_value(re.compile(r"/watch/"))

@@ -197,6 +197,19 @@ def test_export_room_text_is_readable_with_multi_line_messages_indented():
     assert lines[2] == "  second"
 
 
+def test_export_room_text_shows_times_to_the_minute_and_marks_edits():
+    from datetime import UTC, datetime
+
+    room = make_room(messages=2)
+    first, second = Message.objects.filter(room=room).order_by("id")
+    when = datetime(2026, 11, 23, 6, 0, 1, 310753, tzinfo=UTC)
+    Message.objects.filter(pk=first.pk).update(created_at=when)
+    Message.objects.filter(pk=second.pk).update(created_at=when, body="fixed", edited_at=when)
+    lines = run_command("export_room", room.code, "--format", "text").splitlines()
+    assert lines[1] == f"[2026-11-23 06:00 UTC] Ann: {first.body}"
+    assert lines[2] == "[2026-11-23 06:00 UTC] Ann: fixed (edited)"
+
+
 def test_export_room_to_a_file(tmp_path):
     room = make_room(messages=2)
     target = tmp_path / "room.json"

@@ -266,9 +266,12 @@ def test_the_room_page_has_the_rename_paging_typing_and_new_message_controls():
         'id="new-messages"',
         'id="typing"',
         '<textarea id="message"',
-        '<ol id="messages" aria-live="polite"',
+        '<ol id="messages" aria-label=',
+        '<div id="announcer" class="visually-hidden" aria-live="polite"',
     ):
         assert snippet in page
+    # History is not read out in bulk: only the announcer is a live region.
+    assert 'id="messages" aria-live' not in page
 
 
 def test_a_titled_room_shows_its_title_in_the_page_and_the_tab_escaped():

@@ -211,3 +211,33 @@ def test_healthz_reports_database_and_channel_layer(csrf_client):
     response = csrf_client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+
+
+def test_the_home_page_lists_the_rooms_this_browser_was_in_newest_first(csrf_client):
+    first = post_home(csrf_client, name="Ann", title="Book club", create="")["Location"]
+    csrf_client.get(first)
+    second = post_home(csrf_client, name="Ann", create="")["Location"]
+    csrf_client.get(second)
+    csrf_client.post(second + "leave/", {"csrfmiddlewaretoken": csrf_client.cookies["csrftoken"].value})
+    Room.objects.filter(code=second.split("/")[2]).delete()  # a removed room is not offered
+    third = post_home(csrf_client, name="Ann", create="")["Location"]
+    csrf_client.get(third)
+    page = csrf_client.get("/").content.decode()
+    assert "Your recent rooms" in page
+    assert page.index(f'href="{third}"') < page.index(f'href="{first}"')
+    assert f'href="{second}"' not in page
+    assert "Book club" in page
+    assert "Your recent rooms" not in Client().get("/").content.decode()
+
+
+def test_error_pages_wear_the_apps_look_and_lead_home(client):
+    page = client.get("/no/such/page/")
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert "<h1>Nothing here</h1>" in text and 'href="/"' in text and "rooms/style.css" in text
+    # The 403 page says why (PermissionDenied's message); the 500 page needs no request context.
+    from django.template.loader import render_to_string
+
+    refused = render_to_string("403.html", {"exception": "This room needs its passphrase."})
+    assert "<h1>Not allowed</h1>" in refused and "This room needs its passphrase." in refused
+    assert "<h1>Something went wrong</h1>" in render_to_string("500.html")

@@ -45,6 +45,12 @@ def find_room(code):
     return Room.objects.filter(code=code).first()
 
 
+def rooms_in_order(codes):
+    """The rooms of `codes` that still exist, in the order of `codes`."""
+    found = {room.code: room for room in Room.objects.filter(code__in=codes)}
+    return [found[code] for code in codes if code in found]
+
+
 def missing_room_codes(codes):
     """Those of `codes` whose room no longer exists."""
     codes = set(codes)

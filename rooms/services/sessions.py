@@ -58,3 +58,8 @@ def remember_joined(session, code):
 
 def has_joined(session, code):
     return session is not None and code in (session.get(JOINED_ROOMS_SESSION_KEY) or [])
+
+
+def recent_room_codes(session, limit):
+    """The codes of the last `limit` rooms the session was admitted to, newest first."""
+    return list(reversed(session.get(JOINED_ROOMS_SESSION_KEY) or []))[:limit]

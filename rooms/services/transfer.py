@@ -1,7 +1,7 @@
 """Export and import of rooms: a streamed JSON (or text) history, read back incrementally."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import ijson
 from django.db import transaction
@@ -52,13 +52,25 @@ def _iter_export_json(rooms):
     yield "\n]}\n"
 
 
+def readable_time(moment):
+    """A time as people read it in a transcript: to the minute, in UTC, said so."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
         title = f" {room.title}" if room.title else ""
-        yield ("\n" if index else "") + f"# Room {room.code}{title} (created {format_timestamp(room.created_at)})\n"
-        for name, body, created_at, _ in iter_room_messages(room):
+        yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
+        messages = (
+            Message.objects.filter(room=room, deleted=False)
+            .order_by("id")
+            .values_list("name", "body", "created_at", "edited_at")
+            .iterator(chunk_size=EXPORT_CHUNK_SIZE)
+        )
+        for name, body, created_at, edited_at in messages:
             # Continuation lines are indented so a multi-line message stays one entry.
-            yield f"[{format_timestamp(created_at)}] {name}: {body.replace(chr(10), chr(10) + '  ')}\n"
+            edited = " (edited)" if edited_at else ""
+            yield f"[{readable_time(created_at)}] {name}: {body.replace(chr(10), chr(10) + '  ')}{edited}\n"
 
 
 def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):

@@ -4,14 +4,20 @@
 // the page), and the socket is the watcher's.
 
 import { createComposer } from "./room/composer.js";
+import { createConfirm } from "./room/confirm.js";
+import { createDays } from "./room/days.js";
+import { createEnded } from "./room/ended.js";
 import { createExpiry } from "./room/expiry.js";
 import { createFrameRegistry } from "./room/frames.js";
 import { createHistory } from "./room/history.js";
 import { createInvite } from "./room/invite.js";
+import { createMessageKeys } from "./room/keyboard.js";
 import { createLog } from "./room/log.js";
+import { createMemberSheet } from "./room/member_sheet.js";
 import { createMembers, NOTICES as MEMBER_NOTICES } from "./room/members.js";
 import { createMentions } from "./room/mentions.js";
 import { createMessages } from "./room/messages.js";
+import { createMute } from "./room/mute.js";
 import { createOwner, FATAL_ERRORS as OWNER_FATAL_ERRORS, NOTICES as OWNER_NOTICES } from "./room/owner.js";
 import { createPending } from "./room/pending.js";
 import { createRename, NOTICES as RENAME_NOTICES } from "./room/rename.js";
@@ -38,6 +44,8 @@ const frames = createFrameRegistry([
 // new name before its notice is shown; and log, rename, history and pending claim their own
 // refusals before the catch-all at the end shows an error.
 const status = createStatus();
+const ended = createEnded();
+const confirmAction = createConfirm();
 const socket = createSocket({ config, frames, status });
 createLog({ frames, socket });
 const pending = createPending({ config, frames, socket, status });
@@ -46,7 +54,7 @@ if (!watching) createRename({ config, frames, socket });
 const scroll = createScroll();
 const unread = createUnread();
 const mentions = createMentions({ config, watching });
-const rich = createRich({ config, frames, socket, mentions, watching });
+const rich = createRich({ config, frames, socket, mentions, watching, confirmAction });
 const messages = createMessages({
   config,
   frames,
@@ -56,20 +64,27 @@ const messages = createMessages({
   onNewFromOthers: [unread.count, mentions.notify],
 });
 createHistory({ frames, socket, messages, scroll });
+createDays({ config, frames });
 createMembers({ config, frames, scroll });
+createMemberSheet({ frames });
+createMessageKeys();
 createExpiry({ config, frames });
 if (!watching) {
-  createOwner({ config, frames, socket, status });
+  createOwner({ config, frames, socket, status, confirmAction });
+  createMute({ frames });
   createComposer({ pending, typing, scroll, status });
   createInvite();
   // Close the socket before leaving so the others see the leave notice at once.
   document.querySelector(".leave-form").addEventListener("submit", () => socket.leave());
 }
 
-// What no module claimed is shown under the composer; after a fatal error reconnecting cannot help.
+// What no module claimed is shown under the composer; after a fatal error reconnecting cannot help,
+// and the page says so in full instead of showing a room it is no longer in.
 frames.on("error", (frame) => {
   status.showError(frame.detail);
-  if (frames.isFatal(frame.code)) socket.end();
+  if (!frames.isFatal(frame.code)) return;
+  socket.end();
+  ended.show(frame);
 });
 
 socket.connect();

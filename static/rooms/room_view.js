@@ -65,6 +65,19 @@ export function continuesGroup(previous, next) {
   return gap >= 0 && gap <= GROUP_WINDOW_MS;
 }
 
+// A short message of emoji alone ("🎉", "👍👍") is shown large, as chat apps do.
+const EMOJI_ONLY = /^(?:\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}|\u200d|\ufe0f|\s)+$/u;
+export const EMOJI_ONLY_MAX = 6;
+
+export function isEmojiOnly(text) {
+  const trimmed = text.trim();
+  if (!trimmed || !EMOJI_ONLY.test(trimmed)) return false;
+  // A flag is two regional indicators; every other emoji has one pictograph.
+  const pictographs = (trimmed.match(/\p{Extended_Pictographic}/gu) ?? []).length;
+  const flags = Math.ceil((trimmed.match(/\p{Regional_Indicator}/gu) ?? []).length / 2);
+  return pictographs + flags > 0 && pictographs + flags <= EMOJI_ONLY_MAX;
+}
+
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING_PUNCTUATION = /[.,;:!?'"]+$/;
 

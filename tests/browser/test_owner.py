@@ -11,16 +11,25 @@ def test_owner_kicks_a_member(people):
     expect(ada.page.locator("#owner-badge")).to_be_visible()
     bob.join_room("Bob", code)
     expect(bob.page.locator("#owner-badge")).to_be_hidden()
-    expect(bob.page.locator("#room-menu")).to_be_hidden()
+    expect(bob.page.locator("#room-menu-button")).to_be_hidden()
 
-    ada.page.click("#room-menu summary")
+    ada.page.click("#room-menu-button")
     expect(ada.page.locator("#member-target option")).to_have_text(["Bob"])
     ada.page.click("#kick-member")
+    # Kicking asks first.
+    expect(ada.page.locator("#confirm-text")).to_have_text(
+        "Remove Bob from the room? They cannot come back for 10 minutes."
+    )
+    ada.page.click("#confirm-ok")
 
     # The kick notice, then (in either order with it) the leave of the closed connection.
     expect(ada.system_notices.filter(has_text="Bob was removed by Ada")).to_have_count(1)
-    expect(bob.page.locator("#composer-error")).to_have_text("The owner removed you from this room.")
-    expect(bob.page.locator("#connection")).to_have_attribute("data-state", "offline")
+    # Bob's page says what happened, in full, with the way home: no room, no composer.
+    expect(bob.page.get_by_role("heading", name="You were removed from this room")).to_be_visible()
+    expect(bob.page.locator("#room-ended-detail")).to_have_text("The owner removed you from this room.")
+    expect(bob.page.locator("#message")).to_be_hidden()
+    expect(bob.page.locator("#members")).to_be_hidden()
+    expect(bob.page.get_by_role("link", name="Back to the home page")).to_be_visible()
     expect(ada.members).to_have_text(["Ada"])
     # Coming back by reloading is refused too: the room page sends him home, saying why.
     bob.page.reload()
@@ -57,7 +66,7 @@ def test_watch_link_reads_along_and_revoking_disconnects(people):
     bob.join_room("Bob", code)
     ada.send("said before anyone watched")
 
-    ada.page.click("#room-menu summary")
+    ada.page.click("#room-menu-button")
     expect(ada.page.locator("#watch-link")).to_be_hidden()
     ada.page.click("#create-watch-link")
     link = ada.page.locator("#watch-link")
@@ -83,12 +92,12 @@ def test_watch_link_reads_along_and_revoking_disconnects(people):
     shown = link.input_value()
     ada.page.reload()
     ada.wait_in_room()
-    ada.page.click("#room-menu summary")
+    ada.page.click("#room-menu-button")
     expect(ada.page.locator("#watch-link")).to_have_value(shown)
 
     ada.page.click("#revoke-watch-link")
-    expect(watcher.page.locator("#composer-error")).to_have_text("The owner ended this watch link.")
-    expect(watcher.page.locator("#connection")).to_have_attribute("data-state", "offline")
+    expect(watcher.page.get_by_role("heading", name="This watch link has ended")).to_be_visible()
+    expect(watcher.page.locator("#room-ended-detail")).to_have_text("The owner ended this watch link.")
     expect(bob.page.locator("#watcher-count")).to_be_hidden()
     expect(ada.page.locator("#watch-link")).to_be_hidden()
     watcher.page.reload()

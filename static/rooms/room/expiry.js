@@ -11,13 +11,20 @@ export function expiryText(msLeft) {
   return `This room disappears in ${left}.`;
 }
 
+// "in 1 day" for the expiry menu's choices (hours), as its confirmation question says it.
+export function expiryChoiceText(hours) {
+  if (hours % 24) return hours === 1 ? "in 1 hour" : `in ${hours} hours`;
+  const days = hours / 24;
+  return days === 1 ? "in 1 day" : `in ${days} days`;
+}
+
 export function createExpiry({ config, frames }) {
   const note = document.getElementById("expiry");
   let expiresAt = null;
 
+  // The note keeps its line in the header while empty, so the header does not jump when it appears.
   function show() {
-    note.hidden = !expiresAt;
-    if (expiresAt) note.textContent = expiryText(expiresAt - Date.now());
+    note.textContent = expiresAt ? expiryText(expiresAt - Date.now()) : "";
   }
 
   function set(iso) {

@@ -34,10 +34,21 @@ export class MessageIds {
   }
 }
 
+const ANNOUNCED_KEPT = 5; // older announcements are removed; they have been read out
+
 // onNewFromOthers: functions told of each new live message someone else sent (unread count, mentions).
 export function createMessages({ config, frames, rich, mentions, scroll, onNewFromOthers }) {
   const list = document.getElementById("messages");
+  const announcer = document.getElementById("announcer");
   const ids = new MessageIds();
+
+  // Screen readers hear each new live message once, here; history and earlier pages stay quiet.
+  function announce(message) {
+    const line = el("p", "", `${message.name}: ${message.body}`);
+    line.dataset.id = String(message.id);
+    announcer.append(line);
+    while (announcer.childElementCount > ANNOUNCED_KEPT) announcer.firstElementChild.remove();
+  }
 
   // Insert a list item so that messages stay in id order even if a frame arrives late.
   function insertById(item, id) {
@@ -87,15 +98,25 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
     const text = el("span", "system-text");
     text.append(...parts);
     item.append(text);
-    if (frame.ts) item.append(timeElement(frame.ts));
+    if (frame.ts) {
+      item.dataset.ts = frame.ts; // for the day separators
+      item.append(timeElement(frame.ts));
+    }
     list.append(item);
   }
 
   frames.on("message", (frame) => {
     const wasAtBottom = scroll.isAtBottom();
     if (!show(frame)) return; // a resend's confirmation: nothing new to show
-    if (!isOwn(frame, config)) for (const listener of onNewFromOthers) listener(frame);
+    if (!isOwn(frame, config)) {
+      announce(frame);
+      for (const listener of onNewFromOthers) listener(frame);
+    }
     scroll.follow(wasAtBottom);
+  });
+  // A deleted message leaves no copy behind, not even the hidden one read out.
+  frames.on("message_changed", (frame) => {
+    if (frame.deleted) announcer.querySelector(`[data-id="${frame.id}"]`)?.remove();
   });
   frames.on("system", (frame) => {
     const wasAtBottom = scroll.isAtBottom();

@@ -1,7 +1,9 @@
 // The room's owner: the badge, the room menu (kick, mute, make owner, lock, passphrase, expiry,
-// owner link, watch link), and the moderation notices and errors every page must know of.
+// owner link, watch link) in a modal side sheet, and the moderation notices and errors every page
+// must know of. Actions that cannot be taken back ask first.
 
 import { el, nameInText } from "./dom.js";
+import { expiryChoiceText } from "./expiry.js";
 
 // Errors after which reconnecting cannot help: the owner's sanctions and settings keep this page out.
 export const FATAL_ERRORS = ["kicked", "locked", "passphrase_required", "room_expired"];
@@ -30,20 +32,25 @@ export function watchLinkState(active, known) {
   return "A watch link made in another browser is live. Replace it to see a link here.";
 }
 
-export function createOwner({ config, frames, socket, status }) {
+export function createOwner({ config, frames, socket, status, confirmAction }) {
   const byId = (id) => document.getElementById(id);
   const badge = byId("owner-badge");
   const menu = byId("room-menu");
+  const menuButton = byId("room-menu-button");
   const lockToggle = byId("lock-toggle");
   const memberTarget = byId("member-target");
   const watchLink = byId("watch-link");
+  const expiryHours = byId("expiry-hours");
+  const memberButtons = ["kick-member", "mute-member", "transfer-owner"].map(byId);
   let locked = false;
 
   function showOwner(owner) {
     config.owner = owner;
     badge.hidden = !owner;
-    menu.hidden = !owner;
-    if (!owner) menu.open = false;
+    menuButton.hidden = !owner;
+    // Owners see Delete on everyone's messages (style.css shows those buttons under .is-owner).
+    document.querySelector(".room").classList.toggle("is-owner", owner);
+    if (!owner && menu.open) menu.close();
   }
 
   function showLocked(isLocked) {
@@ -52,6 +59,13 @@ export function createOwner({ config, frames, socket, status }) {
       ? "The room is locked: no new members can join."
       : "The room is open to new members.";
     lockToggle.textContent = isLocked ? "Unlock room" : "Lock room";
+  }
+
+  function showExpiry(expiresAt) {
+    byId("cancel-expiry").hidden = !expiresAt;
+    byId("expiry-state").textContent = expiresAt
+      ? `The room will be deleted on ${new Date(expiresAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.`
+      : "No expiry: the room stays until it has been idle for a long time.";
   }
 
   // A new owner learns its owner link live (the link holds the new key; only its sessions get it).
@@ -78,17 +92,17 @@ export function createOwner({ config, frames, socket, status }) {
     if (!socket.send(frame)) status.showError("Not connected right now; try again in a moment.");
   }
 
-  // The member chosen in the menu, or "" when nobody else is here (which the person is told).
-  function chosenMember() {
-    if (!memberTarget.value) status.showError("Nobody else is here to choose.");
-    return memberTarget.value;
+  // Asks first, then acts on the member chosen in the menu.
+  async function actOnMember(question, actionLabel, frameFor) {
+    const name = memberTarget.value;
+    if (name && (await confirmAction(question(name), actionLabel))) act(frameFor(name));
   }
 
   frames.on("room_state", (frame) => {
     if (typeof frame.owner === "boolean") showOwner(frame.owner);
     if (frame.owner_link) showOwnerLink(frame.owner_link);
     if (typeof frame.locked === "boolean") showLocked(frame.locked);
-    if (frame.muted_until) status.showError(`You are muted until ${new Date(frame.muted_until).toLocaleTimeString()}.`);
+    if ("expires_at" in frame) showExpiry(frame.expires_at);
     if ("watch_link" in frame) showWatchLink(frame.watch_link);
     if (typeof frame.watch_active === "boolean") showWatchActive(frame.watch_active);
   });
@@ -103,27 +117,51 @@ export function createOwner({ config, frames, socket, status }) {
         return option;
       }),
     );
-    if (frame.members.includes(chosen)) memberTarget.value = chosen;
+    if (others.includes(chosen)) memberTarget.value = chosen;
+    byId("no-member-note").hidden = others.length > 0;
+    memberTarget.disabled = !others.length;
+    for (const control of memberButtons) control.disabled = !others.length;
   });
 
+  showOwner(Boolean(config.owner));
+  showExpiry(config.expires_at);
   showWatchActive(Boolean(config.watch_active));
+  menuButton.addEventListener("click", () => menu.showModal());
+  byId("room-menu-close").addEventListener("click", () => menu.close());
+  // A click on the backdrop (outside the sheet) closes it, as Escape does.
+  menu.addEventListener("click", (event) => {
+    if (event.target === menu) menu.close();
+  });
   lockToggle.addEventListener("click", () => act({ type: "lock", locked: !locked }));
-  byId("kick-member").addEventListener("click", () => {
-    const name = chosenMember();
-    if (name) act({ type: "kick", name });
-  });
+  byId("kick-member").addEventListener("click", () =>
+    actOnMember(
+      (name) => `Remove ${name} from the room? They cannot come back for 10 minutes.`,
+      "Kick",
+      (name) => ({ type: "kick", name }),
+    ),
+  );
   byId("mute-member").addEventListener("click", () => {
-    const name = chosenMember();
-    if (name) act({ type: "mute", name, minutes: Number.parseInt(byId("mute-minutes").value, 10) });
+    const minutes = Number.parseInt(byId("mute-minutes").value, 10);
+    if (memberTarget.value) act({ type: "mute", name: memberTarget.value, minutes });
   });
-  byId("transfer-owner").addEventListener("click", () => {
-    const name = chosenMember();
-    if (name) act({ type: "transfer", to: name });
+  byId("transfer-owner").addEventListener("click", () =>
+    actOnMember(
+      (name) => `Make ${name} the owner? You will no longer own this room.`,
+      "Make owner",
+      (name) => ({ type: "transfer", to: name }),
+    ),
+  );
+  expiryHours.addEventListener("change", () => {
+    byId("set-expiry").disabled = !expiryHours.value;
   });
-  byId("expiry-form").addEventListener("submit", (event) => {
+  byId("expiry-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    act({ type: "expiry", hours: Number.parseInt(byId("expiry-hours").value, 10) });
+    const hours = Number.parseInt(expiryHours.value, 10);
+    if (!hours) return;
+    const question = `Delete this room and all its messages ${expiryChoiceText(hours)}?`;
+    if (await confirmAction(question, "Set expiry")) act({ type: "expiry", hours });
   });
+  byId("cancel-expiry").addEventListener("click", () => act({ type: "expiry", hours: null }));
   byId("passphrase-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const field = byId("new-passphrase");

@@ -1,9 +1,10 @@
-// Rich messages: the edited mark, the deleted placeholder, reaction chips, and the hover actions
-// (react, and on one's own messages edit within the edit window, delete). The server decides who
-// may edit (the author's session); the buttons only appear where it would agree
-// (docs/protocol.md, "Edits, deletions, reactions").
+// Rich messages: the edited mark, the deleted placeholder, reaction chips, and the actions that
+// float over a message on hover or when it has keyboard focus (react; on one's own messages edit
+// within the edit window and delete; the owner deletes any message). The server decides who may
+// edit or delete; the buttons only appear where it would agree (docs/protocol.md, "Edits,
+// deletions, reactions"). Deleting asks first.
 
-import { renderMarkdown } from "../room_view.js";
+import { isEmojiOnly, renderMarkdown } from "../room_view.js";
 import { button, el } from "./dom.js";
 import { isOwn } from "./messages.js";
 
@@ -13,11 +14,40 @@ export function reactedByMe(reaction, config) {
   return reaction.authors ? reaction.authors.includes(config.author) : reaction.names.includes(config.name);
 }
 
+// What a screen reader says for each reaction emoji.
+export const EMOJI_NAMES = {
+  "👍": "thumbs up",
+  "❤️": "red heart",
+  "😂": "face with tears of joy",
+  "😮": "face with open mouth",
+  "😢": "crying face",
+  "🎉": "party popper",
+};
+
+// "thumbs up, 2: Ann, Bob"
+export function reactionLabel(reaction) {
+  return `${EMOJI_NAMES[reaction.emoji] ?? reaction.emoji}, ${reaction.count}: ${reaction.names.join(", ")}`;
+}
+
 export function canStillEdit(ts, now, editWindowSeconds) {
   return now - Date.parse(ts) < editWindowSeconds * 1000;
 }
 
-export function createRich({ config, frames, socket, mentions, watching }) {
+// Remembers which control of a message has focus before it is rebuilt; the returned function focuses
+// its new twin (the same kind of button, for the same emoji), or the message itself.
+function focusRestorer(item) {
+  const focused = document.activeElement;
+  if (focused === item || !item.contains(focused) || focused.closest(".edit-form")) return () => {};
+  const key = (node) => `${node.classList[0]}|${node.dataset.emoji ?? ""}`;
+  const wanted = key(focused);
+  return () => {
+    // The message first: its actions are only shown (so focusable) while focus is within it.
+    item.focus();
+    [...item.querySelectorAll("button")].find((node) => key(node) === wanted)?.focus();
+  };
+}
+
+export function createRich({ config, frames, socket, mentions, watching, confirmAction }) {
   const list = document.getElementById("messages");
   const { reaction_emoji: reactionEmoji, edit_window_seconds: editWindowSeconds } = config.limits;
   const send = (frame) => socket.send(frame);
@@ -35,6 +65,8 @@ export function createRich({ config, frames, socket, mentions, watching }) {
     const close = () => {
       form.remove();
       body.hidden = false;
+      item.classList.remove("editing");
+      item.focus(); // back where the keyboard was, not lost on <body>
     };
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -42,22 +74,56 @@ export function createRich({ config, frames, socket, mentions, watching }) {
       if (text && text !== message.body) send({ type: "edit", id: message.id, body: text });
       close();
     });
-    form.append(field, save, button("cancel-edit", "Cancel", close));
+    // As in the composer: Enter saves, Shift+Enter starts a new line; Escape cancels.
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        close();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.append(field, el("div", "edit-actions"));
+    form.lastChild.append(save, button("cancel-edit", "Cancel", close));
     body.hidden = true;
+    item.classList.add("editing");
     body.after(form);
     field.focus();
+  }
+
+  async function deleteMessage(item, message) {
+    const own = item.classList.contains("own");
+    const question = own
+      ? "Delete your message for everyone? This cannot be undone."
+      : `Remove ${message.name}'s message for everyone? It will show as removed by the owner.`;
+    const confirmed = await confirmAction(question, own ? "Delete" : "Remove");
+    // The dialog hands focus back to Delete, hidden with the actions while focus was away: take it
+    // to the message (whose actions then show again), and to Delete again if nothing was deleted.
+    item.focus();
+    if (!confirmed) return item.querySelector(".delete-message")?.focus();
+    send({ type: "delete", id: message.id });
   }
 
   // Chosen reactions as chips (click toggles yours); the picker and actions float over the
   // message on hover, so showing them never moves what the reader is looking at.
   function show(item, message) {
-    for (const node of item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form")) node.remove();
+    // A control of this message that had focus is rebuilt below: focus goes back to the message.
+    const restoreFocus = focusRestorer(item);
+    // An edit in progress survives others' reactions; a deletion ends it.
+    const stale = message.deleted
+      ? ".edited, .reactions, .message-actions, .edit-form"
+      : ".edited, .reactions, .message-actions";
+    for (const node of item.querySelectorAll(stale)) node.remove();
+    if (message.deleted) item.classList.remove("editing");
     const body = item.querySelector(".body");
-    body.hidden = false;
+    body.hidden = item.classList.contains("editing");
     item.classList.toggle("deleted", Boolean(message.deleted));
+    body.classList.toggle("emoji-only", !message.deleted && isEmojiOnly(message.body));
     if (message.deleted) {
       const note = message.deleted_by === "owner" ? "removed by the owner" : "message deleted";
       body.replaceChildren(el("em", "deleted-note", note));
+      restoreFocus();
       return;
     }
     if (message.edited) {
@@ -71,25 +137,39 @@ export function createRich({ config, frames, socket, mentions, watching }) {
       const chip = button("reaction", `${reaction.emoji} ${reaction.count}`, react);
       chip.dataset.emoji = reaction.emoji;
       chip.title = reaction.names.join(", ");
-      if (reactedByMe(reaction, config)) chip.classList.add("mine");
+      chip.setAttribute("aria-label", reactionLabel(reaction));
+      const mine = reactedByMe(reaction, config);
+      chip.classList.toggle("mine", mine);
+      chip.setAttribute("aria-pressed", String(mine));
       chip.disabled = watching;
       chips.append(chip);
     }
     if (chips.childElementCount) item.append(chips);
-    if (watching) return; // read-only: no reacting, editing or deleting
+    if (watching) {
+      restoreFocus();
+      return; // read-only: no reacting, editing or deleting
+    }
     const actions = el("div", "message-actions");
+    actions.setAttribute("role", "group");
+    actions.setAttribute("aria-label", `Actions for ${message.name}'s message`);
     for (const emoji of reactionEmoji) {
       const add = button("add-reaction", emoji, () => send({ type: "react", id: message.id, emoji }));
       add.dataset.emoji = emoji;
-      add.title = `React with ${emoji}`;
+      add.title = `React with ${EMOJI_NAMES[emoji] ?? emoji}`;
+      add.setAttribute("aria-label", add.title);
       actions.append(add);
     }
     item.append(actions);
-    if (!item.classList.contains("own")) return;
-    if (canStillEdit(message.ts, Date.now(), editWindowSeconds)) {
+    const own = item.classList.contains("own");
+    if (own && canStillEdit(message.ts, Date.now(), editWindowSeconds)) {
       actions.append(button("edit-message", "Edit", () => openEditor(item, message)));
     }
-    actions.append(button("delete-message", "Delete", () => send({ type: "delete", id: message.id })));
+    // Others' messages get the owner's Delete too; style.css shows it only while this page owns the room.
+    const remove = button(own ? "delete-message" : "delete-message moderation", "Delete", () =>
+      deleteMessage(item, message),
+    );
+    actions.append(remove);
+    restoreFocus();
   }
 
   frames.on("message_changed", (frame) => {
