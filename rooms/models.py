@@ -33,6 +33,12 @@ class Room(models.Model):
         return f"{self.code} ({self.title})" if self.title else self.code
 
 
+class MessageQuerySet(models.QuerySet):
+    def for_wire(self):
+        """Everything a message frame shows besides the row: its reactions and the message it replies to."""
+        return self.select_related("reply_to").prefetch_related("reactions")
+
+
 class Message(models.Model):
     """One chat message. Its id orders a room's messages and is what clients resume from."""
 
@@ -56,6 +62,16 @@ class Message(models.Model):
     # The log position of the message's latest change (0 when never changed): a resuming client
     # asks for every message whose change_seq is above the last position it saw.
     change_seq = models.BigIntegerField(default=0, db_default=0)
+    # The message of the same room this one answers; a deleted parent stays (as a placeholder),
+    # so this is cleared only when the parent row goes with a purge.
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+
+    # A "/me" message: shown as "* NAME body".
+    action = models.BooleanField(default=False, db_default=False)
+    # Pinned by the room's owner: shown in the page's pinned bar (at most PINS_MAX per room).
+    pinned = models.BooleanField(default=False, db_default=False)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -1,0 +1,31 @@
+"""Search frames: a room's messages matching a query, and the page of history around one of them."""
+
+from rooms.errors import ChatError
+from rooms.limits import SEARCH_RATE_BURST, SEARCH_RATE_PER_SECOND
+from rooms.protocol import history_around_frame, search_results_frame
+from rooms.realtime.db_threads import side_db
+from rooms.realtime.flow import TokenBucket
+from rooms.services.search import history_around, search_messages
+from rooms.validation import check_rate
+
+
+class SearchFrames:
+    """Handlers of `search` and of `history` with `around` (reading only: watchers may use them)."""
+
+    search_bucket = None
+
+    async def receive_search(self, frame):
+        # Searches have a bucket of their own: each may read many of the room's messages.
+        if self.search_bucket is None:
+            self.search_bucket = TokenBucket(SEARCH_RATE_PER_SECOND, SEARCH_RATE_BURST)
+        extra = {"before": frame["before"]} if "before" in frame else {}
+        check_rate(self.search_bucket, "You are searching too fast; wait a moment.", **extra)
+        messages, has_more = await side_db(search_messages)(self.room, frame.get("q"), frame.get("before"))
+        self.push(search_results_frame(frame["q"], messages, has_more, **extra))
+
+    async def receive_history_around(self, frame):
+        if "before" in frame:
+            raise ChatError("invalid_frame", "Ask for a page `before` an id or `around` one, not both.")
+        check_rate(self.history_bucket, "You are loading messages too fast; wait a moment.", around=frame.get("around"))
+        messages, has_more, has_newer = await side_db(history_around)(self.room, frame.get("around"))
+        self.push(history_around_frame(frame["around"], messages, has_more, has_newer))
