@@ -23,6 +23,7 @@ from rooms.services.admission import (
     needs_passphrase,
     record_join_miss,
 )
+from rooms.services.commands import command_list
 from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
 from rooms.services.rooms import create_room
@@ -110,6 +111,7 @@ def room(request, code):
     config.update(owner_config(request, room))
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
+    config["commands"] = command_list()
     return render(request, "rooms/room.html", {"room": room, "name": name, "config": config, "limits": limits})
 
 
@@ -200,6 +202,7 @@ def watch(request, code, token):
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
+    config["commands"] = command_list()
     return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config, "limits": limits})
 
 

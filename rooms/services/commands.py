@@ -28,6 +28,11 @@ class Command(NamedTuple):
     nick: str | None = None
 
 
+def command_list():
+    """The commands as the room page's completion lists them."""
+    return [{"name": name, "args": args, "help": help_text} for name, (args, help_text) in COMMANDS.items()]
+
+
 def known_commands():
     return ", ".join(f"/{name}" for name in COMMANDS)
 

@@ -3,20 +3,25 @@
 // Through a watch link the page is read-only: no composer, rename or owner menu (they are not in
 // the page), and the socket is the watcher's.
 
+import { createCommands } from "./room/commands.js";
 import { createComposer } from "./room/composer.js";
 import { createExpiry } from "./room/expiry.js";
 import { createFrameRegistry } from "./room/frames.js";
 import { createHistory } from "./room/history.js";
 import { createInvite } from "./room/invite.js";
+import { createJump } from "./room/jump.js";
 import { createLog } from "./room/log.js";
 import { createMembers, NOTICES as MEMBER_NOTICES } from "./room/members.js";
 import { createMentions } from "./room/mentions.js";
 import { createMessages } from "./room/messages.js";
 import { createOwner, FATAL_ERRORS as OWNER_FATAL_ERRORS, NOTICES as OWNER_NOTICES } from "./room/owner.js";
 import { createPending } from "./room/pending.js";
+import { createPins } from "./room/pins.js";
 import { createRename, NOTICES as RENAME_NOTICES } from "./room/rename.js";
+import { createReply } from "./room/reply.js";
 import { createRich } from "./room/rich.js";
 import { createScroll } from "./room/scroll.js";
+import { createSearch } from "./room/search.js";
 import { FATAL_ERRORS as CONNECTION_FATAL_ERRORS, createSocket } from "./room/socket.js";
 import { createStatus } from "./room/status.js";
 import { createTyping } from "./room/typing.js";
@@ -56,15 +61,22 @@ const messages = createMessages({
   onNewFromOthers: [unread.count, mentions.notify],
 });
 createHistory({ frames, socket, messages, scroll });
+const jump = createJump({ frames, status });
+const reply = createReply({ frames, rich, jump, watching });
+createSearch({ frames, socket, jump });
 createMembers({ config, frames, scroll });
 createExpiry({ config, frames });
 if (!watching) {
   createOwner({ config, frames, socket, status });
-  createComposer({ pending, typing, scroll, status });
+  const commands = createCommands({ config, frames, pending, status });
+  createComposer({ pending, typing, scroll, status, beforeSend: [commands.beforeSend, reply.beforeSend] });
   createInvite();
   // Close the socket before leaving so the others see the leave notice at once.
   document.querySelector(".leave-form").addEventListener("submit", () => socket.leave());
 }
+
+// After the owner module: the Pin actions follow the ownership it records.
+createPins({ config, frames, socket, rich, jump, watching });
 
 // What no module claimed is shown under the composer; after a fatal error reconnecting cannot help.
 frames.on("error", (frame) => {

@@ -18,10 +18,17 @@ class SearchFrames:
         # Searches have a bucket of their own: each may read many of the room's messages.
         if self.search_bucket is None:
             self.search_bucket = TokenBucket(SEARCH_RATE_PER_SECOND, SEARCH_RATE_BURST)
-        extra = {"before": frame["before"]} if "before" in frame else {}
-        check_rate(self.search_bucket, "You are searching too fast; wait a moment.", **extra)
-        messages, has_more = await side_db(search_messages)(self.room, frame.get("q"), frame.get("before"))
-        self.push(search_results_frame(frame["q"], messages, has_more, **extra))
+        q = frame.get("q")
+        # A refusal names the search it answers (as `search_results` does), so a page can tell.
+        about = {"q": q} if isinstance(q, str) else {}
+        if "before" in frame:
+            about["before"] = frame["before"]
+        try:
+            check_rate(self.search_bucket, "You are searching too fast; wait a moment.")
+            messages, has_more = await side_db(search_messages)(self.room, q, frame.get("before"))
+        except ChatError as error:
+            raise ChatError(error.code, error.detail, **error.extra, **about) from None
+        self.push(search_results_frame(q, messages, has_more, **about))
 
     async def receive_history_around(self, frame):
         if "before" in frame:

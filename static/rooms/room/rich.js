@@ -48,9 +48,18 @@ export function createRich({ config, frames, socket, mentions, watching }) {
     field.focus();
   }
 
+  // Other features' parts of a message (a reply's quote, pin and reply buttons), rebuilt with the
+  // rest on every change: decorator(item, message, actions), actions null where none are offered.
+  const decorators = [];
+
+  function show(item, message) {
+    const actions = showRich(item, message);
+    for (const decorate of decorators) decorate(item, message, actions ?? null);
+  }
+
   // Chosen reactions as chips (click toggles yours); the picker and actions float over the
   // message on hover, so showing them never moves what the reader is looking at.
-  function show(item, message) {
+  function showRich(item, message) {
     for (const node of item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form")) node.remove();
     const body = item.querySelector(".body");
     body.hidden = false;
@@ -85,11 +94,12 @@ export function createRich({ config, frames, socket, mentions, watching }) {
       actions.append(add);
     }
     item.append(actions);
-    if (!item.classList.contains("own")) return;
+    if (!item.classList.contains("own")) return actions;
     if (canStillEdit(message.ts, Date.now(), editWindowSeconds)) {
       actions.append(button("edit-message", "Edit", () => openEditor(item, message)));
     }
     actions.append(button("delete-message", "Delete", () => send({ type: "delete", id: message.id })));
+    return actions;
   }
 
   frames.on("message_changed", (frame) => {
@@ -101,5 +111,10 @@ export function createRich({ config, frames, socket, mentions, watching }) {
     show(item, frame);
   });
 
-  return { show };
+  return {
+    show,
+    decorate(decorator) {
+      decorators.push(decorator);
+    },
+  };
 }
