@@ -296,10 +296,10 @@ def pins_frame(messages):
     return encode({"type": "pins", "messages": [message_to_dict(m) for m in messages]})
 
 
-def search_results_frame(q, messages, has_more, **extra):
-    """The messages matching `q`, newest first, answering a `search` frame."""
-    frame = {"type": "search_results", "q": q, "messages": [message_to_dict(m) for m in messages], "has_more": has_more}
-    return encode({**frame, **extra})
+def search_results_frame(messages, has_more, q, **extra):
+    """The messages matching `q`, newest first, answering a `search` frame (echoing its `before`)."""
+    frame = {"type": "search_results", "q": q, **extra}
+    return encode({**frame, "messages": [message_to_dict(m) for m in messages], "has_more": has_more})
 
 
 def history_around_frame(around, messages, has_more, has_newer):

@@ -28,7 +28,7 @@ class SearchFrames:
             messages, has_more = await side_db(search_messages)(self.room, q, frame.get("before"))
         except ChatError as error:
             raise ChatError(error.code, error.detail, **error.extra, **about) from None
-        self.push(search_results_frame(q, messages, has_more, **about))
+        self.push(search_results_frame(messages, has_more, **about))
 
     async def receive_history_around(self, frame):
         if "before" in frame:
