@@ -1,12 +1,14 @@
 import asyncio
+import io
 import logging
 
+import segno
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -262,4 +264,27 @@ def transcript(request, code, fmt):
     content_type, extension = TRANSCRIPT_TYPES[fmt]
     response = StreamingHttpResponse(export_rooms([room], fmt=fmt), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
+    return response
+
+
+@require_http_methods(["GET"])
+def invite_qr(request, code):
+    """The room's invite link as a QR code (SVG), for a phone to scan off the screen. The link is
+    the page's own address, as "Copy invite link" gives it. An unknown code counts as a miss in the
+    per-IP join limiter, as every view of a room by code does."""
+    try:
+        room = room_for_request(request, normalize_code(code))
+    except ChatError as error:
+        raise PermissionDenied(error.detail) from error
+    if room is None:
+        raise Http404("No such room.")
+    link = request.build_absolute_uri(reverse("rooms:room", kwargs={"code": room.code}))
+    drawing = io.BytesIO()
+    segno.make(link, error="m").save(
+        drawing, kind="svg", scale=8, border=2, xmldecl=False, title=f"Invite to room {room.code}"
+    )
+    response = HttpResponse(drawing.getvalue(), content_type="image/svg+xml")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "private, max-age=3600"
     return response

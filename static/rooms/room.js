@@ -17,6 +17,7 @@ import { createMessages } from "./room/messages.js";
 import { createOwner, FATAL_ERRORS as OWNER_FATAL_ERRORS, NOTICES as OWNER_NOTICES } from "./room/owner.js";
 import { createPending } from "./room/pending.js";
 import { createPins } from "./room/pins.js";
+import { createInviteQr } from "./room/qr.js";
 import { createRename, NOTICES as RENAME_NOTICES } from "./room/rename.js";
 import { createReply } from "./room/reply.js";
 import { createRich } from "./room/rich.js";
@@ -71,6 +72,7 @@ if (!watching) {
   const commands = createCommands({ config, frames, pending, status });
   createComposer({ pending, typing, scroll, status, beforeSend: [commands.beforeSend, reply.beforeSend] });
   createInvite();
+  createInviteQr({ config });
   // Close the socket before leaving so the others see the leave notice at once.
   document.querySelector(".leave-form").addEventListener("submit", () => socket.leave());
 }

@@ -1,5 +1,7 @@
 """Replies, slash commands, pins and search in real browsers, as the people in the room see them."""
 
+import re
+
 from playwright.sync_api import expect
 
 
@@ -75,3 +77,68 @@ def test_slash_commands_complete_and_act_for_everyone(people):
     expect(bob.members).to_contain_text(["Ally"])
     expect(alice.page.locator("#messages li.pending")).to_have_count(0)
     expect(alice.page.locator("#message")).to_have_attribute("placeholder", "Message as Ally")
+
+
+def test_the_owner_pins_a_message_and_everyone_sees_the_pinned_bar(people):
+    alice, bob = people(2)
+    code = alice.create_room("Alice")
+    bob.join_room("Bob", code)
+    bob.send("the agenda is in the doc")
+    message = alice.message("the agenda")
+    message.hover()
+    message.locator(".pin-message").click()
+    for person in (alice, bob):
+        bar = person.page.locator("#pinned")
+        expect(bar.locator(".pinned-heading")).to_have_text("Pinned (1)")
+        expect(bar.locator(".pinned-item")).to_have_text(re.compile(r"^Bob: the agenda is in the doc"))
+    # Only the owner has pin actions.
+    bob.message("the agenda").hover()
+    expect(bob.message("the agenda").locator(".pin-message")).to_have_count(0)
+    expect(bob.page.locator("#pinned .unpin")).to_have_count(0)
+    # A newcomer's page asks for the pins.
+    bob.page.reload()
+    bob.wait_in_room()
+    expect(bob.page.locator("#pinned .pinned-item")).to_have_count(1)
+    alice.page.locator("#pinned .unpin").click()
+    expect(bob.page.locator("#pinned")).to_be_hidden()
+
+
+def test_search_highlights_the_words_and_jumps_to_a_result(people):
+    alice, bob = people(2)
+    code = alice.create_room("Alice")
+    bob.join_room("Bob", code)
+    alice.send("Lunch at noon? <b>not bold</b>")
+    alice.send("afternoon tea")
+    bob.send("NOON works for lunch")
+    expect(bob.messages).to_have_count(3)
+    bob.page.fill("#search", "noon lun")
+    bob.page.press("#search", "Enter")
+    results = bob.page.locator("#search-results .search-result")
+    expect(results).to_have_count(2)
+    expect(bob.page.locator("#search-results .search-summary")).to_have_text("2 results for “noon lun”")
+    expect(results.nth(0).locator("mark.search-hit")).to_have_text(["NOON", "lun"])
+    expect(results.nth(1).locator("mark.search-hit")).to_have_text(["Lun", "noon"])
+    # User text stays text: no element was made of it.
+    expect(results.nth(1).locator("b")).to_have_count(0)
+    expect(results.nth(1).locator(".search-result-body")).to_have_text("Lunch at noon? <b>not bold</b>")
+    results.nth(1).locator(".search-open").click()
+    expect(bob.message("Lunch at noon?")).to_be_focused()
+    bob.page.fill("#search", "nothing-like-this")
+    bob.page.press("#search", "Enter")
+    expect(bob.page.locator("#search-results .search-summary")).to_have_text("No messages match “nothing-like-this”.")
+
+
+def test_the_invite_popover_shows_the_qr_code_of_the_invite_link(people):
+    (alice,) = people(1)
+    code = alice.create_room("Alice")
+    popover = alice.page.locator("#invite-qr")
+    expect(popover).to_be_hidden()
+    alice.page.click("#show-qr")
+    expect(popover).to_be_visible()
+    expect(popover.locator("h2")).to_have_text(f"Scan to join room {code}")
+    expect(popover.locator(".invite-qr-link")).to_have_text(f"{alice.base_url}/rooms/{code}/")
+    image = popover.locator("img")
+    expect(image).to_have_attribute("alt", f"QR code of the invite link {alice.base_url}/rooms/{code}/")
+    alice.page.wait_for_function("document.querySelector('#invite-qr img').naturalWidth > 0")
+    alice.page.keyboard.press("Escape")
+    expect(popover).to_be_hidden()
