@@ -302,9 +302,10 @@ def search_results_frame(messages, has_more, q, **extra):
     return encode({**frame, "messages": [message_to_dict(m) for m in messages], "has_more": has_more})
 
 
-def history_around_frame(around, messages, has_more, has_newer):
+def history_around_frame(around, messages, has_more, next_id):
     """A page of history centred on message `around`, oldest first, answering `history` with
-    `around`. Its own type: a client that knows only `history` frames must not take it for the
+    `around`; `next_id` is the first message after the page (a page that shows it has no gap
+    there). Its own type: a client that knows only `history` frames must not take it for the
     newest page."""
     return encode(
         {
@@ -312,6 +313,7 @@ def history_around_frame(around, messages, has_more, has_newer):
             "around": around,
             "messages": [message_to_dict(m) for m in messages],
             "has_more": has_more,
-            "has_newer": has_newer,
+            "has_newer": next_id is not None,
+            "next_id": next_id,
         }
     )

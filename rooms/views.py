@@ -204,7 +204,6 @@ def watch(request, code, token):
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
-    config["commands"] = command_list()
     return render(request, "rooms/room.html", {"room": room, "watching": True, "config": config, "limits": limits})
 
 

@@ -168,10 +168,12 @@ def test_postgresql_search_can_use_the_full_text_index(room):
 
 def test_history_around_a_message_is_centred_on_it(room, settings):
     ids = [post_message(room, "Ann", f"m{n}")[0].id for n in range(60)]
-    page, has_more, has_newer = history_around(room, ids[30])
-    assert [m.id for m in page] == ids[5:56] and (has_more, has_newer) == (True, True)
-    page, has_more, has_newer = history_around(room, ids[2])
-    assert [m.id for m in page] == ids[0:28] and (has_more, has_newer) == (False, True)
+    page, has_more, next_id = history_around(room, ids[30])
+    assert [m.id for m in page] == ids[5:56] and (has_more, next_id) == (True, ids[56])
+    page, has_more, next_id = history_around(room, ids[2])
+    assert [m.id for m in page] == ids[0:28] and (has_more, next_id) == (False, ids[28])
+    page, has_more, next_id = history_around(room, ids[58])
+    assert [m.id for m in page] == ids[33:60] and (has_more, next_id) == (True, None)
 
 
 async def test_history_around_over_the_socket(room, session_for, open_socket):
@@ -180,7 +182,7 @@ async def test_history_around_over_the_socket(room, session_for, open_socket):
     await ann.send_json_to({"type": "history", "around": messages[1].id})
     page = await next_of(ann, "history_around")
     assert (page["around"], [m["body"] for m in page["messages"]]) == (messages[1].id, ["m0", "m1", "m2"])
-    assert (page["has_more"], page["has_newer"]) == (False, False)
+    assert (page["has_more"], page["has_newer"], page["next_id"]) == (False, False, None)
     await ann.send_json_to({"type": "history", "around": 10**12})
     assert (await next_of(ann, "error"))["code"] == "message_not_found"
     await ann.send_json_to({"type": "history", "around": messages[1].id, "before": messages[1].id})

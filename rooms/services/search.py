@@ -82,4 +82,5 @@ def history_around(room, around):
     older = list(messages.filter(id__lt=around).order_by("-id").for_wire()[: AROUND_EACH_SIDE + 1])
     newer = list(messages.filter(id__gte=around).order_by("id").for_wire()[: AROUND_EACH_SIDE + 2])
     page = older[:AROUND_EACH_SIDE][::-1] + newer[: AROUND_EACH_SIDE + 1]
-    return page, len(older) > AROUND_EACH_SIDE, len(newer) > AROUND_EACH_SIDE + 1
+    next_id = newer[AROUND_EACH_SIDE + 1].id if len(newer) > AROUND_EACH_SIDE + 1 else None
+    return page, len(older) > AROUND_EACH_SIDE, next_id

@@ -62,7 +62,7 @@ const messages = createMessages({
   onNewFromOthers: [unread.count, mentions.notify],
 });
 createHistory({ frames, socket, messages, scroll });
-const jump = createJump({ frames, status });
+const jump = createJump({ frames, socket, messages, status });
 const reply = createReply({ frames, rich, jump, watching });
 createSearch({ frames, socket, jump });
 createMembers({ config, frames, scroll });

@@ -142,3 +142,32 @@ def test_the_invite_popover_shows_the_qr_code_of_the_invite_link(people):
     alice.page.wait_for_function("document.querySelector('#invite-qr img').naturalWidth > 0")
     alice.page.keyboard.press("Escape")
     expect(popover).to_be_hidden()
+
+
+def test_a_far_search_result_opens_its_page_and_the_gap_after_it_fills_in(people, start_server):
+    server = start_server(HISTORY_LIMIT="5", MESSAGE_RATE_BURST="100", MESSAGE_RATE_PER_SECOND="100")
+    alice, bob = people(2, server=server)
+    code = alice.create_room("Alice")
+    alice.send("the needle")
+    for number in range(40):
+        alice.send(f"hay {number}")
+    expect(alice.messages).to_have_count(41)
+    bob.join_room("Bob", code)
+    expect(bob.messages).to_have_count(5)
+
+    bob.page.fill("#search", "needle")
+    bob.page.press("#search", "Enter")
+    bob.page.locator("#search-results .search-open").click()
+    expect(bob.message("the needle")).to_be_focused()
+    # The needle and the 25 after it, then a gap before the 5 shown on joining.
+    expect(bob.messages).to_have_count(31)
+    fill = bob.page.locator("#messages li.gap .fill-gap")
+    expect(fill).to_have_count(1)
+    # Ten missing (hay 25 to 34) in pages of five.
+    for _ in range(2):
+        expect(fill).to_be_enabled()
+        fill.click()
+    expect(fill).to_have_count(0)
+    expect(bob.messages).to_have_count(41)
+    bodies = bob.messages.locator(".body").all_inner_texts()
+    assert bodies == ["the needle", *[f"hay {number}" for number in range(40)]]

@@ -31,8 +31,13 @@ class SearchFrames:
         self.push(search_results_frame(messages, has_more, **about))
 
     async def receive_history_around(self, frame):
-        if "before" in frame:
-            raise ChatError("invalid_frame", "Ask for a page `before` an id or `around` one, not both.")
-        check_rate(self.history_bucket, "You are loading messages too fast; wait a moment.", around=frame.get("around"))
-        messages, has_more, has_newer = await side_db(history_around)(self.room, frame.get("around"))
-        self.push(history_around_frame(frame["around"], messages, has_more, has_newer))
+        # A refusal names the message asked for, so a page knows which jump failed.
+        about = {"around": frame["around"]}
+        try:
+            if "before" in frame:
+                raise ChatError("invalid_frame", "Ask for a page `before` an id or `around` one, not both.")
+            check_rate(self.history_bucket, "You are loading messages too fast; wait a moment.")
+            messages, has_more, next_id = await side_db(history_around)(self.room, frame["around"])
+        except ChatError as error:
+            raise ChatError(error.code, error.detail, **error.extra, **about) from None
+        self.push(history_around_frame(frame["around"], messages, has_more, next_id))

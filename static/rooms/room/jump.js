@@ -1,13 +1,17 @@
-// Going to a message in the list (a reply's quote, a search result): scrolled to the middle and
-// flashed. One not shown yet is older than what is loaded: earlier pages are loaded (through
-// "Load earlier messages") until it is, or until the room's first message shows it is gone.
+// Going to a message in the list (a reply's quote, a search result): scrolled to the middle,
+// focused and flashed. One not shown yet is fetched with the page of history around it
+// (`history_around`); when that page does not reach what was shown after it, a "Load messages in
+// between" item marks the gap and fills it a page at a time (`history` before the gap's end).
+
+import { button, el } from "./dom.js";
+import { CLAIMED } from "./frames.js";
 
 const FLASH_MS = 2000;
 
-export function createJump({ frames, status }) {
+export function createJump({ frames, socket, messages, status }) {
   const list = document.getElementById("messages");
-  const loadButton = document.getElementById("load-earlier");
-  let wanted = null; // the id being looked for while earlier pages load
+  let wanted = null; // the id asked for with `around`
+  let gap = null; // {item, nextId: the first message after the page, before: the id the fill asks before}
 
   const itemOf = (id) => list.querySelector(`li.message[data-id="${Number(id)}"]`);
 
@@ -19,28 +23,62 @@ export function createJump({ frames, status }) {
     setTimeout(() => item.classList.remove("flash"), FLASH_MS);
   }
 
-  function lookFurther() {
-    const item = itemOf(wanted);
-    if (item) {
-      wanted = null;
-      reveal(item);
-    } else if (loadButton.hidden) {
-      wanted = null;
-      status.showError("That message is no longer in the room.");
-    } else if (!loadButton.disabled) {
-      loadButton.click();
+  // The first message shown after id `after`, or null.
+  function shownAfter(after) {
+    for (const item of list.querySelectorAll("li.message[data-id]")) {
+      if (Number(item.dataset.id) > after) return item;
     }
+    return null;
   }
 
-  // Each earlier page either shows the message or leads to the next one.
+  function closeGap() {
+    gap?.item.remove();
+    gap = null;
+  }
+
+  function fillGap() {
+    if (!gap || !socket.send({ type: "history", before: gap.before })) return;
+    gap.item.querySelector("button").disabled = true;
+  }
+
+  function openGap(pageNewest, nextId) {
+    closeGap();
+    const end = shownAfter(pageNewest);
+    if (nextId === null || messages.ids.has(nextId) || !end) return;
+    const item = el("li", "gap");
+    item.append(button("fill-gap", "Load messages in between", fillGap));
+    end.before(item);
+    gap = { item, nextId, before: Number(end.dataset.id) };
+  }
+
+  frames.on("history_around", (frame) => {
+    if (frame.around !== wanted) return;
+    wanted = null;
+    frame.messages.forEach(messages.show);
+    if (frame.messages.length) openGap(frame.messages.at(-1).id, frame.next_id);
+    const item = itemOf(frame.around);
+    if (item) reveal(item);
+  });
+  // A page filling the gap: the gap closes once the message right after the jumped-to page shows.
   frames.on("history", (frame) => {
-    if (wanted !== null && frame.before !== undefined) setTimeout(lookFurther);
+    if (!gap || frame.before !== gap.before) return;
+    if (messages.ids.has(gap.nextId) || !frame.messages.length) return closeGap();
+    gap.before = frame.messages[0].id;
+    gap.item.querySelector("button").disabled = false;
+  });
+  frames.on("error", (frame) => {
+    if (frame.around === undefined || frame.around !== wanted) return;
+    wanted = null;
+    status.showError(frame.code === "message_not_found" ? "That message is no longer in the room." : frame.detail);
+    return CLAIMED;
   });
 
   return {
     to(id) {
+      const item = itemOf(id);
+      if (item) return reveal(item);
       wanted = id;
-      lookFurther();
+      if (!socket.send({ type: "history", around: id })) status.showError("Not connected; try again in a moment.");
     },
   };
 }
