@@ -187,3 +187,20 @@ async def test_history_around_over_the_socket(room, session_for, open_socket):
     assert (await next_of(ann, "error"))["code"] == "message_not_found"
     await ann.send_json_to({"type": "history", "around": messages[1].id, "before": messages[1].id})
     assert (await next_of(ann, "error"))["code"] == "invalid_frame"
+
+
+async def test_a_watcher_searches_and_reads_the_pins_but_cannot_pin(owned_room, open_socket):
+    from rooms.services.watch import set_watch_link
+
+    room, key, _ = owned_room
+    (message,) = await posted(room, "watch this space")
+    token = await database_sync_to_async(set_watch_link)(room, key, True)
+    watcher = await settled(await open_socket(room.code, watch=token))
+    await watcher.send_json_to({"type": "search", "q": "space"})
+    assert [m["id"] for m in (await next_of(watcher, "search_results"))["messages"]] == [message.id]
+    await watcher.send_json_to({"type": "pins"})
+    assert (await next_of(watcher, "pins"))["messages"] == []
+    await watcher.send_json_to({"type": "pin", "id": message.id, "pinned": True})
+    assert (await next_of(watcher, "error"))["code"] == "read_only"
+    await watcher.send_json_to({"type": "message", "body": "/me sneaks in", "client_id": "w1"})
+    assert (await next_of(watcher, "error"))["code"] == "read_only"

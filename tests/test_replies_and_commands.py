@@ -181,3 +181,25 @@ def test_export_and_import_carry_replies_and_actions(room):
         ("me", None, {"id": 1, "name": "Ann", "excerpt": "who's in?"}),
         ("waves back", True, None),  # its parent was not exported: the link is gone, the message stays
     ]
+
+
+async def test_resume_and_sync_carry_replies_and_pins(owned_room, open_socket):
+    room, _, session = owned_room
+    ada_key = await database_sync_to_async(session)("Ada", owner=True)
+    ada = await settled(await open_socket(room.code, ada_key))
+    await say(ada, "question", "a1")
+    question = await next_of(ada, "message")
+    await say(ada, "answer", "a2", reply_to=question["id"])
+    answer = await next_of(ada, "message")
+    await ada.send_json_to({"type": "pin", "id": question["id"], "pinned": True})
+    pinned = await next_of(ada, "message_changed")
+    # A page that saw only the question's storing resumes after it.
+    resumed = await open_socket(room.code, ada_key, query=f"after_seq={question['seq']}")
+    history = await resumed.receive_json_from(timeout=3)
+    assert [(m["id"], m.get("reply_to", {}).get("id")) for m in history["messages"]] == [(answer["id"], question["id"])]
+    replayed = await next_of(resumed, "message_changed")
+    assert (replayed["id"], replayed["pinned"], replayed["seq"]) == (question["id"], True, pinned["seq"])
+    await resumed.send_json_to({"type": "sync", "after_seq": 0})
+    synced = [await next_of(resumed, "message", "message_changed") for _ in range(3)]
+    assert [frame.get("reply_to", {}).get("id") for frame in synced] == [None, question["id"], None]
+    assert synced[2]["pinned"] is True
