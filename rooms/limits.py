@@ -23,6 +23,10 @@ SEARCH_QUERY_MAX_CHARS = 100
 SEARCH_RESULTS_MAX = 50  # per search_results frame, newest first
 SEARCH_RATE_PER_SECOND = 1  # searches per connection: each one reads the room's messages
 SEARCH_RATE_BURST = 5
+ATTACHMENTS_MAX = 4  # images per message
+IMAGE_MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+IMAGE_MAX_SIDE = 4096  # stored images are scaled down to this
+THUMB_SIDE = 320  # thumbnails shown in the list
 AROUND_EACH_SIDE = 25  # messages before and after the one a `history` `around` page is centred on
 
 # Moderation.

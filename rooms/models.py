@@ -36,7 +36,7 @@ class Room(models.Model):
 class MessageQuerySet(models.QuerySet):
     def for_wire(self):
         """Everything a message frame shows besides the row: its reactions and the message it replies to."""
-        return self.select_related("reply_to").prefetch_related("reactions")
+        return self.select_related("reply_to").prefetch_related("reactions", "attachments")
 
 
 class Message(models.Model):
@@ -184,3 +184,24 @@ class Reaction(models.Model):
 
     def __str__(self):
         return f"{self.emoji} by {self.name} on #{self.message_id}"
+
+
+class Attachment(models.Model):
+    """An image uploaded by a member of a room, re-encoded and thumbnailed; attached to the message
+    it was sent with (until then `message` is null). Its files go with it (rooms/signals.py)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    author_key = models.CharField(max_length=64)  # the uploading session's hash, as a message's
+    image = models.FileField(max_length=200)
+    thumb = models.FileField(max_length=200)
+    content_type = models.CharField(max_length=32)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"image {self.id} in {self.room_id}"

@@ -94,7 +94,22 @@ def conversation_fields(message):
         fields["action"] = True
     if message.pinned and not message.deleted:
         fields["pinned"] = True
+    attachments = getattr(message, "_prefetched_objects_cache", {}).get("attachments")
+    if attachments and not message.deleted:
+        fields["attachments"] = [attachment_summary(attachment) for attachment in attachments]
     return fields
+
+
+def attachment_summary(attachment):
+    """An image of a message as frames show it: where its file and thumbnail are served (to the
+    room's members only) and its size."""
+    return {
+        "id": attachment.id,
+        "url": f"/uploads/{attachment.id}/image",
+        "thumb_url": f"/uploads/{attachment.id}/thumb",
+        "width": attachment.width,
+        "height": attachment.height,
+    }
 
 
 def reply_summary(parent):

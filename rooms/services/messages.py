@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import CHANGES_PAGE_SIZE
-from rooms.models import Message
+from rooms.models import Attachment, Message
 from rooms.services.log import take_positions
 from rooms.validation import check_before, check_body, check_client_id
 
@@ -29,13 +29,23 @@ class NewMessage(NamedTuple):
     author_key: str
     reply_to: Message | None = None  # the checked parent (services/replies.py `find_reply_parent`)
     action: bool = False  # a "/me" message
+    attachments: tuple = ()  # checked uploads (services/images.py `find_attachments`)
 
 
-def check_new_message(room, name, body, client_id=None, session_key=None, reply_to=None, action=False):
+def check_new_message(room, name, body, client_id=None, session_key=None, reply_to=None, action=False, attachments=()):
     """Check a message's body and client_id; `session_key`, when given, makes that session the
     author who may edit or delete it. `reply_to` is a parent already found in this room."""
+    # An image may go without words.
+    image_only = attachments and isinstance(body, str) and not body.strip()
     return NewMessage(
-        room, name, check_body(body), check_client_id(client_id), author_key_of(session_key), reply_to, action
+        room,
+        name,
+        "" if image_only else check_body(body),
+        check_client_id(client_id),
+        author_key_of(session_key),
+        reply_to,
+        action,
+        tuple(attachments),
     )
 
 
@@ -99,7 +109,18 @@ def _insert(entries, now):
             results[index] = (message, True)
             messages.append(message)
     Message.objects.bulk_create(messages)
+    for index, entry in enumerate(entries):
+        if entry.attachments and isinstance(results[index], tuple):
+            _attach(results[index][0], entry.attachments)
     return results
+
+
+def _attach(message, attachments):
+    """Hand a message just stored its checked uploads; frames show them without a query."""
+    Attachment.objects.filter(id__in=[each.id for each in attachments], message__isnull=True).update(message=message)
+    for attachment in attachments:
+        attachment.message = message
+    message._prefetched_objects_cache = {"attachments": list(attachments)}
 
 
 def _stored_resend(entry):

@@ -56,6 +56,7 @@ def delete_message(room, message_id, session_key, owner_key=None):
             message = Message.objects.select_for_update().get(room=room, id=message_id)
             deleted_by = "owner"
         message.reactions.all().delete()
+        message.attachments.all().delete()  # their files go once this commits
         # A deleted message leaves the pinned bar too.
         return record_change(message, "delete", body="", deleted=True, deleted_by=deleted_by, pinned=False)
 

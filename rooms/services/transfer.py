@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET, EXPORT_CHUNK_SIZE, IMPORT_BATCH_SIZE
-from rooms.models import Message, Room
-from rooms.protocol import encode, format_timestamp, reply_summary
+from rooms.models import Attachment, Message, Room
+from rooms.protocol import attachment_summary, encode, format_timestamp, reply_summary
 from rooms.services.log import take_positions
 from rooms.services.rooms import create_room
 from rooms.validation import check_body, check_client_id, check_name, check_title, normalize_code
@@ -41,12 +41,32 @@ def iter_room_messages(room, chunk_size=None):
         .values_list(*EXPORTED_FIELDS, *PARENT_FIELDS)
         .iterator(chunk_size=chunk_size or EXPORT_CHUNK_SIZE)
     )
+    images = _iter_sent_images(room, chunk_size)
+    pending = next(images, None)
     for row in rows:
         fields, (parent_id, name, body, deleted, action) = row[: len(EXPORTED_FIELDS)], row[len(EXPORTED_FIELDS) :]
         parent = None
         if parent_id is not None:
             parent = reply_summary(Message(id=parent_id, name=name, body=body, deleted=deleted, action=action))
-        yield (*fields, parent)
+        # Both streams run by message id: each message takes the images up to its own id.
+        urls = []
+        while pending is not None and pending[0] <= fields[4]:
+            if pending[0] == fields[4]:
+                urls.append(pending[1])
+            pending = next(images, None)
+        yield (*fields, parent, urls)
+
+
+def _iter_sent_images(room, chunk_size):
+    """(message id, image path) of the room's sent images, by message id."""
+    rows = (
+        Attachment.objects.filter(room=room, message__isnull=False)
+        .order_by("message_id", "id")
+        .values_list("message_id", "id")
+        .iterator(chunk_size=chunk_size or EXPORT_CHUNK_SIZE)
+    )
+    for message_id, attachment_id in rows:
+        yield message_id, attachment_summary(Attachment(id=attachment_id, width=0, height=0))["url"]
 
 
 class ExportedIds:
@@ -79,7 +99,7 @@ def _iter_export_json(rooms):
         # keep), and a reply names its parent by that number; a deleted parent has none.
         numbers = ExportedIds()
         for number, row in enumerate(iter_room_messages(room), 1):
-            name, body, created_at, client_id, message_id, action, parent = row
+            name, body, created_at, client_id, message_id, action, parent, images = row
             numbers.add(message_id, number)
             if parent is not None:
                 parent = _numbered_parent(parent, numbers)
@@ -90,6 +110,8 @@ def _iter_export_json(rooms):
             extra = ',"action":true' if action else ""
             if parent is not None:
                 extra += ',"reply_to":' + encode(parent)
+            if images:
+                extra += ',"attachments":' + encode([{"url": url} for url in images])
             yield (
                 f'{separator}{{"id":{number},"name":{_quote(name)},"body":{_quote(body)},"ts":"{ts}",'
                 f'"client_id":{client}{extra}}}'
@@ -108,17 +130,19 @@ def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
         title = f" {room.title}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {format_timestamp(room.created_at)})\n"
-        for name, body, created_at, _, _, action, parent in iter_room_messages(room):
-            yield _text_entry(name, body, created_at, action, parent)
+        for name, body, created_at, _, _, action, parent, images in iter_room_messages(room):
+            yield _text_entry(name, body, created_at, action, parent, images)
 
 
-def _text_entry(name, body, created_at, action, parent):
+def _text_entry(name, body, created_at, action, parent, images):
     # Continuation lines are indented so a multi-line message stays one entry.
     body = body.replace("\n", "\n  ")
     said = f"* {name} {body}" if action else f"{name}: {body}"
     if parent is not None:
         quoted = "(deleted message)" if parent.get("deleted") else f'"{parent["excerpt"]}"'
         said = f"{said}\n  ↪ in reply to {parent['name']}: {quoted}"
+    for url in images:
+        said = f"{said}\n  [image: {url}]"
     return f"[{format_timestamp(created_at)}] {said}\n"
 
 

@@ -4,6 +4,7 @@ make of it, and pins."""
 from rooms.protocol import command_done_frame, message_changed_event, pins_frame
 from rooms.realtime.db_threads import main_db, side_db
 from rooms.services.commands import read_command
+from rooms.services.images import find_attachments
 from rooms.services.messages import check_new_message
 from rooms.services.pins import pinned_messages, set_pinned
 from rooms.services.replies import find_reply_parent
@@ -22,11 +23,13 @@ class ConversationFrames:
             await self.rename_to(command.nick)
             self.push(command_done_frame("nick", client_id))
             return None
-        parent = None
+        parent = attachments = None
         if frame.get("reply_to") is not None:
             parent = await side_db(find_reply_parent)(self.room, frame["reply_to"])
+        if frame.get("attachments") is not None:
+            attachments = await side_db(find_attachments)(self.room, self.session_key, frame["attachments"])
         return check_new_message(
-            self.room, self.name, command.body, client_id, self.session_key, parent, command.action
+            self.room, self.name, command.body, client_id, self.session_key, parent, command.action, attachments or ()
         )
 
     async def receive_pin(self, frame):

@@ -31,7 +31,7 @@ class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, Sear
     """A member: listed in the room, may send, and follows the owner's decisions."""
 
     frame_handlers = {
-        "message": ({"body", "client_id", "reply_to"}, ChatFrames.receive_message),
+        "message": ({"body", "client_id", "reply_to", "attachments"}, ChatFrames.receive_message),
         "ping": (set(), ChatFrames.receive_ping),
         "rename": ({"name"}, ChatFrames.receive_rename),
         "typing": (set(), ChatFrames.receive_typing),
