@@ -68,4 +68,5 @@ def page_limits():
         "expiry_max_hours": EXPIRY_MAX_HOURS,
         "edit_window_seconds": int(EDIT_WINDOW.total_seconds()),
         "reaction_emoji": list(REACTION_EMOJI),
+        "attachments_max": ATTACHMENTS_MAX,
     }

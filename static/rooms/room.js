@@ -8,6 +8,7 @@ import { createComposer } from "./room/composer.js";
 import { createExpiry } from "./room/expiry.js";
 import { createFrameRegistry } from "./room/frames.js";
 import { createHistory } from "./room/history.js";
+import { createImageUploads, createImageViewer } from "./room/images.js";
 import { createInvite } from "./room/invite.js";
 import { createJump } from "./room/jump.js";
 import { createLog } from "./room/log.js";
@@ -65,12 +66,21 @@ createHistory({ frames, socket, messages, scroll });
 const jump = createJump({ frames, socket, messages, status });
 const reply = createReply({ frames, rich, jump, watching });
 createSearch({ frames, socket, jump });
+createImageViewer({ rich });
 createMembers({ config, frames, scroll });
 createExpiry({ config, frames });
 if (!watching) {
   createOwner({ config, frames, socket, status });
   const commands = createCommands({ config, frames, pending, status });
-  createComposer({ pending, typing, scroll, status, beforeSend: [commands.beforeSend, reply.beforeSend] });
+  const images = createImageUploads({ config, status });
+  createComposer({
+    pending,
+    typing,
+    scroll,
+    status,
+    beforeSend: [commands.beforeSend, images.beforeSend, reply.beforeSend],
+    hasAttachments: images.hasImages,
+  });
   createInvite();
   createInviteQr({ config });
   // Close the socket before leaving so the others see the leave notice at once.

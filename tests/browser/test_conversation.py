@@ -171,3 +171,37 @@ def test_a_far_search_result_opens_its_page_and_the_gap_after_it_fills_in(people
     expect(bob.messages).to_have_count(41)
     bodies = bob.messages.locator(".body").all_inner_texts()
     assert bodies == ["the needle", *[f"hay {number}" for number in range(40)]]
+
+
+def test_an_image_uploads_with_a_preview_and_opens_in_a_lightbox(people, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "sunset.png"
+    Image.new("RGB", (640, 480), (250, 120, 20)).save(path)
+    alice, bob = people(2)
+    code = alice.create_room("Alice")
+    bob.join_room("Bob", code)
+    alice.page.set_input_files("#image-picker", str(path))
+    upload = alice.page.locator("#upload-tray .upload")
+    expect(upload.locator(".upload-preview")).to_have_attribute("alt", "Preview of sunset.png")
+    expect(upload.locator(".upload-note")).to_have_text("Ready")
+    alice.send("look at this")
+    expect(alice.page.locator("#upload-tray")).to_be_hidden()
+
+    thumb = bob.message("look at this").locator(".attachment-thumb")
+    expect(thumb).to_have_attribute("alt", "Image 1 from Alice")
+    bob.page.wait_for_function("document.querySelector('.attachment-thumb')?.naturalWidth === 320")
+    bob.message("look at this").locator(".attachment").click()
+    lightbox = bob.page.locator("#lightbox")
+    expect(lightbox).to_be_visible()
+    bob.page.wait_for_function("document.querySelector('#lightbox img').naturalWidth === 640")
+    bob.page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
+
+    # A file that is no image is refused in the tray, and nothing is sent with it.
+    fake = tmp_path / "notes.png"
+    fake.write_bytes(b"<?php echo 1; ?>")
+    alice.page.set_input_files("#image-picker", str(fake))
+    expect(alice.page.locator("#upload-tray .upload.failed .upload-note")).to_have_text(
+        "Only PNG, JPEG, GIF and WebP images can be sent."
+    )

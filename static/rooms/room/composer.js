@@ -8,7 +8,8 @@ export function newClientId() {
 
 // beforeSend: functions(frame) that may add to a message frame (a reply) or return false to keep
 // it unsent, the text left in the box (an unknown command).
-export function createComposer({ pending, typing, scroll, status, beforeSend = [] }) {
+// hasAttachments: whether something besides text is ready to go (a message may be images alone).
+export function createComposer({ pending, typing, scroll, status, beforeSend = [], hasAttachments = () => false }) {
   const form = document.getElementById("composer");
   const input = document.getElementById("message");
 
@@ -19,7 +20,7 @@ export function createComposer({ pending, typing, scroll, status, beforeSend = [
 
   function send() {
     const body = input.value.trim();
-    if (body) {
+    if (body || hasAttachments()) {
       status.hideError();
       const frame = { type: "message", body, client_id: newClientId() };
       if (beforeSend.some((hook) => hook(frame) === false)) return;
