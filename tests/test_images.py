@@ -148,12 +148,18 @@ async def test_a_message_carries_its_images_and_deleting_it_deletes_the_files(
     ann_key = ann_browser.cookies["sessionid"].value
     ann = await settled(await open_socket(room.code, ann_key))
     bob = await settled(await open_socket(room.code, await database_sync_to_async(session_for)("Bob")))
-    await ann.send_json_to(
-        {"type": "message", "body": " ", "client_id": "a1", "attachments": [i["id"] for i in images]}
-    )
+    ids = [image["id"] for image in images]
+    await ann.send_json_to({"type": "message", "body": " ", "client_id": "a1", "attachments": ids})
     message = await next_of(bob, "message")
     assert message["body"] == "" and message["attachments"] == images
-    # Sent once: not again, and nobody else's.
+    # A resend of the same message (same client_id) is confirmed with the stored one, images and all.
+    await ann.send_json_to({"type": "message", "body": " ", "client_id": "a1", "attachments": ids})
+    assert (await next_of(ann, "message"))["attachments"] == images  # the live copy
+    resent = await next_of(ann, "message")
+    assert (resent["id"], resent["attachments"]) == (message["id"], images)
+    # Sent once: not with another message, and nobody else's.
+    await ann.send_json_to({"type": "message", "body": "again", "client_id": "a3", "attachments": ids})
+    assert (await next_of(ann, "error"))["code"] == "attachment_not_found"
     await bob.send_json_to({"type": "message", "body": "mine", "client_id": "b1", "attachments": [images[0]["id"]]})
     assert (await next_of(bob, "error"))["code"] == "attachment_not_found"
     await ann.send_json_to({"type": "message", "body": "x", "client_id": "a2", "attachments": [1, 2, 3, 4, 5]})

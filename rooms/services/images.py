@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from PIL import Image, ImageOps
 
 from rooms.errors import ChatError
@@ -129,20 +130,18 @@ def store_upload(room, session_key, upload):
     return attachment
 
 
-def find_attachments(room, session_key, ids):
-    """The uploads a message frame names: this session's, in this room, not sent yet; ≤ ATTACHMENTS_MAX."""
+def find_attachments(room, session_key, ids, client_id=None):
+    """The uploads a message frame names: this session's, in this room, not sent yet (or sent with
+    this very `client_id`: a resend, which the writer answers with the stored message); ≤ ATTACHMENTS_MAX."""
     if ids is None:
         return []
     if not isinstance(ids, list) or not all(isinstance(each, int) and not isinstance(each, bool) for each in ids):
         raise ChatError("invalid_attachments", "`attachments` must be a list of upload ids.")
     if len(ids) > ATTACHMENTS_MAX or len(set(ids)) != len(ids):
         raise ChatError("invalid_attachments", f"A message can carry at most {ATTACHMENTS_MAX} different images.")
-    found = {
-        attachment.id: attachment
-        for attachment in Attachment.objects.filter(
-            room=room, id__in=ids, author_key=author_key_of(session_key), message__isnull=True
-        )
-    }
+    unsent = Q(message__isnull=True) | Q(message__client_id=client_id) if client_id else Q(message__isnull=True)
+    mine = Attachment.objects.filter(unsent, room=room, id__in=ids, author_key=author_key_of(session_key))
+    found = {attachment.id: attachment for attachment in mine}
     if len(found) != len(ids):
         raise ChatError("attachment_not_found", "That image is not one you uploaded here (or it was sent already).")
     return [found[each] for each in ids]

@@ -124,9 +124,11 @@ def _attach(message, attachments):
 
 
 def _stored_resend(entry):
-    stored = (
-        entry.client_id is not None
-        and Message.objects.select_related("reply_to").filter(room=entry.room, client_id=entry.client_id).first()
+    stored = entry.client_id is not None and (
+        Message.objects.select_related("reply_to")
+        .prefetch_related("attachments")
+        .filter(room=entry.room, client_id=entry.client_id)
+        .first()
     )
     if stored:
         return stored, False

@@ -27,7 +27,7 @@ class ConversationFrames:
         if frame.get("reply_to") is not None:
             parent = await side_db(find_reply_parent)(self.room, frame["reply_to"])
         if frame.get("attachments") is not None:
-            attachments = await side_db(find_attachments)(self.room, self.session_key, frame["attachments"])
+            attachments = await side_db(find_attachments)(self.room, self.session_key, frame["attachments"], client_id)
         return check_new_message(
             self.room, self.name, command.body, client_id, self.session_key, parent, command.action, attachments or ()
         )
