@@ -163,10 +163,8 @@ def test_a_far_search_result_opens_its_page_and_the_gap_after_it_fills_in(people
     expect(bob.messages).to_have_count(31)
     fill = bob.page.locator("#messages li.gap .fill-gap")
     expect(fill).to_have_count(1)
-    # Ten missing (hay 25 to 34) in pages of five.
-    for _ in range(2):
-        expect(fill).to_be_enabled()
-        fill.click()
+    # Ten missing (hay 25 to 34): the page around the gap's end brings them at once.
+    fill.click()
     expect(fill).to_have_count(0)
     expect(bob.messages).to_have_count(41)
     bodies = bob.messages.locator(".body").all_inner_texts()

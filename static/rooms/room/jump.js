@@ -1,7 +1,7 @@
 // Going to a message in the list (a reply's quote, a search result): scrolled to the middle,
 // focused and flashed. One not shown yet is fetched with the page of history around it
 // (`history_around`); when that page does not reach what was shown after it, a "Load messages in
-// between" item marks the gap and fills it a page at a time (`history` before the gap's end).
+// between" item marks the gap and fills it a page at a time (the page around the gap's end).
 
 import { button, el } from "./dom.js";
 import { CLAIMED } from "./frames.js";
@@ -11,7 +11,7 @@ const FLASH_MS = 2000;
 export function createJump({ frames, socket, messages, status }) {
   const list = document.getElementById("messages");
   let wanted = null; // the id asked for with `around`
-  let gap = null; // {item, nextId: the first message after the page, before: the id the fill asks before}
+  let gap = null; // {item, nextId: the first message after the page, end: the first shown after the gap, asked}
 
   const itemOf = (id) => list.querySelector(`li.message[data-id="${Number(id)}"]`);
 
@@ -37,7 +37,8 @@ export function createJump({ frames, socket, messages, status }) {
   }
 
   function fillGap() {
-    if (!gap || !socket.send({ type: "history", before: gap.before })) return;
+    if (!gap || !socket.send({ type: "history", around: gap.end })) return;
+    gap.asked = gap.end;
     gap.item.querySelector("button").disabled = true;
   }
 
@@ -48,10 +49,11 @@ export function createJump({ frames, socket, messages, status }) {
     const item = el("li", "gap");
     item.append(button("fill-gap", "Load messages in between", fillGap));
     end.before(item);
-    gap = { item, nextId, before: Number(end.dataset.id) };
+    gap = { item, nextId, end: Number(end.dataset.id), asked: null };
   }
 
   frames.on("history_around", (frame) => {
+    if (gap && frame.around === gap.asked) return filled(frame);
     if (frame.around !== wanted) return;
     wanted = null;
     frame.messages.forEach(messages.show);
@@ -59,15 +61,24 @@ export function createJump({ frames, socket, messages, status }) {
     const item = itemOf(frame.around);
     if (item) reveal(item);
   });
-  // A page filling the gap: the gap closes once the message right after the jumped-to page shows.
-  frames.on("history", (frame) => {
-    if (!gap || frame.before !== gap.before) return;
+
+  // A page around the gap's end: the gap closes once the message right after the jumped-to page shows.
+  function filled(frame) {
+    frame.messages.forEach(messages.show);
     if (messages.ids.has(gap.nextId) || !frame.messages.length) return closeGap();
-    gap.before = frame.messages[0].id;
+    gap.end = frame.messages[0].id;
+    gap.asked = null;
     gap.item.querySelector("button").disabled = false;
-  });
+  }
+
   frames.on("error", (frame) => {
-    if (frame.around === undefined || frame.around !== wanted) return;
+    if (frame.around === undefined) return;
+    if (gap && frame.around === gap.asked) {
+      if (frame.code === "rate_limited") setTimeout(fillGap, (frame.retry_after || 1) * 1000);
+      else closeGap();
+      return CLAIMED;
+    }
+    if (frame.around !== wanted) return;
     wanted = null;
     status.showError(frame.code === "message_not_found" ? "That message is no longer in the room." : frame.detail);
     return CLAIMED;
