@@ -206,6 +206,9 @@ OUTBOUND_QUEUE_MAX_BYTES = env_int("OUTBOUND_QUEUE_MAX_BYTES", 4 * 1024 * 1024) 
 JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP may try per window
 JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in CACHES)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")  # uploaded images (the default storage)
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)  # largest image file accepted
+UPLOAD_RATE_PER_MINUTE = env_int("UPLOAD_RATE_PER_MINUTE", 20)  # image uploads one session may make a minute
 # Tests only: drop or stall chosen deliveries (rooms/realtime/faults.py); never set in production.
 DELIVERY_FAULTS = os.environ.get("DELIVERY_FAULTS", "")
 

@@ -321,7 +321,7 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["body", "name"]
     list_select_related = ["room"]
-    fields = ["room", "name", "body", "created_at", "client_id"]
+    fields = ["room", "name", "body", "created_at", "client_id", "reply_to", "action", "pinned"]
     readonly_fields = fields
     ordering = ["-id"]
 

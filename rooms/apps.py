@@ -11,3 +11,10 @@ class RoomsConfig(AppConfig):
         from rooms.signals import rooms_removed
 
         rooms_removed.connect(announce_rooms_removed, dispatch_uid="rooms.realtime.announce_rooms_removed")
+
+        from django.db.models.signals import post_delete
+
+        from rooms.models import Attachment
+        from rooms.services.images import delete_files_after_commit
+
+        post_delete.connect(delete_files_after_commit, sender=Attachment, dispatch_uid="rooms.attachment_files")

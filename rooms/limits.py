@@ -16,6 +16,19 @@ EDIT_WINDOW = timedelta(minutes=15)
 REACTION_EMOJI = ("👍", "❤️", "😂", "😮", "😢", "🎉")
 CHANGES_PAGE_SIZE = 200  # message changes per resume page
 
+# Conversation features.
+REPLY_EXCERPT_CHARS = 100  # how much of the parent a reply quotes
+PINS_MAX = 10  # pinned messages per room
+SEARCH_QUERY_MAX_CHARS = 100
+SEARCH_RESULTS_MAX = 50  # per search_results frame, newest first
+SEARCH_RATE_PER_SECOND = 1  # searches per connection: each one reads the room's messages
+SEARCH_RATE_BURST = 5
+ATTACHMENTS_MAX = 4  # images per message
+IMAGE_MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+IMAGE_MAX_SIDE = 4096  # stored images are scaled down to this
+THUMB_SIDE = 320  # thumbnails shown in the list
+AROUND_EACH_SIDE = 25  # messages before and after the one a `history` `around` page is centred on
+
 # Moderation.
 KICK_MINUTES = 10  # a kicked session cannot rejoin for this long
 MUTE_MAX_MINUTES = 24 * 60
@@ -55,4 +68,5 @@ def page_limits():
         "expiry_max_hours": EXPIRY_MAX_HOURS,
         "edit_window_seconds": int(EDIT_WINDOW.total_seconds()),
         "reaction_emoji": list(REACTION_EMOJI),
+        "attachments_max": ATTACHMENTS_MAX,
     }

@@ -33,6 +33,12 @@ class Room(models.Model):
         return f"{self.code} ({self.title})" if self.title else self.code
 
 
+class MessageQuerySet(models.QuerySet):
+    def for_wire(self):
+        """Everything a message frame shows besides the row: its reactions and the message it replies to."""
+        return self.select_related("reply_to").prefetch_related("reactions", "attachments")
+
+
 class Message(models.Model):
     """One chat message. Its id orders a room's messages and is what clients resume from."""
 
@@ -56,6 +62,16 @@ class Message(models.Model):
     # The log position of the message's latest change (0 when never changed): a resuming client
     # asks for every message whose change_seq is above the last position it saw.
     change_seq = models.BigIntegerField(default=0, db_default=0)
+    # The message of the same room this one answers; a deleted parent stays (as a placeholder),
+    # so this is cleared only when the parent row goes with a purge.
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+
+    # A "/me" message: shown as "* NAME body".
+    action = models.BooleanField(default=False, db_default=False)
+    # Pinned by the room's owner: shown in the page's pinned bar (at most PINS_MAX per room).
+    pinned = models.BooleanField(default=False, db_default=False)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -168,3 +184,24 @@ class Reaction(models.Model):
 
     def __str__(self):
         return f"{self.emoji} by {self.name} on #{self.message_id}"
+
+
+class Attachment(models.Model):
+    """An image uploaded by a member of a room, re-encoded and thumbnailed; attached to the message
+    it was sent with (until then `message` is null). Its files go with it (rooms/signals.py)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    author_key = models.CharField(max_length=64)  # the uploading session's hash, as a message's
+    image = models.FileField(max_length=200)
+    thumb = models.FileField(max_length=200)
+    content_type = models.CharField(max_length=32)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"image {self.id} in {self.room_id}"

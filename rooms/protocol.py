@@ -13,7 +13,7 @@ from datetime import UTC
 from django.conf import settings
 from django.utils import timezone
 
-from rooms.limits import REACTION_EMOJI
+from rooms.limits import REACTION_EMOJI, REPLY_EXCERPT_CHARS
 
 # Close codes: 4000-4999 are the application's; why a connection was refused or ended.
 CLOSE_NO_NAME = 4001
@@ -51,6 +51,7 @@ def message_to_dict(message, seq=None):
         "client_id": message.client_id,
         "author": author_tag(message.room_id, message.author_key),
         **rich_fields(message),
+        **conversation_fields(message),
         "seq": seq if seq is not None else max(message.seq or 0, message.change_seq),
     }
 
@@ -80,6 +81,51 @@ def rich_fields(message):
     if "reactions" in cache_ and not message.deleted:
         fields["reactions"] = summarize_reactions(cache_["reactions"], message.room_id)
     return fields
+
+
+def conversation_fields(message):
+    """The reply, action and pin fields of a message frame, each present only when it says something
+    (absent means no reply, not an action, not pinned). The parent must be loaded with the message
+    (`Message.objects.for_wire()`, or set when it was stored): async callers cannot query."""
+    fields = {}
+    if message.reply_to_id is not None:
+        fields["reply_to"] = reply_summary(message.reply_to)
+    if message.action:
+        fields["action"] = True
+    if message.pinned and not message.deleted:
+        fields["pinned"] = True
+    attachments = getattr(message, "_prefetched_objects_cache", {}).get("attachments")
+    if attachments and not message.deleted:
+        fields["attachments"] = [attachment_summary(attachment) for attachment in attachments]
+    return fields
+
+
+def attachment_summary(attachment):
+    """An image of a message as frames show it: where its file and thumbnail are served (to the
+    room's members only) and its size."""
+    return {
+        "id": attachment.id,
+        "url": f"/uploads/{attachment.id}/image",
+        "thumb_url": f"/uploads/{attachment.id}/thumb",
+        "width": attachment.width,
+        "height": attachment.height,
+    }
+
+
+def reply_summary(parent):
+    """What a reply shows of its parent: who wrote it and the start of its text (none once deleted)."""
+    if parent.deleted:
+        return {"id": parent.id, "name": parent.name, "excerpt": "", "deleted": True}
+    summary = {"id": parent.id, "name": parent.name, "excerpt": excerpt(parent.body)}
+    if parent.action:
+        summary["action"] = True
+    return summary
+
+
+def excerpt(body):
+    """The first REPLY_EXCERPT_CHARS characters of a body on one line, with "…" when cut."""
+    text = " ".join(body.split())
+    return text if len(text) <= REPLY_EXCERPT_CHARS else text[: REPLY_EXCERPT_CHARS - 1].rstrip() + "…"
 
 
 def summarize_reactions(reactions, room_id):
@@ -214,7 +260,12 @@ def message_changed_event(message, seq=None):
     change): the message's whole current state. No `id` key on the event, so one arriving while
     history is sent is always delivered (applying a state twice is harmless)."""
     seq = message.change_seq if seq is None else seq
-    frame = {**message_to_dict(message, seq), "type": "message_changed"}
+    # A change always says whether the message is pinned: unpinning is a change too.
+    frame = {
+        **message_to_dict(message, seq),
+        "type": "message_changed",
+        "pinned": message.pinned and not message.deleted,
+    }
     return {"type": "chat.message_changed", "seq": seq, "text": encode(frame)}
 
 
@@ -247,3 +298,37 @@ def watch_link_event(name, watch_hash, path):
         "notice": notice["text"],
         "text": watch_link_state(path),
     }
+
+
+def command_done_frame(command, client_id):
+    """A slash command that stores no message (/nick) was carried out: the sender's client_id is
+    confirmed, as a stored message's echo would confirm it."""
+    return encode({"type": "command_done", "command": command, "client_id": client_id})
+
+
+def pins_frame(messages):
+    """The room's pinned messages, oldest first, answering a `pins` frame."""
+    return encode({"type": "pins", "messages": [message_to_dict(m) for m in messages]})
+
+
+def search_results_frame(messages, has_more, q, **extra):
+    """The messages matching `q`, newest first, answering a `search` frame (echoing its `before`)."""
+    frame = {"type": "search_results", "q": q, **extra}
+    return encode({**frame, "messages": [message_to_dict(m) for m in messages], "has_more": has_more})
+
+
+def history_around_frame(around, messages, has_more, next_id):
+    """A page of history centred on message `around`, oldest first, answering `history` with
+    `around`; `next_id` is the first message after the page (a page that shows it has no gap
+    there). Its own type: a client that knows only `history` frames must not take it for the
+    newest page."""
+    return encode(
+        {
+            "type": "history_around",
+            "around": around,
+            "messages": [message_to_dict(m) for m in messages],
+            "has_more": has_more,
+            "has_newer": next_id is not None,
+            "next_id": next_id,
+        }
+    )

@@ -11,5 +11,8 @@ urlpatterns = [
     path("rooms/<str:code>/passphrase/", views.passphrase, name="passphrase"),
     path("rooms/<str:code>/watch/<str:token>/", views.watch, name="watch"),
     path("rooms/<str:code>/transcript.<str:fmt>", views.transcript, name="transcript"),
+    path("rooms/<str:code>/qr.svg", views.invite_qr, name="invite_qr"),
+    path("rooms/<str:code>/uploads/", views.upload_image, name="upload_image"),
+    path("uploads/<int:attachment_id>/<str:kind>", views.uploaded_image, name="uploaded_image"),
     path("healthz", views.healthz, name="healthz"),
 ]

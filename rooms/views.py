@@ -1,13 +1,16 @@
 import asyncio
+import io
 import logging
 
+import segno
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,7 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rooms.errors import ChatError
 from rooms.forms import HomeForm, NameForm, PassphraseForm
 from rooms.limits import page_limits
-from rooms.protocol import author_tag, format_timestamp
+from rooms.models import Attachment
+from rooms.protocol import attachment_summary, author_tag, format_timestamp
 from rooms.services.admission import (
     admit_with_passphrase,
     check_may_join,
@@ -24,10 +28,18 @@ from rooms.services.admission import (
     needs_passphrase,
     record_join_miss,
 )
+from rooms.services.commands import command_list
+from rooms.services.images import store_upload
 from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
 from rooms.services.rooms import create_room, rooms_in_order
-from rooms.services.sessions import owner_key_in_session, recent_room_codes, remember_joined, remember_owner_key
+from rooms.services.sessions import (
+    has_joined,
+    owner_key_in_session,
+    recent_room_codes,
+    remember_joined,
+    remember_owner_key,
+)
 from rooms.services.transfer import export_rooms
 from rooms.services.watch import find_watched_room, watch_token_in_session
 from rooms.validation import normalize_code
@@ -116,6 +128,7 @@ def room(request, code):
     config.update(owner_config(request, room))
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
+    config["commands"] = command_list()
     context = {"room": room, "name": name, "config": config, "limits": limits, **history_shape(room)}
     return render(request, "rooms/room.html", context)
 
@@ -274,4 +287,80 @@ def transcript(request, code, fmt):
     content_type, extension = TRANSCRIPT_TYPES[fmt]
     response = StreamingHttpResponse(export_rooms([room], fmt=fmt), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
+    return response
+
+
+@require_http_methods(["GET"])
+def invite_qr(request, code):
+    """The room's invite link as a QR code (SVG), for a phone to scan off the screen. The link is
+    the page's own address, as "Copy invite link" gives it. An unknown code counts as a miss in the
+    per-IP join limiter, as every view of a room by code does."""
+    try:
+        room = room_for_request(request, normalize_code(code))
+    except ChatError as error:
+        raise PermissionDenied(error.detail) from error
+    if room is None:
+        raise Http404("No such room.")
+    link = request.build_absolute_uri(reverse("rooms:room", kwargs={"code": room.code}))
+    drawing = io.BytesIO()
+    segno.make(link, error="m").save(
+        drawing, kind="svg", scale=8, border=2, xmldecl=False, title=f"Invite to room {room.code}"
+    )
+    response = HttpResponse(drawing.getvalue(), content_type="image/svg+xml")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_POST
+def upload_image(request, code):
+    """A member uploads an image (multipart `file`) for a message it is about to send: `201` with
+    what the message frame's `attachments` names and shows, or an error with `code` and `detail`."""
+    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.UPLOAD_MAX_BYTES + 64 * 1024:
+        # Refused before the body is read: a huge upload never reaches the disk.
+        limit = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+        return JsonResponse({"code": "file_too_large", "detail": f"Images can be at most {limit} MB."}, status=413)
+    room = member_room(request, code)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"code": "no_file", "detail": "Choose an image to send."}, status=400)
+    try:
+        attachment = store_upload(room, request.session.session_key, upload)
+    except ChatError as error:
+        status = (
+            429 if error.code == "rate_limited" else 413 if error.code in ("file_too_large", "image_too_large") else 400
+        )
+        return JsonResponse({"code": error.code, "detail": error.detail, **error.extra}, status=status)
+    return JsonResponse(attachment_summary(attachment), status=201)
+
+
+def member_room(request, code):
+    """The room `code` names if this session is its member (admitted, with a name, past its
+    passphrase), else 404 or 403 as the transcripts answer."""
+    try:
+        room = room_for_request(request, normalize_code(code))
+    except ChatError as error:
+        raise PermissionDenied(error.detail) from error
+    if room is None or not request.session.get("name") or not has_joined(request.session, room.code):
+        raise Http404("No such room.")
+    if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
+        raise PermissionDenied("This room needs its passphrase.")
+    return room
+
+
+@require_http_methods(["GET"])
+def uploaded_image(request, attachment_id, kind):
+    """An image sent in a room (or its thumbnail), to that room's members only."""
+    attachment = Attachment.objects.select_related("room").filter(id=attachment_id).first()
+    if attachment is None or kind not in ("image", "thumb"):
+        raise Http404("No such image.")
+    member_room(request, attachment.room.code)
+    field = attachment.image if kind == "image" else attachment.thumb
+    content_type = attachment.content_type if kind == "image" else "image/webp"
+    response = FileResponse(default_storage.open(field.name, "rb"), content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Cache-Control"] = "private, max-age=86400"
+    response["Content-Disposition"] = "inline"
     return response

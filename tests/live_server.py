@@ -52,6 +52,7 @@ class LiveServer:
             shared = ("DATABASE_URL", "REDIS_URL", "DEBUG")
             env = {name: value for name, value in os.environ.items() if name not in shared}
             env["SQLITE_PATH"] = str(self.sqlite_path)
+            env["MEDIA_ROOT"] = str(self.sqlite_path.with_suffix(".media"))  # uploads beside its database
         # Leave notices at once unless a test asks for the grace period (extra_env).
         defaults = {"DJANGO_SETTINGS_MODULE": "chatsite.settings", "PRESENCE_GRACE_SECONDS": "0"}
         self.env = {**defaults, **env, "PYTHONUNBUFFERED": "1", **(extra_env or {})}

@@ -306,7 +306,10 @@ async def send_one_body(room_code, session_key, text, ensure_ascii):
     try:
         assert (await communicator.connect())[0]
         await settled(communicator)
-        frame = {"type": "message", "body": text, "client_id": "property"}
+        # Text starting with "/" is sent escaped as "//", as a client must to keep it from being
+        # read as a slash command (docs/protocol.md, "Slash commands").
+        body = "/" + text.lstrip() if text.strip().startswith("/") else text
+        frame = {"type": "message", "body": body, "client_id": "property"}
         await communicator.send_to(text_data=json.dumps(frame, ensure_ascii=ensure_ascii))
         answer = await next_of(communicator, "message", "error")
         row = await database_sync_to_async(

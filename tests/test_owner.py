@@ -14,6 +14,7 @@ from rooms.limits import page_limits
 from rooms.models import Message, Room
 from rooms.protocol import author_tag
 from rooms.realtime.hub import get_hub
+from rooms.services.commands import command_list
 from rooms.services.messages import author_key_of, post_message
 from rooms.services.moderation import is_owner, set_expiry, set_passphrase
 from rooms.services.rooms import create_room
@@ -43,6 +44,7 @@ def test_joiner_is_not_owner(client, owned_room):
     client.post("/", {"name": "Bob", "code": room.code, "join": ""})
     config = client.get(f"/rooms/{room.code}/").context["config"]
     assert config.pop("limits") == page_limits()
+    assert config.pop("commands") == command_list()
     assert config == {
         "code": room.code,
         "name": "Bob",

@@ -59,14 +59,12 @@ def events_between(room_code, after, upto, limit=LOG_PAGE_SIZE):
     (seq, message) where the message is in its current state and `kind` says which event it was:
     "message" (stored at seq) or "change" (changed at seq)."""
     messages = (
-        Message.objects.filter(room__code=room_code, seq__gt=after, seq__lte=upto)
-        .prefetch_related("reactions")
-        .order_by("seq")[:limit]
+        Message.objects.filter(room__code=room_code, seq__gt=after, seq__lte=upto).for_wire().order_by("seq")[:limit]
     )
     events = [(message.seq, "message", message) for message in messages]
     changes = (
         MessageChange.objects.filter(room__code=room_code, seq__gt=after, seq__lte=upto)
-        .select_related("message")
+        .select_related("message__reply_to")
         .prefetch_related("message__reactions")
         .order_by("seq")[:limit]
     )
@@ -77,9 +75,7 @@ def events_between(room_code, after, upto, limit=LOG_PAGE_SIZE):
 
 def messages_after_position(room, after, limit=LOG_PAGE_SIZE):
     """Messages stored after log position `after`, in log order, at most `limit`, and has_more."""
-    page = list(
-        Message.objects.filter(room=room, seq__gt=after).order_by("seq").prefetch_related("reactions")[: limit + 1]
-    )
+    page = list(Message.objects.filter(room=room, seq__gt=after).order_by("seq").for_wire()[: limit + 1])
     return page[:limit], len(page) > limit
 
 
@@ -89,6 +85,6 @@ def changed_before_position(room, stored_upto, changed_after, limit=LOG_PAGE_SIZ
     page = list(
         Message.objects.filter(room=room, seq__lte=stored_upto, change_seq__gt=changed_after)
         .order_by("change_seq")
-        .prefetch_related("reactions")[: limit + 1]
+        .for_wire()[: limit + 1]
     )
     return page[:limit], len(page) > limit

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import CHANGES_PAGE_SIZE
-from rooms.models import Message
+from rooms.models import Attachment, Message
 from rooms.services.bulk import insert_rows
 from rooms.services.log import take_positions_of_rooms
 from rooms.validation import check_before, check_body, check_client_id
@@ -28,17 +28,31 @@ class NewMessage(NamedTuple):
     body: str
     client_id: str | None
     author_key: str
+    reply_to: Message | None = None  # the checked parent (services/replies.py `find_reply_parent`)
+    action: bool = False  # a "/me" message
+    attachments: tuple = ()  # checked uploads (services/images.py `find_attachments`)
 
 
-def check_new_message(room, name, body, client_id=None, session_key=None):
+def check_new_message(room, name, body, client_id=None, session_key=None, reply_to=None, action=False, attachments=()):
     """Check a message's body and client_id; `session_key`, when given, makes that session the
-    author who may edit or delete it."""
-    return NewMessage(room, name, check_body(body), check_client_id(client_id), author_key_of(session_key))
+    author who may edit or delete it. `reply_to` is a parent already found in this room."""
+    # An image may go without words.
+    image_only = attachments and isinstance(body, str) and not body.strip()
+    return NewMessage(
+        room,
+        name,
+        "" if image_only else check_body(body),
+        check_client_id(client_id),
+        author_key_of(session_key),
+        reply_to,
+        action,
+        tuple(attachments),
+    )
 
 
-def post_message(room, name, body, client_id=None, session_key=None):
+def post_message(room, name, body, client_id=None, session_key=None, reply_to=None, action=False):
     """Store one message. Returns `(message, created)`; a repeated client_id returns the stored one."""
-    result = store_messages([check_new_message(room, name, body, client_id, session_key)])[0]
+    result = store_messages([check_new_message(room, name, body, client_id, session_key, reply_to, action)])[0]
     if isinstance(result, ChatError):
         raise result
     return result
@@ -80,19 +94,42 @@ def _insert(entries, now):
             if first is None:  # purged while the message was on its way
                 results[index] = ChatError("room_removed", "This room was removed.")
                 continue
-            room, name, body, client_id, author_key = entries[index]
+            entry = entries[index]
             message = Message(
-                room=room, name=name, body=body, client_id=client_id, created_at=now, author_key=author_key
+                room=entry.room,
+                name=entry.name,
+                body=entry.body,
+                client_id=entry.client_id,
+                created_at=now,
+                author_key=entry.author_key,
+                reply_to=entry.reply_to,
+                action=entry.action,
             )
             message.seq = first + offset
             results[index] = (message, True)
             messages.append(message)
     insert_rows(messages)
+    for index, entry in enumerate(entries):
+        if entry.attachments and isinstance(results[index], tuple):
+            _attach(results[index][0], entry.attachments)
     return results
 
 
+def _attach(message, attachments):
+    """Hand a message just stored its checked uploads; frames show them without a query."""
+    Attachment.objects.filter(id__in=[each.id for each in attachments], message__isnull=True).update(message=message)
+    for attachment in attachments:
+        attachment.message = message
+    message._prefetched_objects_cache = {"attachments": list(attachments)}
+
+
 def _stored_resend(entry):
-    stored = entry.client_id is not None and Message.objects.filter(room=entry.room, client_id=entry.client_id).first()
+    stored = entry.client_id is not None and (
+        Message.objects.select_related("reply_to")
+        .prefetch_related("attachments")
+        .filter(room=entry.room, client_id=entry.client_id)
+        .first()
+    )
     if stored:
         return stored, False
     return ChatError("room_removed", "This room was removed.")
@@ -104,7 +141,7 @@ def recent_history(room, before=None, limit=None):
     messages = Message.objects.filter(room=room)
     if before is not None:
         messages = messages.filter(id__lt=before)
-    page = list(messages.order_by("-id").prefetch_related("reactions")[: limit + 1])
+    page = list(messages.order_by("-id").for_wire()[: limit + 1])
     has_more = len(page) > limit
     return page[:limit][::-1], has_more
 
@@ -112,9 +149,7 @@ def recent_history(room, before=None, limit=None):
 def messages_after(room, after, limit=None):
     """Messages with id greater than `after`, oldest first, at most `limit`, and has_more."""
     limit = limit or settings.HISTORY_LIMIT
-    page = list(
-        Message.objects.filter(room=room, id__gt=after).order_by("id").prefetch_related("reactions")[: limit + 1]
-    )
+    page = list(Message.objects.filter(room=room, id__gt=after).order_by("id").for_wire()[: limit + 1])
     return page[:limit], len(page) > limit
 
 
@@ -134,6 +169,6 @@ def changes_after(room, after, seq, limit=CHANGES_PAGE_SIZE):
     page = list(
         Message.objects.filter(room=room, id__lte=after, change_seq__gt=seq)
         .order_by("change_seq")
-        .prefetch_related("reactions")[: limit + 1]
+        .for_wire()[: limit + 1]
     )
     return page[:limit], len(page) > limit

@@ -22,14 +22,16 @@ def _own_message(room, message_id, session_key):
     return message
 
 
-def _record_change(message, kind, **updates):
+def record_change(message, kind, **updates):
+    """Record a change of `kind` at the next position of the log, apply `updates` to the message and
+    return it as frames show it. Call inside the transaction that locked the message."""
     seq = take_positions(message.room_id, 1)
     if seq is None:
         raise ChatError("room_removed", "This room was removed.")
     MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind, seq=seq)
     updates["change_seq"] = seq
     Message.objects.filter(pk=message.pk).update(**updates)
-    return Message.objects.prefetch_related("reactions").get(pk=message.pk)
+    return Message.objects.for_wire().get(pk=message.pk)
 
 
 def edit_message(room, message_id, session_key, body):
@@ -39,7 +41,7 @@ def edit_message(room, message_id, session_key, body):
         message = _own_message(room, message_id, session_key)
         if timezone.now() - message.created_at > EDIT_WINDOW:
             raise ChatError("edit_window_closed", "Messages can be edited for 15 minutes after sending.")
-        return _record_change(message, "edit", body=body, edited_at=timezone.now())
+        return record_change(message, "edit", body=body, edited_at=timezone.now())
 
 
 def delete_message(room, message_id, session_key, owner_key=None):
@@ -54,7 +56,9 @@ def delete_message(room, message_id, session_key, owner_key=None):
             message = Message.objects.select_for_update().get(room=room, id=message_id)
             deleted_by = "owner"
         message.reactions.all().delete()
-        return _record_change(message, "delete", body="", deleted=True, deleted_by=deleted_by)
+        message.attachments.all().delete()  # their files go once this commits
+        # A deleted message leaves the pinned bar too.
+        return record_change(message, "delete", body="", deleted=True, deleted_by=deleted_by, pinned=False)
 
 
 def toggle_reaction(room, message_id, session_key, name, emoji):
@@ -69,4 +73,4 @@ def toggle_reaction(room, message_id, session_key, name, emoji):
         removed, _ = Reaction.objects.filter(message=message, author_key=key, emoji=emoji).delete()
         if not removed:
             Reaction.objects.create(message=message, author_key=key, name=name, emoji=emoji)
-        return _record_change(message, "reaction")
+        return record_change(message, "reaction")

@@ -1,6 +1,8 @@
 """Export and import of rooms: a streamed JSON (or text) history, read back incrementally."""
 
 import json
+from array import array
+from bisect import bisect_left
 from datetime import UTC, datetime
 
 import ijson
@@ -9,8 +11,8 @@ from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET, EXPORT_CHUNK_SIZE, IMPORT_BATCH_SIZE
-from rooms.models import Message, Room
-from rooms.protocol import encode, format_timestamp
+from rooms.models import Attachment, Message, Room
+from rooms.protocol import attachment_summary, encode, format_timestamp, reply_summary
 from rooms.services.log import take_positions
 from rooms.services.rooms import create_room
 from rooms.validation import check_body, check_client_id, check_name, check_title, normalize_code
@@ -25,15 +27,66 @@ def _room_header(room):
     return {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
 
 
+EXPORTED_FIELDS = ("name", "body", "created_at", "client_id", "id", "action", "edited_at")
+PARENT_FIELDS = ("reply_to_id", "reply_to__name", "reply_to__body", "reply_to__deleted", "reply_to__action")
+
+
 def iter_room_messages(room, chunk_size=None):
-    """A room's messages as (name, body, created_at, client_id), oldest first, fetched in chunks so
-    memory stays constant however long the history is."""
-    return (
+    """A room's messages as (name, body, created_at, client_id, id, action, reply_to) where
+    reply_to is the parent's summary or None, oldest first, fetched in chunks so memory stays
+    constant however long the history is."""
+    rows = (
         Message.objects.filter(room=room, deleted=False)  # a deleted message's body is gone
         .order_by("id")
-        .values_list("name", "body", "created_at", "client_id")
+        .values_list(*EXPORTED_FIELDS, *PARENT_FIELDS)
         .iterator(chunk_size=chunk_size or EXPORT_CHUNK_SIZE)
     )
+    images = _iter_sent_images(room, chunk_size)
+    pending = next(images, None)
+    for row in rows:
+        fields, (parent_id, name, body, deleted, action) = row[: len(EXPORTED_FIELDS)], row[len(EXPORTED_FIELDS) :]
+        parent = None
+        if parent_id is not None:
+            parent = reply_summary(Message(id=parent_id, name=name, body=body, deleted=deleted, action=action))
+        # Both streams run by message id: each message takes the images up to its own id.
+        urls = []
+        while pending is not None and pending[0] <= fields[4]:
+            if pending[0] == fields[4]:
+                urls.append(pending[1])
+            pending = next(images, None)
+        yield (*fields, parent, urls)
+
+
+def _iter_sent_images(room, chunk_size):
+    """(message id, image path) of the room's sent images, by message id."""
+    rows = (
+        Attachment.objects.filter(room=room, message__isnull=False)
+        .order_by("message_id", "id")
+        .values_list("message_id", "id")
+        .iterator(chunk_size=chunk_size or EXPORT_CHUNK_SIZE)
+    )
+    for message_id, attachment_id in rows:
+        yield message_id, attachment_summary(Attachment(id=attachment_id, width=0, height=0))["url"]
+
+
+class ExportedIds:
+    """Message ids and their numbers in an export file, so a reply finds its parent's: messages come
+    by ascending id, so two arrays of 8-byte numbers and a bisection do, and memory stays small
+    however long the history is. An id out of order is not remembered: replies to it lose their link."""
+
+    def __init__(self):
+        self.ids = array("q")
+        self.positions = array("q")
+
+    def add(self, exported_id, position):
+        if isinstance(exported_id, int) and not isinstance(exported_id, bool):
+            if not self.ids or exported_id > self.ids[-1]:
+                self.ids.append(exported_id)
+                self.positions.append(position)
+
+    def position_of(self, exported_id):
+        index = bisect_left(self.ids, exported_id)
+        return self.positions[index] if index < len(self.ids) and self.ids[index] == exported_id else None
 
 
 def _iter_export_json(rooms):
@@ -42,14 +95,35 @@ def _iter_export_json(rooms):
         header = encode(_room_header(room))
         yield ("," if index else "") + "\n" + header[:-1] + ',"messages":['
         separator = "\n"
-        for name, body, created_at, client_id in iter_room_messages(room):
+        # Messages are numbered 1, 2, 3 … in the file (not by database id, which an import cannot
+        # keep), and a reply names its parent by that number; a deleted parent has none.
+        numbers = ExportedIds()
+        for number, row in enumerate(iter_room_messages(room), 1):
+            name, body, created_at, client_id, message_id, action, _, parent, images = row
+            numbers.add(message_id, number)
+            if parent is not None:
+                parent = _numbered_parent(parent, numbers)
             # Same text as encode() of the dict, built directly: this loop runs once per message.
             client = "null" if client_id is None else _quote(client_id)
             ts = format_timestamp(created_at)
-            yield f'{separator}{{"name":{_quote(name)},"body":{_quote(body)},"ts":"{ts}","client_id":{client}}}'
+            # The id lets a reply name its parent; an action and a reply appear only when present.
+            extra = ',"action":true' if action else ""
+            if parent is not None:
+                extra += ',"reply_to":' + encode(parent)
+            if images:
+                extra += ',"attachments":' + encode([{"url": url} for url in images])
+            yield (
+                f'{separator}{{"id":{number},"name":{_quote(name)},"body":{_quote(body)},"ts":"{ts}",'
+                f'"client_id":{client}{extra}}}'
+            )
             separator = ",\n"
         yield "\n]}"
     yield "\n]}\n"
+
+
+def _numbered_parent(parent, numbers):
+    number = numbers.position_of(parent.pop("id"))
+    return {"id": number, **parent} if number is not None and not parent.get("deleted") else parent
 
 
 def readable_time(moment):
@@ -61,16 +135,22 @@ def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
         title = f" {room.title}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
-        messages = (
-            Message.objects.filter(room=room, deleted=False)
-            .order_by("id")
-            .values_list("name", "body", "created_at", "edited_at")
-            .iterator(chunk_size=EXPORT_CHUNK_SIZE)
-        )
-        for name, body, created_at, edited_at in messages:
-            # Continuation lines are indented so a multi-line message stays one entry.
-            edited = " (edited)" if edited_at else ""
-            yield f"[{readable_time(created_at)}] {name}: {body.replace(chr(10), chr(10) + '  ')}{edited}\n"
+        for name, body, created_at, _, _, action, edited_at, parent, images in iter_room_messages(room):
+            yield _text_entry(name, body, created_at, action, edited_at, parent, images)
+
+
+def _text_entry(name, body, created_at, action, edited_at, parent, images):
+    # Continuation lines are indented so a multi-line message stays one entry.
+    body = body.replace("\n", "\n  ")
+    said = f"* {name} {body}" if action else f"{name}: {body}"
+    if edited_at:
+        said = f"{said} (edited)"
+    if parent is not None:
+        quoted = "(deleted message)" if parent.get("deleted") else f'"{parent["excerpt"]}"'
+        said = f"{said}\n  ↪ in reply to {parent['name']}: {quoted}"
+    for url in images:
+        said = f"{said}\n  [image: {url}]"
+    return f"[{readable_time(created_at)}] {said}\n"
 
 
 def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
@@ -174,7 +254,17 @@ def _read_export_messages(events):
         yield _build_value(events, event, value)
 
 
+def _exported_parent_id(entry):
+    """The exported id of the message an exported reply answers ({"id": …} or a bare id), or None."""
+    reply_to = entry.get("reply_to")
+    parent_id = reply_to.get("id") if isinstance(reply_to, dict) else reply_to
+    return parent_id if isinstance(parent_id, int) and not isinstance(parent_id, bool) else None
+
+
 def _imported_messages(room, entries):
+    """(Message, the log position of its parent in the new room or None) per exported entry. A reply
+    whose parent is not in the file (it was deleted, so not exported) is imported without its link."""
+    exported = ExportedIds()
     for number, entry in enumerate(entries, 1):
         where = f"message {number}"
         if not isinstance(entry, dict):
@@ -186,16 +276,27 @@ def _imported_messages(room, entries):
         except ChatError as error:
             raise ChatError("invalid_export", f"{where}: {error.detail}") from None
         created_at = _parse_timestamp(entry.get("ts"), where)
-        yield Message(room=room, name=name, body=body, created_at=created_at, client_id=client_id)
+        action = entry.get("action") is True
+        parent_id = _exported_parent_id(entry)
+        parent_position = exported.position_of(parent_id) if parent_id is not None else None
+        exported.add(entry.get("id"), number)  # the new room's log starts at 1, in file order
+        message = Message(room=room, name=name, body=body, created_at=created_at, client_id=client_id, action=action)
+        yield message, parent_position
 
 
 def _store_imported(room, batch):
     # Imported messages are the new room's log from position 1, in the export's order.
     with transaction.atomic():
         first = take_positions(room.pk, len(batch))
-        for offset, message in enumerate(batch):
+        for offset, (message, _) in enumerate(batch):
             message.seq = first + offset
-        Message.objects.bulk_create(batch)
+        Message.objects.bulk_create([message for message, _ in batch])
+        replies = [(message, parent) for message, parent in batch if parent is not None]
+        if replies:
+            ids = dict(Message.objects.filter(room=room, seq__in=[p for _, p in replies]).values_list("seq", "id"))
+            for message, parent in replies:
+                message.reply_to_id = ids.get(parent)
+            Message.objects.bulk_update([message for message, _ in replies], ["reply_to"])
 
 
 def import_room(data, batch_size=None):
@@ -225,8 +326,8 @@ def import_room(data, batch_size=None):
             Room.objects.filter(pk=room.pk).update(created_at=created_at)
             room.created_at = created_at
         batch = []
-        for message in _imported_messages(room, entries):
-            batch.append(message)
+        for imported in _imported_messages(room, entries):
+            batch.append(imported)
             if len(batch) >= batch_size:
                 _store_imported(room, batch)
                 batch = []

@@ -3,6 +3,7 @@
 // Through a watch link the page is read-only: no composer, rename or owner menu (they are not in
 // the page), and the socket is the watcher's.
 
+import { createCommands } from "./room/commands.js";
 import { createComposer } from "./room/composer.js";
 import { createConfirm } from "./room/confirm.js";
 import { createDays } from "./room/days.js";
@@ -10,7 +11,9 @@ import { createEnded } from "./room/ended.js";
 import { createExpiry } from "./room/expiry.js";
 import { createFrameRegistry } from "./room/frames.js";
 import { createHistory } from "./room/history.js";
+import { createImageUploads, createImageViewer } from "./room/images.js";
 import { createInvite } from "./room/invite.js";
+import { createJump } from "./room/jump.js";
 import { createMessageKeys } from "./room/keyboard.js";
 import { createLog } from "./room/log.js";
 import { createMemberSheet } from "./room/member_sheet.js";
@@ -20,9 +23,13 @@ import { createMessages } from "./room/messages.js";
 import { createMute } from "./room/mute.js";
 import { createOwner, FATAL_ERRORS as OWNER_FATAL_ERRORS, NOTICES as OWNER_NOTICES } from "./room/owner.js";
 import { createPending } from "./room/pending.js";
+import { createPins } from "./room/pins.js";
+import { createInviteQr } from "./room/qr.js";
 import { createRename, NOTICES as RENAME_NOTICES } from "./room/rename.js";
+import { createReply } from "./room/reply.js";
 import { createRich } from "./room/rich.js";
 import { createScroll } from "./room/scroll.js";
+import { createSearch } from "./room/search.js";
 import { FATAL_ERRORS as CONNECTION_FATAL_ERRORS, createSocket } from "./room/socket.js";
 import { createStatus } from "./room/status.js";
 import { createTyping } from "./room/typing.js";
@@ -65,6 +72,10 @@ const messages = createMessages({
 });
 createHistory({ frames, socket, messages, scroll });
 createDays({ config, frames });
+const jump = createJump({ frames, socket, messages, status });
+const reply = createReply({ frames, rich, jump, watching });
+createSearch({ frames, socket, jump });
+createImageViewer({ rich });
 createMembers({ config, frames, scroll });
 createMemberSheet({ frames });
 createMessageKeys();
@@ -72,11 +83,24 @@ createExpiry({ config, frames });
 if (!watching) {
   createOwner({ config, frames, socket, status, confirmAction });
   createMute({ frames });
-  createComposer({ pending, typing, scroll, status });
+  const commands = createCommands({ config, frames, pending, status });
+  const images = createImageUploads({ config, status });
+  createComposer({
+    pending,
+    typing,
+    scroll,
+    status,
+    beforeSend: [commands.beforeSend, images.beforeSend, reply.beforeSend],
+    hasAttachments: images.hasImages,
+  });
   createInvite();
+  createInviteQr({ config });
   // Close the socket before leaving so the others see the leave notice at once.
   document.querySelector(".leave-form").addEventListener("submit", () => socket.leave());
 }
+
+// After the owner module: the Pin actions follow the ownership it records.
+createPins({ config, frames, socket, rich, jump, watching });
 
 // What no module claimed is shown under the composer; after a fatal error reconnecting cannot help,
 // and the page says so in full instead of showing a room it is no longer in.

@@ -31,7 +31,9 @@ class ChatFrames:
     async def receive_message(self, frame):
         check_not_muted(self.muted_until)
         check_rate(self.bucket, "You are sending messages too fast; slow down.")
-        entry = check_new_message(self.room, self.name, frame.get("body"), frame.get("client_id"), self.session_key)
+        entry = await self.compose_message(frame)
+        if entry is None:
+            return  # a command that stores no message (/nick), already answered
         # The hub's writer stores it (group commit) and publishes it once committed, in its own task:
         # if the server drops this connection mid-store (daphne cancels a consumer that outlives its
         # client), a committed message is still broadcast, not left as a gap no resume can repair.
@@ -43,10 +45,17 @@ class ChatFrames:
     async def receive_ping(self, frame):
         self.push(encode({"type": "pong"}))
 
+    async def compose_message(self, frame):
+        """The checked message a `message` frame asks to store (ConversationFrames adds commands and replies)."""
+        return check_new_message(self.room, self.name, frame.get("body"), frame.get("client_id"), self.session_key)
+
     async def receive_rename(self, frame):
         check_not_muted(self.muted_until)
         check_rate(self.bucket)
-        old, new, rooms = await main_db(rename_member)(self.session_key, frame.get("name"))
+        await self.rename_to(frame.get("name"))
+
+    async def rename_to(self, name):
+        old, new, rooms = await main_db(rename_member)(self.session_key, name)
         self.name = new
         for code, presence in rooms.items():
             await self.hub.publish(code, member_renamed_event(self.session_key, old, new))
@@ -66,6 +75,8 @@ class ChatFrames:
         await self.hub.publish(self.code, typing_event(self.session_key, self.name))
 
     async def receive_history(self, frame):
+        if "around" in frame:
+            return await self.receive_history_around(frame)  # SearchFrames
         check_rate(
             self.history_bucket, "You are loading earlier messages too fast; wait a moment.", before=frame.get("before")
         )

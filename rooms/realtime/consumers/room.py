@@ -13,8 +13,10 @@ from rooms.protocol import (
 )
 from rooms.realtime.consumers.base import RoomConnection
 from rooms.realtime.consumers.chat import ChatFrames
+from rooms.realtime.consumers.conversation import ConversationFrames
 from rooms.realtime.consumers.owner import OwnerFrames
 from rooms.realtime.consumers.rich import RichFrames
+from rooms.realtime.consumers.search import SearchFrames
 from rooms.realtime.db_threads import side_db
 from rooms.services.admission import check_may_join, find_room_to_join, needs_passphrase
 from rooms.services.moderation import sanction_until
@@ -25,19 +27,22 @@ from rooms.services.sessions import owner_key_in_session, read_session
 REFUSAL_CLOSE_CODES = {"kicked": CLOSE_KICKED, "passphrase_required": CLOSE_PASSPHRASE, "locked": CLOSE_LOCKED}
 
 
-class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
+class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, SearchFrames, RoomConnection):
     """A member: listed in the room, may send, and follows the owner's decisions."""
 
     frame_handlers = {
-        "message": ({"body", "client_id"}, ChatFrames.receive_message),
+        "message": ({"body", "client_id", "reply_to", "attachments"}, ChatFrames.receive_message),
         "ping": (set(), ChatFrames.receive_ping),
         "rename": ({"name"}, ChatFrames.receive_rename),
         "typing": (set(), ChatFrames.receive_typing),
-        "history": ({"before"}, ChatFrames.receive_history),
+        "history": ({"before", "around"}, ChatFrames.receive_history),
         "sync": ({"after_seq"}, ChatFrames.receive_sync),
         "edit": ({"id", "body"}, RichFrames.receive_edit),
         "delete": ({"id"}, RichFrames.receive_delete),
         "react": ({"id", "emoji"}, RichFrames.receive_react),
+        "pin": ({"id", "pinned"}, ConversationFrames.receive_pin),
+        "pins": (set(), ConversationFrames.receive_pins),
+        "search": ({"q", "before"}, SearchFrames.receive_search),
         "kick": ({"name"}, OwnerFrames.receive_kick),
         "mute": ({"name", "minutes"}, OwnerFrames.receive_mute),
         "lock": ({"locked"}, OwnerFrames.receive_lock),

@@ -4,7 +4,9 @@ from rooms.errors import ChatError
 from rooms.protocol import CLOSE_RATE_LIMITED, CLOSE_WATCH_LINK, encode, with_expiry
 from rooms.realtime.consumers.base import RoomConnection
 from rooms.realtime.consumers.chat import ChatFrames
+from rooms.realtime.consumers.conversation import ConversationFrames
 from rooms.realtime.consumers.room import RoomConsumer
+from rooms.realtime.consumers.search import SearchFrames
 from rooms.realtime.db_threads import side_db
 from rooms.services.presence import add_watcher, remove_watcher
 from rooms.services.watch import find_watched_room
@@ -14,7 +16,7 @@ async def refuse_read_only(consumer, frame):
     raise ChatError("read_only", "This is a read-only watch link: watchers cannot send or change anything.")
 
 
-class WatchConsumer(RoomConnection):
+class WatchConsumer(SearchFrames, RoomConnection):
     """No name or session is needed. It gets the history and every live event a member gets, but it
     is not a member: it is counted (presence frames' `watchers`), never listed, and every frame
     that would change something is refused with `read_only`. Revoking or replacing the link
@@ -28,7 +30,9 @@ class WatchConsumer(RoomConnection):
     frame_handlers = {
         **{frame_type: (fields, refuse_read_only) for frame_type, (fields, _) in RoomConsumer.frame_handlers.items()},
         "ping": (set(), ChatFrames.receive_ping),
-        "history": ({"before"}, ChatFrames.receive_history),
+        "history": ({"before", "around"}, ChatFrames.receive_history),
+        "pins": (set(), ConversationFrames.receive_pins),
+        "search": ({"q", "before"}, SearchFrames.receive_search),
         "sync": ({"after_seq"}, ChatFrames.receive_sync),
     }
 

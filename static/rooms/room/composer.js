@@ -6,7 +6,10 @@ export function newClientId() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-export function createComposer({ pending, typing, scroll, status }) {
+// beforeSend: functions(frame) that may add to a message frame (a reply) or return false to keep
+// it unsent, the text left in the box (an unknown command).
+// hasAttachments: whether something besides text is ready to go (a message may be images alone).
+export function createComposer({ pending, typing, scroll, status, beforeSend = [], hasAttachments = () => false }) {
   const form = document.getElementById("composer");
   const input = document.getElementById("message");
 
@@ -17,9 +20,11 @@ export function createComposer({ pending, typing, scroll, status }) {
 
   function send() {
     const body = input.value.trim();
-    if (body) {
+    if (body || hasAttachments()) {
       status.hideError();
-      pending.add({ type: "message", body, client_id: newClientId() });
+      const frame = { type: "message", body, client_id: newClientId() };
+      if (beforeSend.some((hook) => hook(frame) === false)) return;
+      pending.add(frame);
       scroll.toEnd();
       input.value = "";
       input.focus();

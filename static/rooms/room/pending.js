@@ -166,6 +166,11 @@ export function createPending({ config, frames, socket, status }) {
   });
 
   return {
+    // Sent and carried out without a message to echo it (a /nick command): no longer waiting.
+    done(clientId) {
+      itemOf(clientId)?.remove();
+      queue.confirm(clientId);
+    },
     // A message just typed: shown at the end as "sending…" and sent (or queued while offline).
     add(frame) {
       const item = el("li", "message own pending");

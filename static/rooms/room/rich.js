@@ -105,11 +105,21 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     send({ type: "delete", id: message.id });
   }
 
-  // Chosen reactions as chips (click toggles yours); the picker and actions float over the
-  // message on hover, so showing them never moves what the reader is looking at.
+  // Other features' parts of a message (a reply's quote, pin and reply buttons), rebuilt with the
+  // rest on every change: decorator(item, message, actions), actions null where none are offered.
+  const decorators = [];
+
   function show(item, message) {
     // A control of this message that had focus is rebuilt below: focus goes back to the message.
     const restoreFocus = focusRestorer(item);
+    const actions = showRich(item, message);
+    for (const decorate of decorators) decorate(item, message, actions ?? null);
+    restoreFocus();
+  }
+
+  // Chosen reactions as chips (click toggles yours); the picker and actions float over the
+  // message on hover, so showing them never moves what the reader is looking at.
+  function showRich(item, message) {
     // An edit in progress survives others' reactions; a deletion ends it.
     const stale = message.deleted
       ? ".edited, .reactions, .message-actions, .edit-form"
@@ -123,7 +133,6 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     if (message.deleted) {
       const note = message.deleted_by === "owner" ? "removed by the owner" : "message deleted";
       body.replaceChildren(el("em", "deleted-note", note));
-      restoreFocus();
       return;
     }
     if (message.edited) {
@@ -145,10 +154,7 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
       chips.append(chip);
     }
     if (chips.childElementCount) item.append(chips);
-    if (watching) {
-      restoreFocus();
-      return; // read-only: no reacting, editing or deleting
-    }
+    if (watching) return; // read-only: no reacting, editing or deleting
     const actions = el("div", "message-actions");
     actions.setAttribute("role", "group");
     actions.setAttribute("aria-label", `Actions for ${message.name}'s message`);
@@ -169,7 +175,7 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
       deleteMessage(item, message),
     );
     actions.append(remove);
-    restoreFocus();
+    return actions;
   }
 
   frames.on("message_changed", (frame) => {
@@ -181,5 +187,10 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     show(item, frame);
   });
 
-  return { show };
+  return {
+    show,
+    decorate(decorator) {
+      decorators.push(decorator);
+    },
+  };
 }

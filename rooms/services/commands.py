@@ -1,0 +1,64 @@
+"""Slash commands in a message body, read by the server so every client (and bot) gets them alike.
+
+`/me waves` is an action; `/shrug [text]` appends the shrug; `/nick NAME` renames; `//text` sends
+the literal `/text`; any other `/word` is refused with the list of known commands. A body that
+starts with "/" but no word ("/ ", "/:-)") is plain text.
+"""
+
+import re
+from typing import NamedTuple
+
+from rooms.errors import ChatError
+
+SHRUG = "¯\\_(ツ)_/¯"
+# What the composer's completion offers, in this order: name, arguments, what it does.
+COMMANDS = {
+    "me": ("ACTION", "Say what you do: /me waves → * Ann waves"),
+    "shrug": ("[TEXT]", f"Append {SHRUG}"),
+    "nick": ("NAME", "Change your display name"),
+}
+COMMAND = re.compile(r"/(\w+)(?:\s+(.*))?\Z", re.DOTALL)
+
+
+class Command(NamedTuple):
+    """What a body asks for: a message to store (`body`, `action`), or a rename (`nick`)."""
+
+    body: str | None = None
+    action: bool = False
+    nick: str | None = None
+
+
+def command_list():
+    """The commands as the room page's completion lists them."""
+    return [{"name": name, "args": args, "help": help_text} for name, (args, help_text) in COMMANDS.items()]
+
+
+def known_commands():
+    return ", ".join(f"/{name}" for name in COMMANDS)
+
+
+def read_command(body):
+    """The Command a message body makes; a body that is no command is stored as it is. Bodies that
+    are not text are left for check_body to refuse."""
+    if not isinstance(body, str):
+        return Command(body=body)
+    text = body.strip()
+    if text.startswith("//"):
+        return Command(body=text[1:])
+    match = COMMAND.match(text)
+    if not match:
+        return Command(body=body)
+    name, argument = match.group(1).lower(), (match.group(2) or "").strip()
+    if name == "me":
+        if not argument:
+            raise ChatError("empty_message", "Say what you do after /me, e.g. /me waves.")
+        return Command(body=argument, action=True)
+    if name == "shrug":
+        return Command(body=f"{argument} {SHRUG}" if argument else SHRUG)
+    if name == "nick":
+        return Command(nick=argument)
+    raise ChatError(
+        "unknown_command",
+        f"Unknown command /{match.group(1)[:40]}. Commands: {known_commands()}; //text sends text starting with /.",
+        commands=list(COMMANDS),
+    )
