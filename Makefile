@@ -25,6 +25,8 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 SERVER ?= uvicorn
 UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off
 
+# Static files are collected before serving, so they go out hashed (cached for good) and compressed.
+run: export STATIC_MANIFEST ?= 1
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v 0

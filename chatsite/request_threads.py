@@ -9,6 +9,10 @@ hands a request over once and gets the response back once. The threads live as l
 process and keep their database connections (CONN_MAX_AGE is unlimited on SQLite; PostgreSQL
 uses its pool). Requests still run concurrently, one per thread at a time, the least busy thread
 taking the next.
+
+A streaming response with a synchronous iterator (a static file, a transcript) is read on the
+request's thread in slices, one hop per slice, as it is sent: Django's own fallback would first
+read it whole into memory (and warns about it on every such response).
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -40,3 +44,33 @@ class RequestThreadsHandler(ASGIHandler):
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+    async def send_response(self, response, send):
+        if response.streaming and not response.is_async:
+            response.streaming_content = in_slices(response.streaming_content)
+        await super().send_response(response, send)
+
+
+STREAM_SLICE_BYTES = 64 * 1024
+
+
+async def in_slices(chunks):
+    """A synchronous iterator of bytes as an asynchronous one, read on the current (request) thread
+    about STREAM_SLICE_BYTES at a time."""
+    take = sync_to_async(take_slice, thread_sensitive=True)
+    while True:
+        data, more = await take(chunks)
+        if data:
+            yield data
+        if not more:
+            return
+
+
+def take_slice(chunks):
+    parts, size = [], 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= STREAM_SLICE_BYTES:
+            return b"".join(parts), True
+    return b"".join(parts), False

@@ -10,6 +10,9 @@ class ManifestStaticFilesStorage(CompressedManifestStaticFilesStorage):
     every page would be a server error until someone runs collectstatic."""
 
     manifest_strict = False
+    # The room page's modules import each other by name: point those imports at the hashed files
+    # too, or a browser would fetch (and cache) both names of every module.
+    support_js_module_import_aggregation = True
 
     def stored_name(self, name):
         try:

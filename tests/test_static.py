@@ -43,3 +43,19 @@ def test_a_server_started_before_collectstatic_still_serves_pages_and_styles(pro
     response = browser.get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content).strip()
+
+
+def test_the_room_page_preloads_its_hashed_modules_and_they_import_each_other_hashed(production_static):
+    call_command("collectstatic", interactive=False, verbosity=0)
+    browser = Client()
+    room_url = browser.post("/", {"name": "Ann", "create": ""})["Location"]
+    page = browser.get(room_url).content.decode()
+    preloads = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page)
+    assert "/static/rooms/room/messages." in " ".join(preloads)
+    for url in preloads:
+        assert re.fullmatch(r"/static/rooms/(room/)?\w+\.[0-9a-f]{12}\.js", url), url
+        assert browser.get(url).status_code == 200
+    entry = re.search(r'<script type="module" src="([^"]+)"', page).group(1)
+    source = b"".join(browser.get(entry).streaming_content).decode()
+    imported = {f"/static/rooms/{path}" for path in re.findall(r'from "\./([^"]+)"', source)}
+    assert imported and imported <= set(preloads)

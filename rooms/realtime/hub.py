@@ -51,6 +51,7 @@ class RoomHub:
         self.started = None
         self.members_wanted = set()  # rooms whose member list changed since its last reading
         self.presence_publishing = set()  # rooms whose member list is being read, published or paused
+        self.publications = set()  # their tasks
         self.sequencer = RoomSequencer(self.hand_out)
         self.writer = MessageWriter(self)
         self.heartbeat = Heartbeat(self)
@@ -73,6 +74,11 @@ class RoomHub:
             task.cancel()
         self.tasks.clear()
         self.sequencer.stop()
+        # Member lists being read finish first: their queries must not outlive the hub (a test's
+        # database is flushed right after).
+        self.members_wanted.clear()
+        if self.publications:
+            await asyncio.wait(self.publications, timeout=5)
 
     async def join(self, code, connection):
         local = self.connections[code]
@@ -146,7 +152,9 @@ class RoomHub:
             return None
         self.presence_publishing.add(code)
         published = asyncio.get_running_loop().create_future()
-        asyncio.ensure_future(self._publish_members(code, room, published))
+        task = asyncio.ensure_future(self._publish_members(code, room, published))
+        self.publications.add(task)
+        task.add_done_callback(self.publications.discard)
         return published
 
     async def _publish_members(self, code, room, published):
