@@ -35,7 +35,7 @@ export function createCommands({ config, frames, pending, status }) {
   form.before(listbox);
   input.setAttribute("aria-autocomplete", "list");
   input.setAttribute("aria-controls", listbox.id);
-  input.setAttribute("aria-expanded", "false");
+  // No aria-expanded: a textarea cannot be a combobox; the listbox's presence says it is open.
   let shown = [];
   let chosen = 0;
 
@@ -43,7 +43,6 @@ export function createCommands({ config, frames, pending, status }) {
     shown = [];
     listbox.hidden = true;
     listbox.replaceChildren();
-    input.setAttribute("aria-expanded", "false");
     input.removeAttribute("aria-activedescendant");
   }
 
@@ -83,7 +82,6 @@ export function createCommands({ config, frames, pending, status }) {
       }),
     );
     listbox.hidden = false;
-    input.setAttribute("aria-expanded", "true");
     choose(0);
   }
 
