@@ -64,7 +64,8 @@ export function createReply({ frames, rich, jump, watching }) {
     if (actions && !watching) {
       const reply = button("reply-message", "Reply", () => start(message));
       reply.title = "Reply to this message";
-      actions.prepend(reply);
+      // After the reactions (the first Tab stop of a message's actions), before Edit and Delete.
+      actions.insertBefore(reply, actions.querySelector(".edit-message, .delete-message"));
     }
   });
 
