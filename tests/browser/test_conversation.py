@@ -44,6 +44,7 @@ def test_a_reply_quotes_its_parent_and_the_quote_finds_it_in_earlier_pages(peopl
     first = alice.message("Lunch at noon?")
     first.hover()
     first.locator(".delete-message").click()
+    alice.page.click("#confirm-ok")  # deleting asks first
     expect(bob.message("one o'clock").locator(".reply-quote")).to_have_text("Alice message deleted")
 
 
