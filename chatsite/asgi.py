@@ -14,12 +14,15 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
+from rooms.realtime.guard import SocketGuard  # noqa: E402
 from rooms.realtime.origin import ExplainingOriginValidator  # noqa: E402
 from rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": ExplainingOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SocketGuard(
+            ExplainingOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))), websocket_urlpatterns
+        ),
     }
 )

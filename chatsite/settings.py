@@ -141,6 +141,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("REDIS_PREFIX", "roomchat"),
+            # Short timeouts: a dead Redis must fail the limiter open fast (rooms/services/budgets.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 
@@ -197,6 +199,12 @@ OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for on
 OUTBOUND_QUEUE_MAX_BYTES = env_int("OUTBOUND_QUEUE_MAX_BYTES", 4 * 1024 * 1024)  # UTF-8 bytes queued, likewise
 JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP may try per window
 JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in CACHES)
+# Budgets per session and per IP, across connections (and processes, with Redis as the cache).
+NEW_JOINS_PER_IP_PER_MINUTE = env_int("NEW_JOINS_PER_IP_PER_MINUTE", 60)  # sessions newly admitted to a room
+ROOM_CREATE_PER_IP_PER_HOUR = env_int("ROOM_CREATE_PER_IP_PER_HOUR", 60)  # rooms one IP may create
+WS_CONNECTS_PER_SESSION_PER_MINUTE = env_int("WS_CONNECTS_PER_SESSION_PER_MINUTE", 120)  # socket opens
+WS_MAX_CONNECTIONS_PER_IP = env_int("WS_MAX_CONNECTIONS_PER_IP", 200)  # open sockets per IP, per process
+KICK_IP_BAN_MINUTES = env_int("KICK_IP_BAN_MINUTES", 10)  # a kicked session's IP may not newly join for this long
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed
 # Tests only: drop or stall chosen deliveries (rooms/realtime/faults.py); never set in production.
 DELIVERY_FAULTS = os.environ.get("DELIVERY_FAULTS", "")

@@ -22,7 +22,9 @@ from rooms.services.admission import (
     find_room_to_join,
     needs_passphrase,
     record_join_miss,
+    take_new_join,
 )
+from rooms.services.budgets import cache_health, guarded, probe_cache
 from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
 from rooms.services.rooms import create_room
@@ -102,6 +104,11 @@ def room(request, code):
     form = NameForm({"name": name}, members_of=room, session_key=request.session.session_key)
     if not form.is_valid():
         return render(request, "rooms/name_prompt.html", {"room": room, "form": form})
+    try:
+        take_new_join(request_ip(request), request.session, room.code)
+    except ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("rooms:home")
     request.session["room"] = room.code
     remember_joined(request.session, room.code)
     config = {"code": room.code, "name": name}
@@ -141,8 +148,15 @@ async def check_channel_layer():
     await asyncio.gather(leftover, return_exceptions=True)
 
 
+def check_cache():
+    """The limiter's cache, as this process sees it: 'ok', or 'degraded: …' while limits fail open."""
+    guarded(probe_cache)
+    return cache_health.status()
+
+
 async def healthz(request):
-    """200 when the database and the channel layer answer; 503 naming the parts that do not."""
+    """200 when the database and the channel layer answer; 503 naming the parts that do not. The
+    cache only limits abuse: when it fails the answer stays 200, with the cache listed as degraded."""
     checks = {
         "database": lambda: sync_to_async(query_database)(),
         "channel_layer": check_channel_layer,
@@ -159,9 +173,17 @@ async def healthz(request):
             logger.warning("health check of %s failed", part, exc_info=True)
             results[part] = f"error: {type(error).__name__}"
     failed = [part for part, result in results.items() if result != "ok"]
+    try:
+        results["cache"] = await asyncio.wait_for(
+            sync_to_async(check_cache, thread_sensitive=False)(), HEALTH_CHECK_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        results["cache"] = f"degraded: no answer within {HEALTH_CHECK_TIMEOUT_SECONDS} s"
     body = {"status": "unavailable" if failed else "ok", **results}
     if failed:
         body["failed"] = failed
+    if results["cache"] != "ok":
+        body["degraded"] = ["cache"]
     return JsonResponse(body, status=503 if failed else 200)
 
 

@@ -210,4 +210,4 @@ def test_static_files_are_served(csrf_client):
 def test_healthz_reports_database_and_channel_layer(csrf_client):
     response = csrf_client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok", "cache": "ok"}

@@ -16,13 +16,18 @@ from rooms.realtime.consumers.chat import ChatFrames
 from rooms.realtime.consumers.owner import OwnerFrames
 from rooms.realtime.consumers.rich import RichFrames
 from rooms.realtime.db_threads import side_db
-from rooms.services.admission import check_may_join, find_room_to_join, needs_passphrase
+from rooms.services.admission import check_may_join, find_room_to_join, needs_passphrase, take_new_join
 from rooms.services.moderation import sanction_until
 from rooms.services.presence import add_presence, remove_presence
 from rooms.services.sessions import owner_key_in_session, read_session
 
 # Why an admission rule refused the connection, as its close code.
-REFUSAL_CLOSE_CODES = {"kicked": CLOSE_KICKED, "passphrase_required": CLOSE_PASSPHRASE, "locked": CLOSE_LOCKED}
+REFUSAL_CLOSE_CODES = {
+    "kicked": CLOSE_KICKED,
+    "passphrase_required": CLOSE_PASSPHRASE,
+    "locked": CLOSE_LOCKED,
+    "rate_limited": CLOSE_RATE_LIMITED,
+}
 
 
 class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
@@ -45,6 +50,11 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
         "passphrase": ({"passphrase"}, OwnerFrames.receive_passphrase),
         "expiry": ({"hours"}, OwnerFrames.receive_expiry),
         "watch_link": ({"active"}, OwnerFrames.receive_watch_link),
+    }
+
+    session_budgets = {
+        **dict.fromkeys(("message", "rename", "edit", "react"), "send"),
+        **dict.fromkeys(("kick", "mute", "lock", "transfer", "passphrase", "expiry", "watch_link"), "owner"),
     }
 
     async def admit(self):
@@ -80,6 +90,7 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
         check_may_join(self.room, self.session_key, key)
         if needs_passphrase(self.room, self.scope["session"], key):
             raise ChatError("passphrase_required", "This room needs its passphrase: reload the page to enter it.")
+        take_new_join(self.client_ip(), self.scope.get("session"), self.code)
         return key, sanction_until(self.room, self.session_key, "mute")
 
     def register(self):
