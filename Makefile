@@ -24,6 +24,8 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 # `make run SERVER=daphne` serves the same application with daphne.
 SERVER ?= uvicorn
 UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets --ws-per-message-deflate false
+# Frames over 1 MiB are refused by uvicorn itself (the app refuses anything over WS_FRAME_MAX_BYTES).
+UVICORN_FLAGS += --ws-max-size 1048576
 
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
