@@ -174,6 +174,11 @@ def moderation_event(event, name, **fields):
     return _system_event(event, name=name, **fields)
 
 
+def bans_event(bans):
+    """The room's bans in force (`active_bans`), for its owners' connections only."""
+    return {"type": "room.bans", "text": encode({"type": "room_state", "bans": bans})}
+
+
 def kicked_event(session_keys):
     return {"type": "room.kicked", "session_keys": list(session_keys)}
 

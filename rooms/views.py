@@ -46,7 +46,8 @@ def room_for_request(request, code):
     and a kicked session, or a newcomer to a locked room, gets `ChatError` (`check_may_join`)."""
     room = find_room_to_join(code, request_ip(request), request.session)
     if room is not None:
-        check_may_join(room, request.session.session_key or "", owner_key_in_session(request.session, room.code))
+        owner_key = owner_key_in_session(request.session, room.code)
+        check_may_join(room, request.session.session_key or "", owner_key, request_ip(request), request.session)
     return room
 
 

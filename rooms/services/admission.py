@@ -10,7 +10,7 @@ from django.utils import timezone
 from rooms.errors import ChatError
 from rooms.models import Room, RoomSanction
 from rooms.services.budgets import count, guarded, take
-from rooms.services.moderation import is_owner, sanction_until
+from rooms.services.moderation import ban_wait, is_owner, sanction_until
 from rooms.services.presence import live_presences
 from rooms.services.rooms import find_room
 from rooms.services.sessions import ADMITTED_ROOMS_SESSION_KEY, has_joined
@@ -92,15 +92,23 @@ def find_room_to_join(code, ip, session=None):
     return room
 
 
-def check_may_join(room, session_key, owner_key=None):
-    """Refuse a kicked session (until its kick ends) and, in a locked room, anyone who was not
-    present when it was locked and is not present now; the owner may always join."""
+def check_may_join(room, session_key, owner_key=None, ip=None, session=None):
+    """Refuse a kicked session (until its kick ends), a session new to the room from the address
+    of a kicked member (`ip`, until the ban ends; sessions admitted before are not new) and, in a
+    locked room, anyone who was not present when it was locked and is not present now; the owner
+    may always join."""
     if is_owner(room, owner_key):
         return
     until = sanction_until(room, session_key, RoomSanction.KICK)
     if until is not None:
         wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
         raise ChatError("kicked", "The owner removed you from this room.", retry_after=wait)
+    if ip is not None and not has_joined(session, room.code):
+        wait = ban_wait(room, ip)
+        if wait:
+            raise ChatError(
+                "kicked", "The owner removed someone at your address from this room; try later.", retry_after=wait
+            )
     locked, admitted = Room.objects.filter(pk=room.pk).values_list("locked", "admitted_while_locked").first()
     if locked and session_key not in admitted and not live_presences(room).filter(session_key=session_key).exists():
         raise ChatError("locked", "This room is locked: no new members can join.")

@@ -50,11 +50,12 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
         "passphrase": ({"passphrase"}, OwnerFrames.receive_passphrase),
         "expiry": ({"hours"}, OwnerFrames.receive_expiry),
         "watch_link": ({"active"}, OwnerFrames.receive_watch_link),
+        "unban": ({"id"}, OwnerFrames.receive_unban),
     }
 
     session_budgets = {
         **dict.fromkeys(("message", "rename", "edit", "react"), "send"),
-        **dict.fromkeys(("kick", "mute", "lock", "transfer", "passphrase", "expiry", "watch_link"), "owner"),
+        **dict.fromkeys(("kick", "mute", "lock", "transfer", "passphrase", "expiry", "watch_link", "unban"), "owner"),
     }
 
     async def admit(self):
@@ -87,7 +88,7 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
         """This session's owner key and mute, after the room's admission rules (kick, lock,
         passphrase) let it in."""
         key = owner_key_in_session(self.scope.get("session"), self.room.code)
-        check_may_join(self.room, self.session_key, key)
+        check_may_join(self.room, self.session_key, key, self.client_ip(), self.scope.get("session"))
         if needs_passphrase(self.room, self.scope["session"], key):
             raise ChatError("passphrase_required", "This room needs its passphrase: reload the page to enter it.")
         take_new_join(self.client_ip(), self.scope.get("session"), self.code)
@@ -96,7 +97,9 @@ class RoomConsumer(ChatFrames, OwnerFrames, RichFrames, RoomConnection):
     def register(self):
         """Record this connection in the room (its presence); True when its session just arrived.
         Also called by the hub when this process must register its connections again."""
-        return add_presence(self.room, self.hub.server_id, self.connection_id, self.name, self.session_key)
+        return add_presence(
+            self.room, self.hub.server_id, self.connection_id, self.name, self.session_key, self.client_ip()
+        )
 
     def unregister(self):
         """This connection closed; whether its session left is settled after the grace period."""

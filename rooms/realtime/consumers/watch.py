@@ -67,6 +67,9 @@ class WatchConsumer(RoomConnection):
     def room_muted(self, event):
         pass
 
+    def room_bans(self, event):
+        pass
+
     def room_locked(self, event):
         self.room.locked = event["locked"]
         self.push(event["text"])

@@ -1,7 +1,7 @@
 // The room's owner: the badge, the room menu (kick, mute, make owner, lock, passphrase, expiry,
 // owner link, watch link), and the moderation notices and errors every page must know of.
 
-import { el, nameInText } from "./dom.js";
+import { button, el, nameInText } from "./dom.js";
 
 // Errors after which reconnecting cannot help: the owner's sanctions and settings keep this page out.
 export const FATAL_ERRORS = ["kicked", "locked", "passphrase_required", "room_expired"];
@@ -74,6 +74,29 @@ export function createOwner({ config, frames, socket, status }) {
     byId("watch-link-state").textContent = watchLinkState(active, known);
   }
 
+  // Addresses of kicked members, barred from joining with a fresh session until the ban ends: the
+  // owner sees them by the kicked name and can lift each one. Built here, at the end of the menu.
+  const bans = el("ul", "room-bans");
+  bans.id = "room-bans";
+  bans.hidden = true;
+  menu.querySelector(".room-menu-body")?.append(bans);
+
+  function showBans(list) {
+    bans.hidden = list.length === 0;
+    bans.replaceChildren(
+      ...list.map((ban) => {
+        const lift = button("", "Let in again", () => act({ type: "unban", id: ban.id }));
+        const item = el("li");
+        item.append(
+          nameInText(ban.name),
+          `'s address is barred until ${new Date(ban.until).toLocaleTimeString()} `,
+          lift,
+        );
+        return item;
+      }),
+    );
+  }
+
   function act(frame) {
     if (!socket.send(frame)) status.showError("Not connected right now; try again in a moment.");
   }
@@ -91,6 +114,7 @@ export function createOwner({ config, frames, socket, status }) {
     if (frame.muted_until) status.showError(`You are muted until ${new Date(frame.muted_until).toLocaleTimeString()}.`);
     if ("watch_link" in frame) showWatchLink(frame.watch_link);
     if (typeof frame.watch_active === "boolean") showWatchActive(frame.watch_active);
+    if (Array.isArray(frame.bans)) showBans(frame.bans);
   });
   // The members the owner can act on: everyone here but themself; the choice survives updates.
   frames.on("presence", (frame) => {
