@@ -5,6 +5,7 @@ the project runs locally on SQLite and the in-memory channel layer.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "rooms",
 ]
 
@@ -61,7 +63,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out admin login with 429
 ]
+
+# Admin logins are throttled by django-axes: ADMIN_LOGIN_FAILURE_LIMIT wrong passwords from one
+# address lock that address out of the login for ADMIN_LOGIN_LOCKOUT_MINUTES (HTTP 429).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)  # wrong passwords per address before the lock-out
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15))  # how long it lasts
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]  # per address: a username lock would let anyone lock the admin out
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "rooms.views.request_ip"  # the address the chat limits use (TRUSTED_PROXY_COUNT)
 
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
