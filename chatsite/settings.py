@@ -215,6 +215,7 @@ JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that windo
 NEW_JOINS_PER_IP_PER_MINUTE = env_int("NEW_JOINS_PER_IP_PER_MINUTE", 60)  # sessions newly admitted to a room
 ROOM_CREATE_PER_IP_PER_HOUR = env_int("ROOM_CREATE_PER_IP_PER_HOUR", 60)  # rooms one IP may create
 WS_CONNECTS_PER_SESSION_PER_MINUTE = env_int("WS_CONNECTS_PER_SESSION_PER_MINUTE", 120)  # socket opens
+WS_CONNECTS_PER_IP_PER_MINUTE = env_int("WS_CONNECTS_PER_IP_PER_MINUTE", 1200)  # socket opens, all sessions
 WS_MAX_CONNECTIONS_PER_IP = env_int("WS_MAX_CONNECTIONS_PER_IP", 200)  # open sockets per IP, per process
 KICK_IP_BAN_MINUTES = env_int("KICK_IP_BAN_MINUTES", 10)  # a kicked session's IP may not newly join for this long
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed

@@ -59,6 +59,7 @@ class LiveServer:
             "PRESENCE_GRACE_SECONDS": "0",
             "NEW_JOINS_PER_IP_PER_MINUTE": "100000",
             "ROOM_CREATE_PER_IP_PER_HOUR": "100000",
+            "WS_CONNECTS_PER_IP_PER_MINUTE": "100000",
         }
         self.env = {**defaults, **env, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         self.log_path = Path(log_path) if log_path else self.sqlite_path.with_suffix(".log")

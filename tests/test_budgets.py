@@ -135,6 +135,49 @@ async def test_socket_opens_are_limited_per_session(settings, session_for):
         await stop_hubs()
 
 
+async def test_socket_opens_are_limited_per_ip_whatever_the_session(settings, session_for):
+    settings.WS_CONNECTS_PER_IP_PER_MINUTE = 3
+    room = await database_sync_to_async(create_room)()
+    try:
+        for number in range(3):
+            key = await database_sync_to_async(session_for)(f"Jar {number}")
+            await (await settled(await connect(room.code, key, ip="10.4.4.4"))).disconnect()
+        fresh = await database_sync_to_async(session_for)("Jar 3")
+        frame, close_code = await refusal(await connect(room.code, fresh, ip="10.4.4.4"))
+        assert (frame["code"], close_code) == ("rate_limited", 4029)
+        await (await settled(await connect(room.code, fresh, ip="10.4.4.5"))).disconnect()
+    finally:
+        await stop_hubs()
+
+
+async def test_connect_close_churn_joins_only_its_budget_while_another_room_chats(settings, session_for):
+    """One session opening and closing sockets in a loop: past its budget each open is refused
+    before any database work, and another room's messages keep flowing."""
+    settings.WS_CONNECTS_PER_SESSION_PER_MINUTE = 20
+    churned, quiet = await database_sync_to_async(lambda: (create_room(), create_room()))()
+    mallory, bob, cat = [await database_sync_to_async(session_for)(n) for n in ("Mallory", "Bob", "Cat")]
+    bob_socket = await settled(await connect(quiet.code, bob, ip="10.3.0.1"))
+    cat_socket = await settled(await connect(quiet.code, cat, ip="10.3.0.2"))
+    joins = 0
+    try:
+        for _ in range(150):
+            communicator = await connect(churned.code, mallory)
+            frame = await communicator.receive_json_from(timeout=10)
+            joins += frame["type"] == "history"
+            await communicator.disconnect()
+        assert joins == 20
+        await bob_socket.send_json_to({"type": "message", "body": "still served", "client_id": "b1"})
+        while True:  # a generous bound: the point is that it arrives, not how fast
+            frame = await cat_socket.receive_json_from(timeout=10)
+            if frame["type"] == "message":
+                assert frame["body"] == "still served"
+                break
+    finally:
+        for communicator in (bob_socket, cat_socket):
+            await communicator.disconnect()
+        await stop_hubs()
+
+
 async def test_open_sockets_are_capped_per_ip(settings, session_for):
     settings.WS_MAX_CONNECTIONS_PER_IP = 3
     room = await database_sync_to_async(create_room)()

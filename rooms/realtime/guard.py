@@ -1,7 +1,8 @@
 """What a websocket handshake must pass before a consumer, a session load or a presence row is spent
 on it: a known path, at most WS_MAX_CONNECTIONS_PER_IP open sockets per address (in this process),
-and at most WS_CONNECTS_PER_SESSION_PER_MINUTE opens per session (across processes, through the
-cache). One client opening and closing sockets in a loop then costs a frame each, not a join."""
+at most WS_CONNECTS_PER_SESSION_PER_MINUTE opens per session and WS_CONNECTS_PER_IP_PER_MINUTE per
+address (across processes, through the cache). One client opening and closing sockets in a loop
+then costs a frame each, not a join."""
 
 from collections import Counter
 
@@ -70,6 +71,14 @@ class SocketGuard:
                 settings.WS_CONNECTS_PER_SESSION_PER_MINUTE,
                 60,
                 "You are reconnecting too often; try again in {wait} seconds.",
+            )
+            # Fresh cookie jars are cheap: the address's opens are counted as well.
+            await atake(
+                "connect-ip",
+                ip,
+                settings.WS_CONNECTS_PER_IP_PER_MINUTE,
+                60,
+                "Too many connections were opened from your address; try again in {wait} seconds.",
             )
         except ChatError as error:
             return await refuse(receive, send, error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
