@@ -6,7 +6,7 @@ from channels.layers import get_channel_layer
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,7 +29,7 @@ from rooms.services.messages import author_key_of
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
 from rooms.services.rooms import create_room
 from rooms.services.sessions import owner_key_in_session, remember_joined, remember_owner_key
-from rooms.services.transfer import export_rooms
+from rooms.services.transfer import export_rooms, take_export_slot
 from rooms.services.watch import find_watched_room, watch_token_in_session
 from rooms.validation import normalize_code
 
@@ -265,6 +265,31 @@ def passphrase(request, code):
     return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": form})
 
 
+class ExportStream:
+    """An export's text chunks as an async iterator: the ASGI server sends each chunk as it is read
+    (a synchronous iterator would be read whole into memory first). Every chunk is read on the
+    request's own thread, where the export's database cursor lives. Django closes it when the
+    response ends, read or not, which gives the session's export slot back."""
+
+    def __init__(self, chunks, release):
+        self.chunks = chunks
+        self.release = release
+        self.next_chunk = sync_to_async(lambda: next(self.chunks, None), thread_sensitive=True)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        chunk = await self.next_chunk()
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    def close(self):
+        self.chunks.close()
+        self.release()
+
+
 TRANSCRIPT_TYPES = {"text": ("text/plain; charset=utf-8", "txt"), "json": ("application/json", "json")}
 
 
@@ -279,7 +304,11 @@ def transcript(request, code, fmt):
         raise Http404("No such transcript.")
     if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
         raise PermissionDenied("This room needs its passphrase.")
+    try:
+        release = take_export_slot(request.session.session_key)
+    except ChatError as error:
+        return HttpResponse(error.detail, status=429, content_type="text/plain; charset=utf-8")
     content_type, extension = TRANSCRIPT_TYPES[fmt]
-    response = StreamingHttpResponse(export_rooms([room], fmt=fmt), content_type=content_type)
+    response = StreamingHttpResponse(ExportStream(export_rooms([room], fmt=fmt), release), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
     return response

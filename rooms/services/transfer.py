@@ -1,9 +1,12 @@
 """Export and import of rooms: a streamed JSON (or text) history, read back incrementally."""
 
 import json
+import threading
+from collections import Counter
 from datetime import datetime
 
 import ijson
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -76,6 +79,32 @@ def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
             buffer, size = [], 0
     if buffer:
         yield "".join(buffer)
+
+
+_exports_running = Counter()  # session key → its exports being streamed by this process
+_exports_lock = threading.Lock()  # HTTP views run on several threads
+
+
+def take_export_slot(session_key):
+    """Start one of a session's at most TRANSCRIPT_EXPORTS_PER_SESSION concurrent exports (in this
+    process: each holds a database cursor and a connection's bandwidth). Returns the function that
+    gives the slot back; raises ChatError("too_many_exports") when none is free."""
+    with _exports_lock:
+        if _exports_running[session_key] >= settings.TRANSCRIPT_EXPORTS_PER_SESSION:
+            raise ChatError("too_many_exports", "Your other downloads of transcripts must finish first.")
+        _exports_running[session_key] += 1
+    released = False
+
+    def release():
+        nonlocal released
+        with _exports_lock:
+            if not released:
+                released = True
+                _exports_running[session_key] -= 1
+                if not _exports_running[session_key]:
+                    del _exports_running[session_key]
+
+    return release
 
 
 def _parse_timestamp(value, where):
