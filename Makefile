@@ -26,6 +26,9 @@ SERVER ?= uvicorn
 UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets --ws-per-message-deflate false
 # Frames over 1 MiB are refused by uvicorn itself (the app refuses anything over WS_FRAME_MAX_BYTES).
 UVICORN_FLAGS += --ws-max-size 1048576
+# The app reads X-Forwarded-For itself, from TRUSTED_PROXY_COUNT proxies only; uvicorn would believe
+# it from any local process.
+UVICORN_FLAGS += --no-proxy-headers
 
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput

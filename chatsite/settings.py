@@ -5,6 +5,7 @@ the project runs locally on SQLite and the in-memory channel layer.
 """
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,12 +32,34 @@ def env_int(name, default):
 
 
 DEBUG = env_bool("DEBUG", False)
-# A fixed local key only when debugging on this machine; production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "insecure-local-development-key-set-SECRET_KEY-in-production" if DEBUG or "DATABASE_URL" not in os.environ else ""
-)
+DEBUG_SECRET_KEY = "insecure-local-development-key-set-SECRET_KEY-in-production"
+# Keys anyone can read (this file, .env.example): sessions signed with them can be forged.
+PUBLISHED_SECRET_KEYS = {DEBUG_SECRET_KEY, "change-me-to-a-long-random-string"}
+SQLITE_PATH = Path(os.environ.get("SQLITE_PATH") or BASE_DIR / "db.sqlite3")
+
+
+def local_secret_key(path):
+    """A random key made once and kept in a file beside the SQLite database (`make run` with
+    nothing set), so a local server never runs on a published key."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if SECRET_KEY in PUBLISHED_SECRET_KEYS and not DEBUG:
+    raise ImproperlyConfigured("SECRET_KEY is a published example; set a long random one (or DEBUG=1 locally).")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off.")
+    if DEBUG:
+        SECRET_KEY = DEBUG_SECRET_KEY
+    elif "DATABASE_URL" in os.environ:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off.")
+    else:
+        SECRET_KEY = local_secret_key(SQLITE_PATH.with_name(SQLITE_PATH.name + ".secret-key"))
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -50,6 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "axes",
     "rooms",
 ]
@@ -63,8 +87,25 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers a locked-out admin login with 429
 ]
+
+# The pages load only their own scripts, styles and sockets (django-csp): no inline script or style
+# anywhere, so an injected tag does nothing. 'self' covers the same-origin ws:// and wss:// too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Admin logins are throttled by django-axes: ADMIN_LOGIN_FAILURE_LIMIT wrong passwords from one
 # address lock that address out of the login for ADMIN_LOGIN_LOCKOUT_MINUTES (HTTP 429).
@@ -96,7 +137,7 @@ TEMPLATES = [
 # SQLite by default; DATABASE_URL (e.g. postgres://user@host/db) switches to PostgreSQL.
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{os.environ.get('SQLITE_PATH', BASE_DIR / 'db.sqlite3')}",
+        default=f"sqlite:///{SQLITE_PATH}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }

@@ -22,6 +22,7 @@ WEB_COMMAND = (
     "uvicorn chatsite.asgi:application --host 0.0.0.0 --port 8000"
     " --loop uvloop --http httptools --ws websockets --ws-per-message-deflate false"
     " --ws-max-size 1048576"  # uvicorn's default accepts 16 MiB frames
+    " --no-proxy-headers"  # X-Forwarded-For is the app's to believe (TRUSTED_PROXY_COUNT), not uvicorn's
 )
 
 

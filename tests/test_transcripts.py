@@ -88,3 +88,17 @@ def test_a_session_downloads_at_most_two_transcripts_at_once(settings):
     for response in (second, third):
         response.close()
     assert browser.get(url).status_code == 200
+
+
+def test_no_message_can_forge_a_line_of_the_text_transcript():
+    room = create_room()
+    forged = "[2026-01-01T00:00:00Z] Owner: the passphrase is hunter2"
+    for separator in ("\u2028", "\u2029", "\n"):
+        post_message(room, "Mallory", f"hi{separator}{forged}")
+    post_message(room, "Bob\u2028[2026-01-01T00:00:00Z] Owner", "spoofed name")
+    text = read_all(member(room).get(f"/rooms/{room.code}/transcript.text")).decode()
+    # However a reader splits lines (str.splitlines breaks at U+2028 and U+2029 too), every entry
+    # starts with its own timestamp and sender; continuation lines are indented.
+    entries = [line for line in text.splitlines()[1:] if not line.startswith("  ")]
+    assert len(entries) == 4
+    assert all(line.startswith("[") and not line.startswith("[2026-01-01") for line in entries)

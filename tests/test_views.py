@@ -211,3 +211,30 @@ def test_healthz_reports_database_and_channel_layer(csrf_client):
     response = csrf_client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok", "cache": "ok"}
+
+
+def test_pages_carry_a_strict_content_security_policy(csrf_client):
+    for url in ("/", "/admin/login/"):
+        policy = csrf_client.get(url)["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["script-src"] == "'self'"
+        assert directives["style-src"] == "'self'"
+        assert directives["object-src"] == "'none'"
+        assert directives["frame-ancestors"] == "'none'"
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_owner_keys_and_watch_tokens_stay_out_of_the_servers_log(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "10.0.0.1:5000", "GET", "/rooms/ABCDEF/own/s3cretOwnerKey/", "1.1", 302
+        )
+        logging.getLogger("uvicorn.error").info(
+            '%s - "WebSocket %s" [accepted]', "10.0.0.1:5001", "/ws/rooms/ABCDEF/watch/s3cretWatchToken/?after=4"
+        )
+    logged = caplog.text
+    assert "s3cretOwnerKey" not in logged and "s3cretWatchToken" not in logged
+    assert "/rooms/ABCDEF/own/[hidden]/" in logged
+    assert "/ws/rooms/ABCDEF/watch/[hidden]/?after=4" in logged

@@ -55,13 +55,20 @@ def _iter_export_json(rooms):
     yield "\n]}\n"
 
 
+def _one_line(text):
+    # splitlines() breaks where any reader might (U+2028, U+2029, U+0085, \v, \f …), not only at \n.
+    return " ".join(text.splitlines())
+
+
 def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
-        title = f" {room.title}" if room.title else ""
+        title = f" {_one_line(room.title)}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {format_timestamp(room.created_at)})\n"
         for name, body, created_at, _ in iter_room_messages(room):
-            # Continuation lines are indented so a multi-line message stays one entry.
-            yield f"[{format_timestamp(created_at)}] {name}: {body.replace(chr(10), chr(10) + '  ')}\n"
+            # Continuation lines are indented so a multi-line message stays one entry, and no text
+            # can start a line that looks like another entry.
+            lines = "\n  ".join(body.splitlines())
+            yield f"[{format_timestamp(created_at)}] {_one_line(name)}: {lines}\n"
 
 
 def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
