@@ -1,14 +1,17 @@
 import asyncio
 import logging
+import sys
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rooms.errors import ChatError
@@ -125,6 +128,21 @@ def room(request, code):
 def leave(request, code):
     request.session.pop("room", None)
     return redirect("rooms:home")
+
+
+BUSY_RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request):
+    """The 500 handler. SQLite has one writer; a request that waited out its busy timeout (5 s
+    of retries) gets "database is locked": that is a busy server, not a bug, and the person is told
+    so (503, Retry-After) instead of shown an error page."""
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError) and "locked" in str(error):
+        response = HttpResponse(render_to_string("rooms/busy.html"), status=503)
+        response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response
+    return defaults.server_error(request)
 
 
 HEALTH_CHECK_TIMEOUT_SECONDS = 3

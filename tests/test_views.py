@@ -238,3 +238,30 @@ def test_owner_keys_and_watch_tokens_stay_out_of_the_servers_log(caplog):
     assert "s3cretOwnerKey" not in logged and "s3cretWatchToken" not in logged
     assert "/rooms/ABCDEF/own/[hidden]/" in logged
     assert "/ws/rooms/ABCDEF/watch/[hidden]/?after=4" in logged
+
+
+def test_a_locked_sqlite_database_answers_a_friendly_busy_page(monkeypatch):
+    from django.db import OperationalError
+
+    import rooms.views
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(rooms.views, "create_room", locked)
+    browser = Client(raise_request_exception=False)
+    response = browser.post("/", {"name": "Ann", "create": ""})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "roomchat is busy" in response.content.decode()
+
+
+def test_other_server_errors_stay_server_errors(monkeypatch):
+    import rooms.views
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(rooms.views, "create_room", broken)
+    response = Client(raise_request_exception=False).post("/", {"name": "Ann", "create": ""})
+    assert response.status_code == 500
