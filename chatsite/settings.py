@@ -258,6 +258,8 @@ ROOM_CREATE_PER_IP_PER_HOUR = env_int("ROOM_CREATE_PER_IP_PER_HOUR", 60)  # room
 WS_CONNECTS_PER_SESSION_PER_MINUTE = env_int("WS_CONNECTS_PER_SESSION_PER_MINUTE", 120)  # socket opens
 WS_CONNECTS_PER_IP_PER_MINUTE = env_int("WS_CONNECTS_PER_IP_PER_MINUTE", 1200)  # socket opens, all sessions
 WS_MAX_CONNECTIONS_PER_IP = env_int("WS_MAX_CONNECTIONS_PER_IP", 200)  # open sockets per IP, per process
+# A request's line and headers must arrive within this many seconds (uvicorn; slow clients are cut).
+HTTP_HEADER_TIMEOUT_SECONDS = float(os.environ.get("HTTP_HEADER_TIMEOUT_SECONDS", 10))
 TRANSCRIPT_EXPORTS_PER_SESSION = env_int("TRANSCRIPT_EXPORTS_PER_SESSION", 2)  # downloads at once (429 beyond)
 KICK_IP_BAN_MINUTES = env_int("KICK_IP_BAN_MINUTES", 10)  # a kicked session's IP may not newly join for this long
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed
