@@ -267,6 +267,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whos
 DELIVERY_FAULTS = os.environ.get("DELIVERY_FAULTS", "")
 
 # --- Operators (admin and manage.py commands) ---
+# purge_rooms deletes log entries of edits and reactions a later change superseded, after this many days.
+MESSAGE_CHANGE_KEEP_DAYS = env_int("MESSAGE_CHANGE_KEEP_DAYS", 7)
 ROOM_IDLE_DAYS = env_int("ROOM_IDLE_DAYS", 30)  # purge_rooms deletes rooms idle longer than this by default
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # base of the invite links create_room prints
 
