@@ -114,7 +114,7 @@ AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)  # wrong passwords 
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15))  # how long it lasts
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]  # per address: a username lock would let anyone lock the admin out
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "rooms.views.request_ip"  # the address the chat limits use (TRUSTED_PROXY_COUNT)
+AXES_CLIENT_IP_CALLABLE = "rooms.views.login_ip"  # the address the chat limits use (TRUSTED_PROXY_COUNT)
 
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"

@@ -1,4 +1,5 @@
 import asyncio
+import ipaddress
 import logging
 import sys
 
@@ -41,6 +42,15 @@ logger = logging.getLogger(__name__)
 
 def request_ip(request):
     return client_ip(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
+
+
+def login_ip(request):
+    """The address django-axes counts admin logins by: a valid IP address or None (it stores it in
+    an IP column; a forged X-Forwarded-For entry, or a request without a peer, is not one)."""
+    try:
+        return str(ipaddress.ip_address(request_ip(request)))
+    except ValueError:
+        return None
 
 
 def room_for_request(request, code):
