@@ -135,6 +135,22 @@ async def test_socket_opens_are_limited_per_session(settings, session_for):
         await stop_hubs()
 
 
+async def test_a_foreign_page_cannot_spend_a_members_socket_budget(settings, session_for):
+    settings.WS_CONNECTS_PER_SESSION_PER_MINUTE = 2
+    room = await database_sync_to_async(create_room)()
+    key = await database_sync_to_async(session_for)("Ann")
+    try:
+        for _ in range(3):  # another port of the same host: the browser sends Ann's cookie along
+            communicator = room_socket(room.code, key, origin="http://127.0.0.1:19399")
+            communicator.scope["client"] = ("10.2.0.1", 50000)
+            assert (await communicator.connect())[0]
+            frame, close_code = await refusal(communicator)
+            assert (frame["code"], close_code) == ("forbidden_origin", 4003)
+        await (await settled(await connect(room.code, key, ip="10.2.0.1"))).disconnect()
+    finally:
+        await stop_hubs()
+
+
 async def test_socket_opens_are_limited_per_ip_whatever_the_session(settings, session_for):
     settings.WS_CONNECTS_PER_IP_PER_MINUTE = 3
     room = await database_sync_to_async(create_room)()

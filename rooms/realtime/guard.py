@@ -11,7 +11,7 @@ from django.http.cookie import parse_cookie
 
 from rooms.errors import ChatError
 from rooms.protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_MANY_CONNECTIONS, error_frame
-from rooms.realtime.origin import header
+from rooms.realtime.origin import header, same_origin
 from rooms.services.admission import client_ip
 from rooms.services.budgets import atake
 
@@ -64,10 +64,12 @@ class SocketGuard:
                 "Too many connections from your address; close some tabs and reload.",
                 CLOSE_TOO_MANY_CONNECTIONS,
             )
+        # A page of another origin (refused by the consumer) must not spend its victim's budget.
+        session_key = scope_session_key(scope) if same_origin(scope) else None
         try:
             await atake(
                 "connect",
-                scope_session_key(scope) or f"ip:{ip}",
+                session_key or f"ip:{ip}",
                 settings.WS_CONNECTS_PER_SESSION_PER_MINUTE,
                 60,
                 "You are reconnecting too often; try again in {wait} seconds.",

@@ -59,8 +59,6 @@ def guarded(operation, fallback=None):
         return fallback
     try:
         result = operation()
-    except ChatError:
-        raise
     except Exception as error:  # ConnectionError, TimeoutError, redis errors: whatever the backend raises
         cache_health.failed(error)
         return fallback
