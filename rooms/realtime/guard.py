@@ -64,16 +64,16 @@ class SocketGuard:
                 "Too many connections from your address; close some tabs and reload.",
                 CLOSE_TOO_MANY_CONNECTIONS,
             )
-        # A page of another origin (refused by the consumer) must not spend its victim's budget.
-        session_key = scope_session_key(scope) if same_origin(scope) else None
         try:
-            await atake(
-                "connect",
-                session_key or f"ip:{ip}",
-                settings.WS_CONNECTS_PER_SESSION_PER_MINUTE,
-                60,
-                "You are reconnecting too often; try again in {wait} seconds.",
-            )
+            # A page of another origin (the consumer refuses it) must not spend its victim's budget.
+            if same_origin(scope):
+                await atake(
+                    "connect",
+                    scope_session_key(scope) or f"ip:{ip}",
+                    settings.WS_CONNECTS_PER_SESSION_PER_MINUTE,
+                    60,
+                    "You are reconnecting too often; try again in {wait} seconds.",
+                )
             # Fresh cookie jars are cheap: the address's opens are counted as well.
             await atake(
                 "connect-ip",
