@@ -24,6 +24,11 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 # `make run SERVER=daphne` serves the same application with daphne.
 SERVER ?= uvicorn
 UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off
+# Frames over 1 MiB are refused by uvicorn itself (the app refuses anything over WS_FRAME_MAX_BYTES).
+UVICORN_FLAGS += --ws-max-size 1048576
+# The app reads X-Forwarded-For itself, from TRUSTED_PROXY_COUNT proxies only; uvicorn would believe
+# it from any local process.
+UVICORN_FLAGS += --no-proxy-headers
 
 # Static files are collected before serving, so they go out hashed (cached for good) and compressed.
 run: export STATIC_MANIFEST ?= 1

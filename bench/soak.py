@@ -84,6 +84,10 @@ class OwnServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "SQLITE_PATH": str(self.database), "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
+        # Every soak client is 127.0.0.1: lift the per-IP and per-session budgets (as bench/run.py does).
+        lifted = ("WS_MAX_CONNECTIONS_PER_IP", "NEW_JOINS_PER_IP_PER_MINUTE", "WS_CONNECTS_PER_SESSION_PER_MINUTE")
+        for name in (*lifted, "WS_CONNECTS_PER_IP_PER_MINUTE"):
+            self.env.setdefault(name, "1000000")
         for name in ("DATABASE_URL", "REDIS_URL", "DEBUG"):
             self.env.pop(name, None)
         if faults:

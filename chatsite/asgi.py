@@ -20,12 +20,18 @@ django_asgi_app = RequestThreadsHandler(settings.REQUEST_THREADS)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
+from chatsite.request_head_timeout import limit_request_head_time  # noqa: E402
+from rooms.realtime.guard import SocketGuard  # noqa: E402
 from rooms.realtime.origin import ExplainingOriginValidator  # noqa: E402
 from rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+limit_request_head_time(settings.HTTP_HEADER_TIMEOUT_SECONDS)
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": ExplainingOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SocketGuard(
+            ExplainingOriginValidator(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))), websocket_urlpatterns
+        ),
     }
 )

@@ -5,6 +5,8 @@ the project runs locally on SQLite and the in-memory channel layer.
 """
 
 import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,12 +32,34 @@ def env_int(name, default):
 
 
 DEBUG = env_bool("DEBUG", False)
-# A fixed local key only when debugging on this machine; production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "insecure-local-development-key-set-SECRET_KEY-in-production" if DEBUG or "DATABASE_URL" not in os.environ else ""
-)
+DEBUG_SECRET_KEY = "insecure-local-development-key-set-SECRET_KEY-in-production"
+# Keys anyone can read (this file, .env.example): sessions signed with them can be forged.
+PUBLISHED_SECRET_KEYS = {DEBUG_SECRET_KEY, "change-me-to-a-long-random-string"}
+SQLITE_PATH = Path(os.environ.get("SQLITE_PATH") or BASE_DIR / "db.sqlite3")
+
+
+def local_secret_key(path):
+    """A random key made once and kept in a file beside the SQLite database (`make run` with
+    nothing set), so a local server never runs on a published key."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if SECRET_KEY in PUBLISHED_SECRET_KEYS and not DEBUG:
+    raise ImproperlyConfigured("SECRET_KEY is a published example; set a long random one (or DEBUG=1 locally).")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off.")
+    if DEBUG:
+        SECRET_KEY = DEBUG_SECRET_KEY
+    elif "DATABASE_URL" in os.environ:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off.")
+    else:
+        SECRET_KEY = local_secret_key(SQLITE_PATH.with_name(SQLITE_PATH.name + ".secret-key"))
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -49,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
+    "axes",
     "rooms",
 ]
 
@@ -61,7 +87,34 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out admin login with 429
 ]
+
+# The pages load only their own scripts, styles and sockets (django-csp): no inline script or style
+# anywhere, so an injected tag does nothing. 'self' covers the same-origin ws:// and wss:// too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],  # blob: the page's previews of images being uploaded
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Admin logins are throttled by django-axes: ADMIN_LOGIN_FAILURE_LIMIT wrong passwords from one
+# address lock that address out of the login for ADMIN_LOGIN_LOCKOUT_MINUTES (HTTP 429).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)  # wrong passwords per address before the lock-out
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15))  # how long it lasts
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]  # per address: a username lock would let anyone lock the admin out
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "rooms.views.login_ip"  # the address the chat limits use (TRUSTED_PROXY_COUNT)
 
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
@@ -84,7 +137,7 @@ TEMPLATES = [
 # SQLite by default; DATABASE_URL (e.g. postgres://user@host/db) switches to PostgreSQL.
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{os.environ.get('SQLITE_PATH', BASE_DIR / 'db.sqlite3')}",
+        default=f"sqlite:///{SQLITE_PATH}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
@@ -147,6 +200,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("REDIS_PREFIX", "roomchat"),
+            # Short timeouts: a dead Redis must fail the limiter open fast (rooms/services/budgets.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 
@@ -205,6 +260,16 @@ OUTBOUND_QUEUE_MAX = env_int("OUTBOUND_QUEUE_MAX", 1000)  # frames queued for on
 OUTBOUND_QUEUE_MAX_BYTES = env_int("OUTBOUND_QUEUE_MAX_BYTES", 4 * 1024 * 1024)  # UTF-8 bytes queued, likewise
 JOIN_MISS_LIMIT = env_int("JOIN_MISS_LIMIT", 10)  # unknown room codes one IP may try per window
 JOIN_MISS_WINDOW_SECONDS = env_int("JOIN_MISS_WINDOW_SECONDS", 60)  # that window (counted in CACHES)
+# Budgets per session and per IP, across connections (and processes, with Redis as the cache).
+NEW_JOINS_PER_IP_PER_MINUTE = env_int("NEW_JOINS_PER_IP_PER_MINUTE", 60)  # sessions newly admitted to a room
+ROOM_CREATE_PER_IP_PER_HOUR = env_int("ROOM_CREATE_PER_IP_PER_HOUR", 60)  # rooms one IP may create
+WS_CONNECTS_PER_SESSION_PER_MINUTE = env_int("WS_CONNECTS_PER_SESSION_PER_MINUTE", 120)  # socket opens
+WS_CONNECTS_PER_IP_PER_MINUTE = env_int("WS_CONNECTS_PER_IP_PER_MINUTE", 1200)  # socket opens, all sessions
+WS_MAX_CONNECTIONS_PER_IP = env_int("WS_MAX_CONNECTIONS_PER_IP", 200)  # open sockets per IP, per process
+# A request's line and headers must arrive within this many seconds (uvicorn; slow clients are cut).
+HTTP_HEADER_TIMEOUT_SECONDS = float(os.environ.get("HTTP_HEADER_TIMEOUT_SECONDS", 10))
+TRANSCRIPT_EXPORTS_PER_SESSION = env_int("TRANSCRIPT_EXPORTS_PER_SESSION", 2)  # downloads at once (429 beyond)
+KICK_IP_BAN_MINUTES = env_int("KICK_IP_BAN_MINUTES", 10)  # a kicked session's IP may not newly join for this long
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)  # proxies in front whose X-Forwarded-For is believed
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")  # uploaded images (the default storage)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)  # largest image file accepted
@@ -213,6 +278,8 @@ UPLOAD_RATE_PER_MINUTE = env_int("UPLOAD_RATE_PER_MINUTE", 20)  # image uploads 
 DELIVERY_FAULTS = os.environ.get("DELIVERY_FAULTS", "")
 
 # --- Operators (admin and manage.py commands) ---
+# purge_rooms deletes log entries of edits and reactions a later change superseded, after this many days.
+MESSAGE_CHANGE_KEEP_DAYS = env_int("MESSAGE_CHANGE_KEEP_DAYS", 7)
 ROOM_IDLE_DAYS = env_int("ROOM_IDLE_DAYS", 30)  # purge_rooms deletes rooms idle longer than this by default
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # base of the invite links create_room prints
 

@@ -5,6 +5,7 @@ from rooms.errors import ChatError
 from rooms.limits import name_max_chars
 from rooms.services.admission import find_room_to_join, needs_passphrase
 from rooms.services.presence import check_name_free
+from rooms.services.rooms import take_room_creation
 from rooms.services.sessions import owner_key_in_session
 from rooms.validation import check_name, check_title, normalize_code
 
@@ -91,6 +92,15 @@ class HomeForm(NameForm):
         self.action = action
         self.client_ip = client_ip  # unknown codes are limited per IP (find_room_to_join)
         self.session = session  # rooms it was admitted to are not limited
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.action == "create" and not self.errors:
+            try:
+                take_room_creation(self.client_ip)
+            except ChatError as error:
+                self.add_error(None, forms.ValidationError(error.detail, code=error.code))
+        return cleaned_data
 
     def clean_title(self):
         return _validate_with(check_title)(self.cleaned_data["title"])

@@ -58,6 +58,19 @@ def owner_frame_rate():
     return settings.OWNER_RATE_PER_SECOND, settings.OWNER_RATE_BURST
 
 
+SESSION_BUDGET_WINDOW_SECONDS = 10  # the window of the per-session budgets below
+
+
+def session_budget(kind):
+    """Frames of `kind` ("send": message, rename, edit, react; "owner": owner frames) one session
+    may send to one room per SESSION_BUDGET_WINDOW_SECONDS, however many sockets it opens: what
+    one connection's token bucket allows in that window, so a single tab never notices."""
+    rate, burst = (
+        owner_frame_rate() if kind == "owner" else (settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
+    )
+    return int(burst + rate * SESSION_BUDGET_WINDOW_SECONDS)
+
+
 def page_limits():
     """The limits the room page enforces before sending (the server checks them again)."""
     return {

@@ -110,6 +110,7 @@ class Presence(models.Model):
     channel_name = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=32)
     session_key = models.CharField(max_length=64)
+    ip = models.CharField(max_length=64, blank=True, default="", db_default="")  # where a kick's ban applies
     connected_at = models.DateTimeField(auto_now_add=True)
     # When the connection closed: it still counts for PRESENCE_GRACE_SECONDS, so a member who
     # comes straight back (a refresh, a deploy) is neither announced as gone nor as arriving.
@@ -149,6 +150,22 @@ class RoomSanction(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.session_key[:6]} in {self.room_id} until {self.until}"
+
+
+class RoomBan(models.Model):
+    """An address a kicked member connected from: no new session from it may join the room until
+    `until` (sessions already admitted from it stay). The owner sees it by the kicked name."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    ip = models.CharField(max_length=64)
+    name = models.CharField(max_length=32)
+    until = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "ip"], name="ban_room_ip")]
+
+    def __str__(self):
+        return f"ban of {self.name} in {self.room_id} until {self.until}"
 
 
 class MessageChange(models.Model):

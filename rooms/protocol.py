@@ -26,7 +26,8 @@ CLOSE_ROOM_EXPIRED = 4012  # the room reached the expiry time its owner set
 CLOSE_PASSPHRASE = 4013  # the room has a passphrase this session has not given
 CLOSE_WATCH_LINK = 4014  # the watch link is wrong, or its owner revoked or replaced it
 CLOSE_LOCKED = 4023  # the owner locked the room against new members
-CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP
+CLOSE_RATE_LIMITED = 4029  # too many unknown room codes tried from this IP, or too many connects or joins
+CLOSE_TOO_MANY_CONNECTIONS = 4030  # this IP already holds WS_MAX_CONNECTIONS_PER_IP open sockets
 CLOSE_RESUME = 1012  # "service restart": reconnect (and resume after the last message id)
 CLOSE_UNAVAILABLE = 1013  # the standard "try again later": the database did not answer
 
@@ -217,6 +218,11 @@ def owner_state_frame(owner, **extra):
 def moderation_event(event, name, **fields):
     """The system notice everyone sees for an owner's action (kick, mute, lock, unlock, owner)."""
     return _system_event(event, name=name, **fields)
+
+
+def bans_event(bans):
+    """The room's bans in force (`active_bans`), for its owners' connections only."""
+    return {"type": "room.bans", "text": encode({"type": "room_state", "bans": bans})}
 
 
 def kicked_event(session_keys):

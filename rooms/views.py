@@ -1,6 +1,8 @@
 import asyncio
 import io
+import ipaddress
 import logging
+import sys
 
 import segno
 from asgiref.sync import sync_to_async
@@ -9,10 +11,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rooms.errors import ChatError
@@ -27,7 +31,9 @@ from rooms.services.admission import (
     find_room_to_join,
     needs_passphrase,
     record_join_miss,
+    take_new_join,
 )
+from rooms.services.budgets import cache_health, guarded, probe_cache
 from rooms.services.commands import command_list
 from rooms.services.images import store_upload
 from rooms.services.messages import author_key_of
@@ -40,7 +46,7 @@ from rooms.services.sessions import (
     remember_joined,
     remember_owner_key,
 )
-from rooms.services.transfer import export_rooms
+from rooms.services.transfer import export_rooms, take_export_slot
 from rooms.services.watch import find_watched_room, watch_token_in_session
 from rooms.validation import normalize_code
 
@@ -51,13 +57,23 @@ def request_ip(request):
     return client_ip(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
 
 
+def login_ip(request):
+    """The address django-axes counts admin logins by: a valid IP address or None (it stores it in
+    an IP column; a forged X-Forwarded-For entry, or a request without a peer, is not one)."""
+    try:
+        return str(ipaddress.ip_address(request_ip(request)))
+    except ValueError:
+        return None
+
+
 def room_for_request(request, code):
     """The room `code` names, or None, with the socket's admission rules: an unknown code counts
     as a miss against the IP (`find_room_to_join`, `ChatError` "rate_limited" once over the limit)
     and a kicked session, or a newcomer to a locked room, gets `ChatError` (`check_may_join`)."""
     room = find_room_to_join(code, request_ip(request), request.session)
     if room is not None:
-        check_may_join(room, request.session.session_key or "", owner_key_in_session(request.session, room.code))
+        owner_key = owner_key_in_session(request.session, room.code)
+        check_may_join(room, request.session.session_key or "", owner_key, request_ip(request), request.session)
     return room
 
 
@@ -120,6 +136,11 @@ def room(request, code):
     form = NameForm({"name": name}, members_of=room, session_key=request.session.session_key)
     if not form.is_valid():
         return render(request, "rooms/name_prompt.html", {"room": room, "form": form})
+    try:
+        take_new_join(request_ip(request), request.session, room.code)
+    except ChatError as error:
+        messages.error(request, error.detail)
+        return redirect("rooms:home")
     request.session["room"] = room.code
     remember_joined(request.session, room.code)
     config = {"code": room.code, "name": name}
@@ -146,6 +167,21 @@ def leave(request, code):
     return redirect("rooms:home")
 
 
+BUSY_RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request):
+    """The 500 handler. SQLite has one writer; a request that waited out its busy timeout (5 s
+    of retries) gets "database is locked": that is a busy server, not a bug, and the person is told
+    so (503, Retry-After) instead of shown an error page."""
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError) and "locked" in str(error):
+        response = HttpResponse(render_to_string("rooms/busy.html"), status=503)
+        response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+        return response
+    return defaults.server_error(request)
+
+
 HEALTH_CHECK_TIMEOUT_SECONDS = 3
 
 
@@ -168,8 +204,15 @@ async def check_channel_layer():
     await asyncio.gather(leftover, return_exceptions=True)
 
 
+def check_cache():
+    """The limiter's cache, as this process sees it: 'ok', or 'degraded: …' while limits fail open."""
+    guarded(probe_cache)
+    return cache_health.status()
+
+
 async def healthz(request):
-    """200 when the database and the channel layer answer; 503 naming the parts that do not."""
+    """200 when the database and the channel layer answer; 503 naming the parts that do not. The
+    cache only limits abuse: when it fails the answer stays 200, with the cache listed as degraded."""
     checks = {
         "database": lambda: sync_to_async(query_database)(),
         "channel_layer": check_channel_layer,
@@ -186,9 +229,17 @@ async def healthz(request):
             logger.warning("health check of %s failed", part, exc_info=True)
             results[part] = f"error: {type(error).__name__}"
     failed = [part for part, result in results.items() if result != "ok"]
+    try:
+        results["cache"] = await asyncio.wait_for(
+            sync_to_async(check_cache, thread_sensitive=False)(), HEALTH_CHECK_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        results["cache"] = f"degraded: no answer within {HEALTH_CHECK_TIMEOUT_SECONDS} s"
     body = {"status": "unavailable" if failed else "ok", **results}
     if failed:
         body["failed"] = failed
+    if results["cache"] != "ok":
+        body["degraded"] = ["cache"]
     return JsonResponse(body, status=503 if failed else 200)
 
 
@@ -270,6 +321,31 @@ def passphrase(request, code):
     return render(request, "rooms/passphrase_prompt.html", {"room": room, "form": form})
 
 
+class ExportStream:
+    """An export's text chunks as an async iterator: the ASGI server sends each chunk as it is read
+    (a synchronous iterator would be read whole into memory first). Every chunk is read on the
+    request's own thread, where the export's database cursor lives. Django closes it when the
+    response ends, read or not, which gives the session's export slot back."""
+
+    def __init__(self, chunks, release):
+        self.chunks = chunks
+        self.release = release
+        self.next_chunk = sync_to_async(lambda: next(self.chunks, None), thread_sensitive=True)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        chunk = await self.next_chunk()
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    def close(self):
+        self.chunks.close()
+        self.release()
+
+
 TRANSCRIPT_TYPES = {"text": ("text/plain; charset=utf-8", "txt"), "json": ("application/json", "json")}
 
 
@@ -284,8 +360,12 @@ def transcript(request, code, fmt):
         raise Http404("No such transcript.")
     if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
         raise PermissionDenied("This room needs its passphrase.")
+    try:
+        release = take_export_slot(request.session.session_key)
+    except ChatError as error:
+        return HttpResponse(error.detail, status=429, content_type="text/plain; charset=utf-8")
     content_type, extension = TRANSCRIPT_TYPES[fmt]
-    response = StreamingHttpResponse(export_rooms([room], fmt=fmt), content_type=content_type)
+    response = StreamingHttpResponse(ExportStream(export_rooms([room], fmt=fmt), release), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
     return response
 

@@ -54,7 +54,14 @@ class LiveServer:
             env["SQLITE_PATH"] = str(self.sqlite_path)
             env["MEDIA_ROOT"] = str(self.sqlite_path.with_suffix(".media"))  # uploads beside its database
         # Leave notices at once unless a test asks for the grace period (extra_env).
-        defaults = {"DJANGO_SETTINGS_MODULE": "chatsite.settings", "PRESENCE_GRACE_SECONDS": "0"}
+        # Every test browser and client shares 127.0.0.1: per-IP budgets are lifted unless a test sets them.
+        defaults = {
+            "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+            "PRESENCE_GRACE_SECONDS": "0",
+            "NEW_JOINS_PER_IP_PER_MINUTE": "100000",
+            "ROOM_CREATE_PER_IP_PER_HOUR": "100000",
+            "WS_CONNECTS_PER_IP_PER_MINUTE": "100000",
+        }
         self.env = {**defaults, **env, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         self.log_path = Path(log_path) if log_path else self.sqlite_path.with_suffix(".log")
         self.needs_migration = self.sqlite_path is not None

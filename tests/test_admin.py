@@ -410,3 +410,25 @@ async def test_a_removal_announced_twice_closes_once_with_one_error(session_for,
     hub.deliver(room.code, ROOM_REMOVED)
     hub.deliver(room.code, ROOM_REMOVED)
     await assert_closed_as_removed(communicator)
+
+
+# --- login throttle ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_admin_login_refuses_an_address_after_too_many_wrong_passwords(settings, django_user_model):
+    from django.test import Client
+
+    settings.AXES_FAILURE_LIMIT = 3
+    django_user_model.objects.create_superuser("operator", password="right-password")
+
+    def log_in(password, ip="10.30.0.1"):
+        browser = Client(REMOTE_ADDR=ip)
+        return browser.post(reverse("admin:login"), {"username": "operator", "password": password})
+
+    for _ in range(2):
+        assert log_in("wrong").status_code == 200  # the form again, "please enter the correct …"
+    assert log_in("wrong").status_code == 429  # the limit reached: locked out
+    refused = log_in("right-password")
+    assert refused.status_code == 429  # even the right password, from that address, for the cool-off
+    assert log_in("right-password", ip="10.30.0.2").status_code == 302  # another address logs in

@@ -369,3 +369,23 @@ def test_chat_stats_counts_rooms_messages_members_and_busiest_rooms():
     assert "Members online:      3 in 2 room(s)" in text
     assert f"{busy.code} Busy: 5 message(s)" in text
     assert old.code not in text
+
+
+def test_purge_rooms_prunes_superseded_message_changes_after_the_keep_days(settings):
+    from rooms.models import MessageChange
+    from rooms.services.rich import toggle_reaction
+
+    settings.MESSAGE_CHANGE_KEEP_DAYS = 7
+    room = make_room()
+    message, _ = post_message(room, "Ann", "hello", session_key="ann-session")
+    for _ in range(5):  # a reaction toggled on and off: five log entries, the last one current
+        toggle_reaction(room, message.id, "bob-session", "Bob", "👍")
+    old = timezone.now() - timedelta(days=8)
+    MessageChange.objects.update(created_at=old)
+    toggle_reaction(room, message.id, "cy-session", "Cy", "🎉")  # a recent change
+    toggle_reaction(room, message.id, "cy-session", "Cy", "🎉")  # ...superseded, but recent
+    output = run_command("purge_rooms")
+    assert "Pruned 5 superseded message change(s) older than 7 days." in output
+    message.refresh_from_db()
+    kept = list(MessageChange.objects.order_by("seq").values_list("seq", flat=True))
+    assert len(kept) == 2 and kept[-1] == message.change_seq  # the latest change stays

@@ -19,6 +19,7 @@ from rooms.services.messages import author_key_of, post_message
 from rooms.services.moderation import is_owner, set_expiry, set_passphrase
 from rooms.services.rooms import create_room
 from tests.support.ws import joined, receive_until, send
+from tests.test_transcripts import read_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -413,9 +414,9 @@ def test_member_downloads_transcript_as_text_and_json(client):
     text = client.get(f"/rooms/{code}/transcript.text")
     assert text["Content-Type"].startswith("text/plain")
     assert f"roomchat-{code}.txt" in text["Content-Disposition"]
-    body = b"".join(text.streaming_content).decode()
+    body = read_all(text).decode()
     assert "hello <b>all</b>" in body and "hi Ada" in body
-    data = json.loads(b"".join(client.get(f"/rooms/{code}/transcript.json").streaming_content))
+    data = json.loads(read_all(client.get(f"/rooms/{code}/transcript.json")))
     bodies = [m["body"] for r in data["rooms"] for m in r["messages"]]
     assert bodies == ["hello <b>all</b>", "hi Ada"]
 
@@ -453,7 +454,7 @@ def test_a_locked_room_shows_newcomers_neither_its_page_nor_its_transcript(owned
     assert page.redirect_chain[0][1] == 302 and "This room is locked" in page.content.decode()
     # The owner still gets both.
     owner = _browser(session("Ada", owner=True))
-    assert b"private plans" in b"".join(owner.get(f"/rooms/{room.code}/transcript.text").streaming_content)
+    assert b"private plans" in read_all(owner.get(f"/rooms/{room.code}/transcript.text"))
     assert owner.get(f"/rooms/{room.code}/").status_code == 200
 
 

@@ -210,7 +210,7 @@ def test_static_files_are_served(csrf_client):
 def test_healthz_reports_database_and_channel_layer(csrf_client):
     response = csrf_client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok", "cache": "ok"}
 
 
 def test_the_home_page_lists_the_rooms_this_browser_was_in_newest_first(csrf_client):
@@ -241,3 +241,57 @@ def test_error_pages_wear_the_apps_look_and_lead_home(client):
     refused = render_to_string("403.html", {"exception": "This room needs its passphrase."})
     assert "<h1>Not allowed</h1>" in refused and "This room needs its passphrase." in refused
     assert "<h1>Something went wrong</h1>" in render_to_string("500.html")
+
+
+def test_pages_carry_a_strict_content_security_policy(csrf_client):
+    for url in ("/", "/admin/login/"):
+        policy = csrf_client.get(url)["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["script-src"] == "'self'"
+        assert directives["style-src"] == "'self'"
+        assert directives["object-src"] == "'none'"
+        assert directives["frame-ancestors"] == "'none'"
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_owner_keys_and_watch_tokens_stay_out_of_the_servers_log(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "10.0.0.1:5000", "GET", "/rooms/ABCDEF/own/s3cretOwnerKey/", "1.1", 302
+        )
+        logging.getLogger("uvicorn.error").info(
+            '%s - "WebSocket %s" [accepted]', "10.0.0.1:5001", "/ws/rooms/ABCDEF/watch/s3cretWatchToken/?after=4"
+        )
+    logged = caplog.text
+    assert "s3cretOwnerKey" not in logged and "s3cretWatchToken" not in logged
+    assert "/rooms/ABCDEF/own/[hidden]/" in logged
+    assert "/ws/rooms/ABCDEF/watch/[hidden]/?after=4" in logged
+
+
+def test_a_locked_sqlite_database_answers_a_friendly_busy_page(monkeypatch):
+    from django.db import OperationalError
+
+    import rooms.views
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(rooms.views, "create_room", locked)
+    browser = Client(raise_request_exception=False)
+    response = browser.post("/", {"name": "Ann", "create": ""})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "roomchat is busy" in response.content.decode()
+
+
+def test_other_server_errors_stay_server_errors(monkeypatch):
+    import rooms.views
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(rooms.views, "create_room", broken)
+    response = Client(raise_request_exception=False).post("/", {"name": "Ann", "create": ""})
+    assert response.status_code == 500

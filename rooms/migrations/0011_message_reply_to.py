@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rooms", "0009_message_deleted_by"),
+        ("rooms", "0010_roomban"),
     ]
 
     operations = [

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.models import Room, RoomSanction
-from rooms.services.moderation import is_owner, sanction_until
+from rooms.services.budgets import count, guarded, take
+from rooms.services.moderation import ban_wait, is_owner, sanction_until
 from rooms.services.presence import live_presences
 from rooms.services.rooms import find_room
 from rooms.services.sessions import ADMITTED_ROOMS_SESSION_KEY, has_joined
@@ -38,9 +39,9 @@ def check_join_attempts(ip):
     Known codes are refused too while the limit holds, so a lock-out cannot be used to tell
     existing codes from unknown ones."""
     count_key, start_key = _join_miss_keys(ip)
-    if (cache.get(count_key) or 0) < settings.JOIN_MISS_LIMIT:
+    if (guarded(lambda: cache.get(count_key)) or 0) < settings.JOIN_MISS_LIMIT:
         return
-    start = cache.get(start_key) or time.time()
+    start = guarded(lambda: cache.get(start_key)) or time.time()
     wait = max(1, math.ceil(start + settings.JOIN_MISS_WINDOW_SECONDS - time.time()))
     raise ChatError(
         "rate_limited",
@@ -53,13 +54,27 @@ def record_join_miss(ip):
     """Count one join attempt on an unknown code; the window starts at the first miss."""
     count_key, start_key = _join_miss_keys(ip)
     window = settings.JOIN_MISS_WINDOW_SECONDS
-    cache.add(start_key, time.time(), window)
-    cache.add(count_key, 0, window)
-    try:
-        cache.incr(count_key)
-    except ValueError:  # expired between add and incr: this miss opens a new window
-        cache.set(start_key, time.time(), window)
-        cache.set(count_key, 1, window)
+
+    def count_miss():
+        cache.add(start_key, time.time(), window)
+        if count(count_key, window) == 1:  # expired between the two: this miss opens a new window
+            cache.set(start_key, time.time(), window)
+
+    guarded(count_miss)
+
+
+def take_new_join(ip, session, code):
+    """Count a session newly admitted to room `code` against its IP (NEW_JOINS_PER_IP_PER_MINUTE):
+    fresh cookie jars cannot be minted without limit. A session that was admitted before is free."""
+    if has_joined(session, normalize_code(code)):
+        return
+    take(
+        "new-join",
+        ip,
+        settings.NEW_JOINS_PER_IP_PER_MINUTE,
+        60,
+        "Too many new visitors joined from your address lately; try again in {wait} seconds.",
+    )
 
 
 def find_room_to_join(code, ip, session=None):
@@ -77,15 +92,23 @@ def find_room_to_join(code, ip, session=None):
     return room
 
 
-def check_may_join(room, session_key, owner_key=None):
-    """Refuse a kicked session (until its kick ends) and, in a locked room, anyone who was not
-    present when it was locked and is not present now; the owner may always join."""
+def check_may_join(room, session_key, owner_key=None, ip=None, session=None):
+    """Refuse a kicked session (until its kick ends), a session new to the room from the address
+    of a kicked member (`ip`, until the ban ends; sessions admitted before are not new) and, in a
+    locked room, anyone who was not present when it was locked and is not present now; the owner
+    may always join."""
     if is_owner(room, owner_key):
         return
     until = sanction_until(room, session_key, RoomSanction.KICK)
     if until is not None:
         wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
         raise ChatError("kicked", "The owner removed you from this room.", retry_after=wait)
+    if ip is not None and not has_joined(session, room.code):
+        wait = ban_wait(room, ip)
+        if wait:
+            raise ChatError(
+                "kicked", "The owner removed someone at your address from this room; try later.", retry_after=wait
+            )
     locked, admitted = Room.objects.filter(pk=room.pk).values_list("locked", "admitted_while_locked").first()
     if locked and session_key not in admitted and not live_presences(room).filter(session_key=session_key).exists():
         raise ChatError("locked", "This room is locked: no new members can join.")

@@ -5,11 +5,12 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.limits import EXPIRY_MAX_HOURS, EXPIRY_MIN_HOURS, KICK_MINUTES
-from rooms.models import Room, RoomSanction
+from rooms.models import Room, RoomBan, RoomSanction
 from rooms.protocol import format_timestamp
 from rooms.services.presence import live_presences
 from rooms.services.sessions import load_session, remember_owner_key
@@ -87,9 +88,44 @@ def _sanction(room, key, name, kind, minutes):
 
 
 def kick_member(room, key, name):
-    """Remove a present member; their session cannot rejoin for KICK_MINUTES. Returns session keys."""
+    """Remove a present member; their session cannot rejoin for KICK_MINUTES, and no new session
+    from the addresses they connected from may join for KICK_IP_BAN_MINUTES (a fresh cookie jar
+    is not a way back in). Returns session keys."""
     targets, _ = _sanction(room, key, name, RoomSanction.KICK, KICK_MINUTES)
+    # An address the server did not learn ("unknown": no peer) would bar everyone alike: skipped.
+    addresses = set(live_presences(room).filter(session_key__in=targets).values_list("ip", flat=True))
+    addresses -= {"", "unknown"}
+    until = timezone.now() + timedelta(minutes=settings.KICK_IP_BAN_MINUTES)
+    RoomBan.objects.bulk_create([RoomBan(room=room, ip=ip, name=name.strip(), until=until) for ip in sorted(addresses)])
     return targets
+
+
+def active_bans(room):
+    """The room's bans in force, for its owner: id, the kicked name and until when (never the address)."""
+    bans = RoomBan.objects.filter(room=room, until__gt=timezone.now()).order_by("until", "id")
+    return [{"id": ban.id, "name": ban.name, "until": format_timestamp(ban.until)} for ban in bans]
+
+
+def lift_ban(room, key, ban_id):
+    """The owner lets that address's new sessions join again. Returns the bans still in force."""
+    check_owner(room, key)
+    if isinstance(ban_id, bool) or not isinstance(ban_id, int) or ban_id < 1:
+        raise ChatError("invalid_id", "`id` must be the id of a ban.")
+    deleted, _ = RoomBan.objects.filter(room=room, id=ban_id).delete()
+    if not deleted:
+        raise ChatError("ban_not_found", "That ban is over or was lifted already.")
+    return active_bans(room)
+
+
+def ban_wait(room, ip):
+    """Seconds until no ban keeps new sessions from `ip` out of the room, or 0."""
+    until = (
+        RoomBan.objects.filter(room=room, ip=ip, until__gt=timezone.now())
+        .order_by("-until")
+        .values_list("until", flat=True)
+        .first()
+    )
+    return max(1, int((until - timezone.now()).total_seconds()) + 1) if until else 0
 
 
 def mute_member(room, key, name, minutes):

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from rooms.limits import PURGE_BATCH_SIZE
-from rooms.models import Message, Room
+from rooms.models import Message, MessageChange, Room
 from rooms.services.presence import live_presences
 from rooms.services.rooms import expired_rooms
 from rooms.signals import rooms_removed
@@ -92,6 +92,21 @@ def purge_rooms(rooms, batch_size=None):
         codes = list(result.codes)
         transaction.on_commit(lambda: rooms_removed.send(sender=None, codes=codes))
     return result
+
+
+def prune_message_changes(days, batch_size=None):
+    """Delete the log rows of edits, deletions and reactions older than `days` days that a later
+    change of the same message superseded; returns how many. A message's latest change stays (a
+    client filling a hole reads the message's state at that position); a resume reads messages,
+    not these rows, so what it sends is unchanged. Batched, so SQLite is never locked for long."""
+    cutoff = timezone.now() - timedelta(days=days)
+    superseded = MessageChange.objects.filter(created_at__lt=cutoff, seq__lt=F("message__change_seq"))
+    deleted = 0
+    while True:
+        batch = list(superseded.values_list("pk", flat=True)[: batch_size or PURGE_BATCH_SIZE])
+        if not batch:
+            return deleted
+        deleted += MessageChange.objects.filter(pk__in=batch).delete()[0]
 
 
 def chat_stats(top=5):

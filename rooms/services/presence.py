@@ -31,14 +31,15 @@ def live_presences(room=None):
     return presences.filter(room=room) if room is not None else presences
 
 
-def add_presence(room, server_id, channel_name, name, session_key):
-    """Record a connection. Returns True when it is this session's first connection in the room."""
+def add_presence(room, server_id, channel_name, name, session_key, ip=""):
+    """Record a connection (and its address, where a kick's ban applies). Returns True when it is
+    this session's first connection in the room."""
     with transaction.atomic():
         first = not live_presences(room).filter(session_key=session_key).exists()
         # get_or_create: a process re-registering its connections may race a connection's own add.
         Presence.objects.get_or_create(
             channel_name=channel_name,
-            defaults={"room": room, "server_id": server_id, "name": name, "session_key": session_key},
+            defaults={"room": room, "server_id": server_id, "name": name, "session_key": session_key, "ip": ip},
         )
     return first
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Room
+from rooms.services.budgets import take
 from rooms.validation import check_title, normalize_code
 
 
@@ -34,6 +35,17 @@ def create_room(title="", code=None):
         except IntegrityError:
             continue  # a collision: draw again
     raise ChatError("no_free_code", "Could not find a free room code; try a longer ROOM_CODE_LENGTH.")
+
+
+def take_room_creation(ip):
+    """Count a room created from this IP (ROOM_CREATE_PER_IP_PER_HOUR), or refuse with retry_after."""
+    take(
+        "create-room",
+        ip,
+        settings.ROOM_CREATE_PER_IP_PER_HOUR,
+        3600,
+        "Too many rooms were created from your address lately; try again in {minutes} minutes.",
+    )
 
 
 def find_room(code):

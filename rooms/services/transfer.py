@@ -1,11 +1,14 @@
 """Export and import of rooms: a streamed JSON (or text) history, read back incrementally."""
 
 import json
+import threading
 from array import array
 from bisect import bisect_left
+from collections import Counter
 from datetime import UTC, datetime
 
 import ijson
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -131,23 +134,29 @@ def readable_time(moment):
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _one_line(text):
+    # splitlines() breaks where any reader might (U+2028, U+2029, U+0085, \v, \f …), not only at \n.
+    return " ".join(text.splitlines())
+
+
 def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
-        title = f" {room.title}" if room.title else ""
+        title = f" {_one_line(room.title)}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
         for name, body, created_at, _, _, action, edited_at, parent, images in iter_room_messages(room):
             yield _text_entry(name, body, created_at, action, edited_at, parent, images)
 
 
 def _text_entry(name, body, created_at, action, edited_at, parent, images):
-    # Continuation lines are indented so a multi-line message stays one entry.
-    body = body.replace("\n", "\n  ")
-    said = f"* {name} {body}" if action else f"{name}: {body}"
+    # Continuation lines are indented so a multi-line message stays one entry, and no text can
+    # start a line that looks like another entry.
+    body = "\n  ".join(body.splitlines())
+    said = f"* {_one_line(name)} {body}" if action else f"{_one_line(name)}: {body}"
     if edited_at:
         said = f"{said} (edited)"
     if parent is not None:
-        quoted = "(deleted message)" if parent.get("deleted") else f'"{parent["excerpt"]}"'
-        said = f"{said}\n  ↪ in reply to {parent['name']}: {quoted}"
+        quoted = "(deleted message)" if parent.get("deleted") else f'"{_one_line(parent["excerpt"])}"'
+        said = f"{said}\n  ↪ in reply to {_one_line(parent['name'])}: {quoted}"
     for url in images:
         said = f"{said}\n  [image: {url}]"
     return f"[{readable_time(created_at)}] {said}\n"
@@ -168,6 +177,32 @@ def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
             buffer, size = [], 0
     if buffer:
         yield "".join(buffer)
+
+
+_exports_running = Counter()  # session key → its exports being streamed by this process
+_exports_lock = threading.Lock()  # HTTP views run on several threads
+
+
+def take_export_slot(session_key):
+    """Start one of a session's at most TRANSCRIPT_EXPORTS_PER_SESSION concurrent exports (in this
+    process: each holds a database cursor and a connection's bandwidth). Returns the function that
+    gives the slot back; raises ChatError("too_many_exports") when none is free."""
+    with _exports_lock:
+        if _exports_running[session_key] >= settings.TRANSCRIPT_EXPORTS_PER_SESSION:
+            raise ChatError("too_many_exports", "Your other downloads of transcripts must finish first.")
+        _exports_running[session_key] += 1
+    released = False
+
+    def release():
+        nonlocal released
+        with _exports_lock:
+            if not released:
+                released = True
+                _exports_running[session_key] -= 1
+                if not _exports_running[session_key]:
+                    del _exports_running[session_key]
+
+    return release
 
 
 def _parse_timestamp(value, where):

@@ -2,13 +2,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from rooms.limits import PURGE_BATCH_SIZE
-from rooms.services.operators import idle_rooms, purge_expired_rooms, purge_rooms
+from rooms.services.operators import idle_rooms, prune_message_changes, purge_expired_rooms, purge_rooms
 
 
 class Command(BaseCommand):
     help = (
         "Delete rooms idle for more than N days (no message in that time and nobody online) with all "
-        "their messages. Messages are deleted in batches so the database is never locked for long."
+        "their messages, then expired rooms, then superseded edit and reaction log entries older than "
+        "MESSAGE_CHANGE_KEEP_DAYS. Rows are deleted in batches so the database is never locked for long."
     )
 
     def add_arguments(self, parser):
@@ -58,3 +59,7 @@ class Command(BaseCommand):
             for code in expired.codes:
                 self.stdout.write(f"deleted expired {code}")
         self.stdout.write(f"Deleted {expired.rooms} expired room(s) and {expired.messages} message(s).")
+        # The log of edits and reactions grows with every toggle: superseded entries go after a while.
+        keep = settings.MESSAGE_CHANGE_KEEP_DAYS
+        pruned = prune_message_changes(keep, batch_size=batch_size)
+        self.stdout.write(f"Pruned {pruned} superseded message change(s) older than {keep} days.")

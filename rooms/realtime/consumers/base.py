@@ -16,7 +16,14 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from rooms.errors import ChatError
-from rooms.limits import HISTORY_DEDUPE_SECONDS, HISTORY_PAGES_BURST, HISTORY_PAGES_PER_SECOND, MAX_MESSAGE_ID
+from rooms.limits import (
+    HISTORY_DEDUPE_SECONDS,
+    HISTORY_PAGES_BURST,
+    HISTORY_PAGES_PER_SECOND,
+    MAX_MESSAGE_ID,
+    SESSION_BUDGET_WINDOW_SECONDS,
+    session_budget,
+)
 from rooms.protocol import (
     CLOSE_FORBIDDEN_ORIGIN,
     CLOSE_ROOM_EXPIRED,
@@ -33,6 +40,7 @@ from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import Outbox, TokenBucket
 from rooms.realtime.hub import get_hub
 from rooms.services.admission import client_ip
+from rooms.services.budgets import atake
 from rooms.services.log import changed_before_position, messages_after_position
 from rooms.services.messages import changes_after, messages_after, recent_history
 from rooms.services.presence import room_presence
@@ -41,11 +49,13 @@ from rooms.validation import check_frame_text, normalize_code
 
 class RoomConnection(AsyncWebsocketConsumer):
     """What every connection to a room does; subclasses declare `admit`, `register`, `unregister`
-    and their `frame_handlers`: {frame type: (allowed fields, handler(self, frame))}."""
+    and their `frame_handlers`: {frame type: (allowed fields, handler(self, frame))}, and
+    `session_budgets`: {frame type: the session budget it spends (limits.session_budget)}."""
 
     # No channel per connection: the process's RoomHub is the room's group member.
     channel_layer_alias = None
     frame_handlers = {}
+    session_budgets = {}
 
     room = None
     joined = False
@@ -307,11 +317,24 @@ class RoomConnection(AsyncWebsocketConsumer):
         # An error about a message names its client_id, so the client knows which one to retry.
         about = {"client_id": frame["client_id"]} if isinstance(frame.get("client_id"), str) else {}
         try:
+            budget = self.session_budgets.get(frame["type"])
+            if budget is not None:
+                await self.spend_session_budget(budget)
             await handle(self, frame)
         except ChatError as error:
             self.send_error(error.code, error.detail, **error.extra, **about)
         except DatabaseError:
             self.send_error("unavailable", "The server could not store that right now; please retry.", **about)
+
+    async def spend_session_budget(self, kind):
+        """Every socket of a session in a room draws on one budget: fifty tabs send no more than one."""
+        await atake(
+            kind,
+            f"{self.session_key}:{self.code}",
+            session_budget(kind),
+            SESSION_BUDGET_WINDOW_SECONDS,
+            "You are sending too fast (from all your tabs together); wait {wait} s.",
+        )
 
     def parse(self, text_data):
         """The frame and its declared handler, or ChatError saying what is wrong with it."""

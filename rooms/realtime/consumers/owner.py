@@ -9,6 +9,7 @@ from django.urls import reverse
 from rooms.limits import owner_frame_rate
 from rooms.protocol import (
     CLOSE_KICKED,
+    bans_event,
     expiry_event,
     kicked_event,
     moderation_event,
@@ -24,10 +25,12 @@ from rooms.protocol import (
 from rooms.realtime.db_threads import main_db, side_db
 from rooms.realtime.flow import TokenBucket
 from rooms.services.moderation import (
+    active_bans,
     check_owner,
     hash_passphrase,
     is_owner,
     kick_member,
+    lift_ban,
     mute_member,
     set_expiry,
     set_locked,
@@ -59,7 +62,9 @@ class OwnerFrames:
         owner = await side_db(is_owner)(self.room, self.owner_key)
         locked = self.room.locked
         if owner or locked or self.muted_until or self.room.expires_at:
-            frame = room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until)
+            bans = await side_db(active_bans)(self.room) if owner else []
+            extra = {"bans": bans} if bans else {}  # none in force is the default: not said
+            frame = room_state_frame(owner=owner, locked=locked, muted_until=self.muted_until, **extra)
             self.push(with_expiry(frame, self.room.expires_at))
         if owner and self.room.watch_token_hash:
             # Owners see the live watch link (to share or revoke it); its token is known to the
@@ -72,6 +77,12 @@ class OwnerFrames:
         targets = await main_db(kick_member)(self.room, self.owner_key, frame.get("name"))
         await self.hub.publish(self.code, moderation_event("kick", frame["name"].strip(), by=self.name))
         await self.hub.publish(self.code, kicked_event(targets))
+        await self.hub.publish(self.code, bans_event(await side_db(active_bans)(self.room)))
+
+    async def receive_unban(self, frame):
+        self.check_owner_rate()
+        bans = await main_db(lift_ban)(self.room, self.owner_key, frame.get("id"))
+        await self.hub.publish(self.code, bans_event(bans))
 
     async def receive_mute(self, frame):
         self.check_owner_rate()
@@ -135,6 +146,10 @@ class OwnerFrames:
     def room_kicked(self, event):
         if self.session_key in event["session_keys"]:
             self.end("kicked", "The owner removed you from this room.", CLOSE_KICKED)
+
+    def room_bans(self, event):
+        if self.owner_key is not None:
+            self.push(event["text"])
 
     def room_muted(self, event):
         if self.session_key in event["session_keys"]:

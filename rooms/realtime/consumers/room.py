@@ -18,13 +18,18 @@ from rooms.realtime.consumers.owner import OwnerFrames
 from rooms.realtime.consumers.rich import RichFrames
 from rooms.realtime.consumers.search import SearchFrames
 from rooms.realtime.db_threads import side_db
-from rooms.services.admission import check_may_join, find_room_to_join, needs_passphrase
+from rooms.services.admission import check_may_join, find_room_to_join, needs_passphrase, take_new_join
 from rooms.services.moderation import sanction_until
 from rooms.services.presence import add_presence, remove_presence
 from rooms.services.sessions import owner_key_in_session, read_session
 
 # Why an admission rule refused the connection, as its close code.
-REFUSAL_CLOSE_CODES = {"kicked": CLOSE_KICKED, "passphrase_required": CLOSE_PASSPHRASE, "locked": CLOSE_LOCKED}
+REFUSAL_CLOSE_CODES = {
+    "kicked": CLOSE_KICKED,
+    "passphrase_required": CLOSE_PASSPHRASE,
+    "locked": CLOSE_LOCKED,
+    "rate_limited": CLOSE_RATE_LIMITED,
+}
 
 
 class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, SearchFrames, RoomConnection):
@@ -50,6 +55,12 @@ class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, Sear
         "passphrase": ({"passphrase"}, OwnerFrames.receive_passphrase),
         "expiry": ({"hours"}, OwnerFrames.receive_expiry),
         "watch_link": ({"active"}, OwnerFrames.receive_watch_link),
+        "unban": ({"id"}, OwnerFrames.receive_unban),
+    }
+
+    session_budgets = {
+        **dict.fromkeys(("message", "rename", "edit", "react"), "send"),
+        **dict.fromkeys(("kick", "mute", "lock", "transfer", "passphrase", "expiry", "watch_link", "unban"), "owner"),
     }
 
     async def admit(self):
@@ -82,15 +93,18 @@ class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, Sear
         """This session's owner key and mute, after the room's admission rules (kick, lock,
         passphrase) let it in."""
         key = owner_key_in_session(self.scope.get("session"), self.room.code)
-        check_may_join(self.room, self.session_key, key)
+        check_may_join(self.room, self.session_key, key, self.client_ip(), self.scope.get("session"))
         if needs_passphrase(self.room, self.scope["session"], key):
             raise ChatError("passphrase_required", "This room needs its passphrase: reload the page to enter it.")
+        take_new_join(self.client_ip(), self.scope.get("session"), self.code)
         return key, sanction_until(self.room, self.session_key, "mute")
 
     def register(self):
         """Record this connection in the room (its presence); True when its session just arrived.
         Also called by the hub when this process must register its connections again."""
-        return add_presence(self.room, self.hub.server_id, self.connection_id, self.name, self.session_key)
+        return add_presence(
+            self.room, self.hub.server_id, self.connection_id, self.name, self.session_key, self.client_ip()
+        )
 
     def unregister(self):
         """This connection closed; whether its session left is settled after the grace period."""

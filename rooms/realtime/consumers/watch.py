@@ -71,6 +71,9 @@ class WatchConsumer(SearchFrames, RoomConnection):
     def room_muted(self, event):
         pass
 
+    def room_bans(self, event):
+        pass
+
     def room_locked(self, event):
         self.room.locked = event["locked"]
         self.push(event["text"])

@@ -2,7 +2,7 @@
 // owner link, watch link) in a modal side sheet, and the moderation notices and errors every page
 // must know of. Actions that cannot be taken back ask first.
 
-import { el, nameInText } from "./dom.js";
+import { button, el, nameInText } from "./dom.js";
 import { expiryChoiceText } from "./expiry.js";
 
 // Errors after which reconnecting cannot help: the owner's sanctions and settings keep this page out.
@@ -88,6 +88,29 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
     byId("watch-link-state").textContent = watchLinkState(active, known);
   }
 
+  // Addresses of kicked members, barred from joining with a fresh session until the ban ends: the
+  // owner sees them by the kicked name and can lift each one. Built here, at the end of the menu.
+  const bans = el("ul", "room-bans");
+  bans.id = "room-bans";
+  bans.hidden = true;
+  menu.querySelector(".room-menu-body")?.append(bans);
+
+  function showBans(list) {
+    bans.hidden = list.length === 0;
+    bans.replaceChildren(
+      ...list.map((ban) => {
+        const lift = button("", "Let in again", () => act({ type: "unban", id: ban.id }));
+        const item = el("li");
+        item.append(
+          nameInText(ban.name),
+          `'s address is barred until ${new Date(ban.until).toLocaleTimeString()} `,
+          lift,
+        );
+        return item;
+      }),
+    );
+  }
+
   function act(frame) {
     if (!socket.send(frame)) status.showError("Not connected right now; try again in a moment.");
   }
@@ -105,6 +128,7 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
     if ("expires_at" in frame) showExpiry(frame.expires_at);
     if ("watch_link" in frame) showWatchLink(frame.watch_link);
     if (typeof frame.watch_active === "boolean") showWatchActive(frame.watch_active);
+    if (Array.isArray(frame.bans)) showBans(frame.bans);
   });
   // The members the owner can act on: everyone here but themself; the choice survives updates.
   frames.on("presence", (frame) => {

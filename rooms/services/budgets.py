@@ -1,0 +1,110 @@
+"""How often a session or an address may do something, whatever connection or process it comes
+through: fixed-window counters in Django's cache (per process with the default LocMemCache, shared
+through Redis on the production path).
+
+The cache is a limiter, not a source of truth: when it fails (Redis down) every budget fails open
+in this process for CACHE_RETRY_SECONDS, a warning is logged once per outage, and `/healthz`
+reports the cache as degraded. Chat keeps working without its limits rather than not at all.
+"""
+
+import asyncio
+import hashlib
+import logging
+import math
+import time
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.locmem import LocMemCache
+
+from rooms.errors import ChatError
+
+logger = logging.getLogger(__name__)
+
+CACHE_RETRY_SECONDS = 30  # after a cache failure, how long this process skips it before trying again
+
+
+class CacheHealth:
+    """This process's view of the limiter's cache: failing open since when, and why."""
+
+    def __init__(self):
+        self.failed_at = None
+        self.reason = ""
+
+    def usable(self):
+        return self.failed_at is None or time.monotonic() - self.failed_at >= CACHE_RETRY_SECONDS
+
+    def failed(self, error):
+        if self.failed_at is None:
+            logger.warning("the limiter's cache failed (%s); rate limits are off in this process", error)
+        self.failed_at = time.monotonic()
+        self.reason = type(error).__name__
+
+    def recovered(self):
+        if self.failed_at is not None:
+            logger.warning("the limiter's cache answers again; rate limits are back on")
+        self.failed_at = None
+        self.reason = ""
+
+    def status(self):
+        """'ok', or 'degraded: …' while the limiter fails open."""
+        return "ok" if self.failed_at is None else f"degraded: {self.reason} (limits off)"
+
+
+cache_health = CacheHealth()
+
+
+def guarded(operation, fallback=None):
+    """Run a cache operation; on failure, fail open (return `fallback`) and remember the outage."""
+    if not cache_health.usable():
+        return fallback
+    try:
+        result = operation()
+    except Exception as error:  # ConnectionError, TimeoutError, redis errors: whatever the backend raises
+        cache_health.failed(error)
+        return fallback
+    cache_health.recovered()
+    return result
+
+
+def count(key, window):
+    """Add one to the counter `key` (which lives `window` seconds) and return its value."""
+    cache.add(key, 0, window)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: this one opens a new window
+        cache.set(key, 1, window)
+        return 1
+
+
+def take(kind, who, limit, window, detail):
+    """Spend one of `who`'s `limit` actions of `kind` per `window` seconds, or raise
+    ChatError("rate_limited") with `retry_after`: the seconds until the window ends."""
+    now = time.time()
+    start = math.floor(now / window) * window
+    # Hashed: a session key is a credential, and has no business in Redis's key space.
+    key = f"rooms:budget:{kind}:{hashlib.sha256(who.encode()).hexdigest()[:32]}:{start}"
+    used = guarded(lambda: count(key, window + 1), fallback=0)
+    if used > limit:
+        wait = max(1, math.ceil(start + window - now))
+        raise ChatError("rate_limited", detail.format(wait=wait, minutes=math.ceil(wait / 60)), retry_after=wait)
+
+
+def cache_is_local():
+    """Whether the cache lives in this process (no network round trip: callable from the event loop)."""
+    return isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache)
+
+
+async def atake(kind, who, limit, window, detail):
+    """`take` from the event loop: a remote cache is asked from a worker thread, so a slow or dead
+    Redis never stalls the loop."""
+    if cache_is_local():
+        return take(kind, who, limit, window, detail)
+    return await asyncio.to_thread(take, kind, who, limit, window, detail)
+
+
+def probe_cache():
+    """Write and read back a key: the health check's own view of the cache (it fails open too)."""
+    key = "rooms:health"
+    cache.set(key, "ok", 10)
+    if cache.get(key) != "ok":
+        raise RuntimeError("the cache did not keep a value")
