@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import member_files, views
 
 app_name = "rooms"
 urlpatterns = [
@@ -10,9 +10,9 @@ urlpatterns = [
     path("rooms/<str:code>/own/<str:key>/", views.claim_owner, name="claim_owner"),
     path("rooms/<str:code>/passphrase/", views.passphrase, name="passphrase"),
     path("rooms/<str:code>/watch/<str:token>/", views.watch, name="watch"),
-    path("rooms/<str:code>/transcript.<str:fmt>", views.transcript, name="transcript"),
-    path("rooms/<str:code>/qr.svg", views.invite_qr, name="invite_qr"),
-    path("rooms/<str:code>/uploads/", views.upload_image, name="upload_image"),
-    path("uploads/<int:attachment_id>/<str:kind>", views.uploaded_image, name="uploaded_image"),
+    path("rooms/<str:code>/transcript.<str:fmt>", member_files.transcript, name="transcript"),
+    path("rooms/<str:code>/qr.svg", member_files.invite_qr, name="invite_qr"),
+    path("rooms/<str:code>/uploads/", member_files.upload_image, name="upload_image"),
+    path("uploads/<int:attachment_id>/<str:kind>", member_files.uploaded_image, name="uploaded_image"),
     path("healthz", views.healthz, name="healthz"),
 ]
