@@ -1,5 +1,6 @@
 """The ASGI handler's own parts: requests on a few long-lived threads that keep their database
-connection (SQLite; PostgreSQL's pool keeps it there), and synchronous streaming responses read a slice at a time as they are sent."""
+connection (on SQLite; PostgreSQL's pool keeps it there), and synchronous streaming responses
+read a slice at a time as they are sent."""
 
 import threading
 
