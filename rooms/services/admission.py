@@ -4,12 +4,11 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from rooms.errors import ChatError
 from rooms.models import Room, RoomSanction
-from rooms.services.budgets import count, guarded, take
+from rooms.services.budgets import count, guarded, limiter_cache, take
 from rooms.services.moderation import ban_wait, is_owner, sanction_until
 from rooms.services.presence import live_presences
 from rooms.services.rooms import find_room
@@ -39,9 +38,9 @@ def check_join_attempts(ip):
     Known codes are refused too while the limit holds, so a lock-out cannot be used to tell
     existing codes from unknown ones."""
     count_key, start_key = _join_miss_keys(ip)
-    if (guarded(lambda: cache.get(count_key)) or 0) < settings.JOIN_MISS_LIMIT:
+    if (guarded(lambda: limiter_cache().get(count_key)) or 0) < settings.JOIN_MISS_LIMIT:
         return
-    start = guarded(lambda: cache.get(start_key)) or time.time()
+    start = guarded(lambda: limiter_cache().get(start_key)) or time.time()
     wait = max(1, math.ceil(start + settings.JOIN_MISS_WINDOW_SECONDS - time.time()))
     raise ChatError(
         "rate_limited",
@@ -56,9 +55,9 @@ def record_join_miss(ip):
     window = settings.JOIN_MISS_WINDOW_SECONDS
 
     def count_miss():
-        cache.add(start_key, time.time(), window)
+        limiter_cache().add(start_key, time.time(), window)
         if count(count_key, window) == 1:  # expired between the two: this miss opens a new window
-            cache.set(start_key, time.time(), window)
+            limiter_cache().set(start_key, time.time(), window)
 
     guarded(count_miss)
 

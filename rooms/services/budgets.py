@@ -13,8 +13,10 @@ import logging
 import math
 import time
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from rooms.errors import ChatError
 
@@ -52,6 +54,25 @@ class CacheHealth:
 
 cache_health = CacheHealth()
 
+_limiter_cache = None
+
+
+def limiter_cache():
+    """The default cache as one backend for the whole process. `django.core.cache.cache` is one per
+    thread and per asyncio context: asked from a worker thread (as the event loop asks a remote
+    cache) it is a new backend each time, with a new Redis connection per message."""
+    global _limiter_cache
+    if _limiter_cache is None:
+        _limiter_cache = caches.create_connection(DEFAULT_CACHE_ALIAS)
+    return _limiter_cache
+
+
+@receiver(setting_changed)
+def forget_limiter_cache(setting, **kwargs):
+    global _limiter_cache
+    if setting == "CACHES":
+        _limiter_cache = None
+
 
 def guarded(operation, fallback=None):
     """Run a cache operation; on failure, fail open (return `fallback`) and remember the outage."""
@@ -68,6 +89,7 @@ def guarded(operation, fallback=None):
 
 def count(key, window):
     """Add one to the counter `key` (which lives `window` seconds) and return its value."""
+    cache = limiter_cache()
     cache.add(key, 0, window)
     try:
         return cache.incr(key)
@@ -91,7 +113,7 @@ def take(kind, who, limit, window, detail):
 
 def cache_is_local():
     """Whether the cache lives in this process (no network round trip: callable from the event loop)."""
-    return isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache)
+    return isinstance(limiter_cache(), LocMemCache)
 
 
 async def atake(kind, who, limit, window, detail):
@@ -105,6 +127,7 @@ async def atake(kind, who, limit, window, detail):
 def probe_cache():
     """Write and read back a key: the health check's own view of the cache (it fails open too)."""
     key = "rooms:health"
+    cache = limiter_cache()
     cache.set(key, "ok", 10)
     if cache.get(key) != "ok":
         raise RuntimeError("the cache did not keep a value")

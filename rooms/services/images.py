@@ -7,7 +7,6 @@ import io
 import secrets
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -17,6 +16,8 @@ from PIL import Image, ImageOps
 from rooms.errors import ChatError
 from rooms.limits import ATTACHMENTS_MAX, IMAGE_MAX_PIXELS, IMAGE_MAX_SIDE, THUMB_SIDE
 from rooms.models import Attachment
+from rooms.services.budgets import count as count_in_window
+from rooms.services.budgets import guarded
 from rooms.services.messages import author_key_of
 
 # What the first bytes of each accepted format are, and how it is stored again.
@@ -47,13 +48,7 @@ def sniff(head):
 
 def check_upload_rate(session_key):
     """At most UPLOAD_RATE_PER_MINUTE uploads a minute per session (counted in the cache)."""
-    key = f"uploads:{author_key_of(session_key)}"
-    cache.add(key, 0, timeout=60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        count = 1
+    count = guarded(lambda: count_in_window(f"uploads:{author_key_of(session_key)}", 60), fallback=0)
     if count > settings.UPLOAD_RATE_PER_MINUTE:
         raise ChatError("rate_limited", "You are uploading images too fast; wait a minute.", retry_after=60)
 
