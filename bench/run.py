@@ -322,7 +322,7 @@ def update_readme(markdown):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small scenarios, one repeat (smoke test)")
-    parser.add_argument("--scenarios", default="heavy,light,idle")
+    parser.add_argument("--scenarios", default="heavy,light,idle,joins,bigroom")
     parser.add_argument("--servers", default="floor,uvicorn", help="any of floor,uvicorn,daphne")
     parser.add_argument("--processes", type=int, default=1, help="roomchat processes (2: PostgreSQL + Redis)")
     parser.add_argument("--shared", action="store_true", help="PostgreSQL + Redis even for one process")
