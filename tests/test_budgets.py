@@ -270,3 +270,22 @@ async def test_a_socket_joins_and_sends_when_the_cache_is_down(dead_cache, sessi
     finally:
         await stop_hubs()
     await asyncio.sleep(0)
+
+
+def test_the_limiter_uses_one_cache_backend_from_every_thread_and_context():
+    # django.core.cache.cache is one backend per thread and asyncio context: asked from a worker
+    # thread it was a new backend (and, with Redis, a new connection) for every message.
+    import asyncio
+    import threading
+
+    from rooms.services.budgets import limiter_cache
+
+    async def from_worker_threads():
+        return await asyncio.gather(*(asyncio.to_thread(limiter_cache) for _ in range(4)))
+
+    backends = {id(backend) for backend in asyncio.run(from_worker_threads())}
+    other_thread = []
+    thread = threading.Thread(target=lambda: other_thread.append(id(limiter_cache())))
+    thread.start()
+    thread.join()
+    assert backends == set(other_thread) == {id(limiter_cache())}
