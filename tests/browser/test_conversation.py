@@ -4,6 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.support.browser import wait_for_true
+
 
 def reply_to(person, body):
     message = person.message(body)
@@ -140,7 +142,7 @@ def test_the_invite_popover_shows_the_qr_code_of_the_invite_link(people):
     expect(popover.locator(".invite-qr-link")).to_have_text(f"{alice.base_url}/rooms/{code}/")
     image = popover.locator("img")
     expect(image).to_have_attribute("alt", f"QR code of the invite link {alice.base_url}/rooms/{code}/")
-    alice.page.wait_for_function("document.querySelector('#invite-qr img').naturalWidth > 0")
+    wait_for_true(alice.page, "document.querySelector('#invite-qr img').naturalWidth > 0")
     alice.page.keyboard.press("Escape")
     expect(popover).to_be_hidden()
 
@@ -189,11 +191,11 @@ def test_an_image_uploads_with_a_preview_and_opens_in_a_lightbox(people, tmp_pat
 
     thumb = bob.message("look at this").locator(".attachment-thumb")
     expect(thumb).to_have_attribute("alt", "Image 1 from Alice")
-    bob.page.wait_for_function("document.querySelector('.attachment-thumb')?.naturalWidth === 320")
+    wait_for_true(bob.page, "document.querySelector('.attachment-thumb')?.naturalWidth === 320")
     bob.message("look at this").locator(".attachment").click()
     lightbox = bob.page.locator("#lightbox")
     expect(lightbox).to_be_visible()
-    bob.page.wait_for_function("document.querySelector('#lightbox img').naturalWidth === 640")
+    wait_for_true(bob.page, "document.querySelector('#lightbox img').naturalWidth === 640")
     bob.page.keyboard.press("Escape")
     expect(lightbox).to_be_hidden()
 

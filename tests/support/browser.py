@@ -6,9 +6,21 @@ a reason rather than failing to import.
 """
 
 import re
+import time
 
 # A timezone with a half-hour offset: a timestamp shown in UTC (or the server's zone) cannot pass.
 LOCAL_TIMEZONE = "Asia/Kolkata"
+
+
+def wait_for_true(page, expression, timeout=5.0):
+    """Poll a JavaScript expression until it is truthy. Not `page.wait_for_function`: its polling
+    compiles the expression inside the page, which the app's Content-Security-Policy (no
+    'unsafe-eval') refuses; `page.evaluate` runs through the DevTools protocol instead."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never true within {timeout} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 class Person:
