@@ -611,6 +611,22 @@ def run_chat(
     }
 
 
+def connect_only_config(urls, members, floor, deflate, connect_timeout, priority):
+    """A workers' config for scenarios that only connect (idle, joins): nothing is sent."""
+    return {
+        "urls": list(urls),
+        "members": members,
+        "rate": 0,
+        "duration": 0,
+        "floor": floor,
+        "deflate": deflate,
+        "settle": 0,
+        "drain": 0,
+        "connect_timeout": connect_timeout,
+        "priority": priority,
+    }
+
+
 def run_idle(
     urls,
     connections,
@@ -625,18 +641,7 @@ def run_idle(
 ):
     """Open `connections` idle websockets; return the server's RSS growth per connection."""
     rooms = max(1, connections // per_room)
-    config = {
-        "urls": list(urls),
-        "members": per_room,
-        "rate": 0,
-        "duration": 0,
-        "floor": floor,
-        "deflate": deflate,
-        "settle": 0,
-        "drain": 0,
-        "connect_timeout": connect_timeout,
-        "priority": priority,
-    }
+    config = connect_only_config(urls, per_room, floor, deflate, connect_timeout, priority)
     processes = server_processes(server_pids)
     rss_before = rss_bytes(processes)
     handles = start_workers("idle", config, rooms, workers)
@@ -674,18 +679,7 @@ def run_joins(
     """A join storm: `rooms` × `members` people enter at once through the real flow (form, room
     page, websocket). Returns how long until all were in, the HTTP flow's rate, join latencies,
     and how soon after the last join the server was idle again (CPU under `idle_cpu_percent`)."""
-    config = {
-        "urls": list(urls),
-        "members": members,
-        "rate": 0,
-        "duration": 0,
-        "floor": floor,
-        "deflate": deflate,
-        "settle": 0,
-        "drain": 0,
-        "connect_timeout": connect_timeout,
-        "priority": priority,
-    }
+    config = connect_only_config(urls, members, floor, deflate, connect_timeout, priority)
     processes = server_processes(server_pids)
     rss_before = rss_bytes(processes)
     handles = start_workers("joins", config, rooms, workers)
