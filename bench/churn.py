@@ -16,7 +16,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,10 +29,13 @@ from websockets.asyncio.client import connect as ws_connect
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT / "bench"))
-from soak import free_port, opener  # noqa: E402
+from soak import OwnServer, free_port, opener  # noqa: E402
 
 
-class Server:
+class Server(OwnServer):
+    """A uvicorn process started as `make run` starts it, on its own SQLite file or on the given
+    PostgreSQL + Redis (emptied first); waited for and stopped like the soak's server."""
+
     def __init__(self, project, database_url, redis_url):
         self.directory = tempfile.TemporaryDirectory(prefix="roomchat-churn-")
         self.project = Path(project)
@@ -59,31 +61,14 @@ class Server:
         migrate = [python, "manage.py", "migrate", "--noinput"]
         subprocess.run(migrate, cwd=self.project, env=self.env, check=True, capture_output=True)
         command = [python, "-m", "uvicorn", "chatsite.asgi:application", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+        command += ["--port", str(self.port), "--loop", "uvloop", "--http", "httptools"]
+        command += ["--ws", "websockets-sansio", "--lifespan", "off"]
         self.process = subprocess.Popen(command, cwd=self.project, env=self.env, stdout=self.log, stderr=self.log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with opener().open(f"{self.url}/healthz", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit("the server did not start")
+        self.wait_until_up()
 
     def rss_mib(self):
         with open(f"/proc/{self.process.pid}/status") as status:
             return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1)) // 1024
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
-        self.directory.cleanup()
 
 
 class Person:

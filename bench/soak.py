@@ -100,6 +100,9 @@ class OwnServer:
         subprocess.run(migrate, cwd=PROJECT, env=self.env, check=True, capture_output=True)
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "chatsite.asgi:application"]
         self.process = subprocess.Popen(command, cwd=PROJECT, env=self.env, stdout=self.log, stderr=self.log)
+        self.wait_until_up()
+
+    def wait_until_up(self):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
