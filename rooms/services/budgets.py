@@ -17,6 +17,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.text import format_lazy
 
 from rooms.errors import ChatError
 
@@ -108,7 +109,9 @@ def take(kind, who, limit, window, detail):
     used = guarded(lambda: count(key, window + 1), fallback=0)
     if used > limit:
         wait = max(1, math.ceil(start + window - now))
-        raise ChatError("rate_limited", detail.format(wait=wait, minutes=math.ceil(wait / 60)), retry_after=wait)
+        # Formatted lazily: the text is translated when the error is shown, in its reader's language.
+        detail = format_lazy(detail, wait=wait, minutes=math.ceil(wait / 60))
+        raise ChatError("rate_limited", detail, retry_after=wait)
 
 
 def cache_is_local():

@@ -8,6 +8,9 @@ starts with "/" but no word ("/ ", "/:-)") is plain text.
 import re
 from typing import NamedTuple
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from rooms.errors import ChatError
 
 SHRUG = "¯\\_(ツ)_/¯"
@@ -51,7 +54,7 @@ def read_command(body):
     name, argument = match.group(1).lower(), (match.group(2) or "").strip()
     if name == "me":
         if not argument:
-            raise ChatError("empty_message", "Say what you do after /me, e.g. /me waves.")
+            raise ChatError("empty_message", _("Say what you do after /me, e.g. /me waves."))
         return Command(body=argument, action=True)
     if name == "shrug":
         return Command(body=f"{argument} {SHRUG}" if argument else SHRUG)
@@ -59,6 +62,10 @@ def read_command(body):
         return Command(nick=argument)
     raise ChatError(
         "unknown_command",
-        f"Unknown command /{match.group(1)[:40]}. Commands: {known_commands()}; //text sends text starting with /.",
+        format_lazy(
+            _("Unknown command /{command}. Commands: {commands}; //text sends text starting with /."),
+            command=match.group(1)[:40],
+            commands=known_commands(),
+        ),
         commands=list(COMMANDS),
     )

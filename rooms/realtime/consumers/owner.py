@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from rooms.limits import owner_frame_rate
 from rooms.protocol import (
@@ -145,7 +146,7 @@ class OwnerFrames:
 
     def room_kicked(self, event):
         if self.session_key in event["session_keys"]:
-            self.end("kicked", "The owner removed you from this room.", CLOSE_KICKED)
+            self.end("kicked", _("The owner removed you from this room."), CLOSE_KICKED)
 
     def room_bans(self, event):
         if self.owner_key is not None:
