@@ -88,7 +88,12 @@ def invite_qr(request, code):
     link = request.build_absolute_uri(reverse("rooms:room", kwargs={"code": room.code}))
     drawing = io.BytesIO()
     segno.make(link, error="m").save(
-        drawing, kind="svg", scale=8, border=2, xmldecl=False, title=f"Invite to room {room.code}"
+        drawing,
+        kind="svg",
+        scale=8,
+        border=2,
+        xmldecl=False,
+        title=str(format_lazy(_("Invite to room {code}"), code=room.code)),
     )
     response = HttpResponse(drawing.getvalue(), content_type="image/svg+xml")
     response["X-Content-Type-Options"] = "nosniff"

@@ -168,7 +168,7 @@ def check_message_id(message_id):
     return message_id
 
 
-SENDING_TOO_FAST = "You are sending too fast; slow down."
+SENDING_TOO_FAST = _("You are sending too fast; slow down.")
 
 
 def check_rate(bucket, detail=SENDING_TOO_FAST, **extra):

@@ -72,6 +72,7 @@ def test_python_checker_finds_literals_f_strings_and_constants_in_text_sinks():
         "field = forms.CharField(label='Your name')\n"
         "JsonResponse({'code': 'x', 'detail': 'Choose one.'})\n"
         "self.refuse('no_name', _(f'Bad {x}'), 4001)\n"
+        "def check_rate(bucket, detail='Too fast.'): pass\n"
     )
     whats = [(line, what) for line, what, _code in unmarked_python_text(source)]
     assert whats == [
@@ -82,4 +83,5 @@ def test_python_checker_finds_literals_f_strings_and_constants_in_text_sinks():
         (10, "label= is a plain string"),
         (11, 'a "detail" value is a plain string'),
         (12, "_() of a non-literal"),
+        (13, "the default of check_rate(detail=) is a plain string"),
     ]

@@ -128,10 +128,12 @@ TEXT_SINKS = {
     ("method", "send_error"): ((1,), ("detail",)),
     ("call", "take"): ((4,), ("detail",)),  # a budget's refusal (services/budgets.py)
     ("call", "atake"): ((4,), ("detail",)),
+    ("call", "check_rate"): ((1,), ("detail",)),  # a token bucket's refusal (validation.py)
     **{("messages", level): ((1,), ("message",)) for level in ("debug", "info", "success", "warning", "error")},
 }
-TEXT_KEYWORDS = {"label", "help_text", "empty_label"}  # form fields' text, wherever passed
-TEXT_DICT_KEYS = {"detail"}  # a JSON answer's text for people
+TEXT_KEYWORDS = {"label", "help_text", "empty_label", "title"}  # form fields' text, an image's title
+TEXT_PARAMETERS = {"detail"}  # a function's parameter that carries text for people
+TEXT_DICT_KEYS = {"detail", "help"}  # a JSON answer's text for people; a command's help on the page
 
 
 def _callee(node):
@@ -200,6 +202,21 @@ class _PythonChecker(ast.NodeVisitor):
                 if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
                     self.found.append((node.lineno, f"{node.func.id}() of a non-literal", ast.unparse(argument)))
         self.generic_visit(node)
+
+    def visit_FunctionDef(self, node):
+        # A parameter named `detail` carries text for people: its default must be marked too.
+        arguments = node.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        pairs = zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True)
+        keyword_pairs = (
+            (arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+        )
+        for argument, default in [*pairs, *keyword_pairs]:
+            if default is not None and argument.arg in TEXT_PARAMETERS:
+                self.report(default, f"the default of {node.name}({argument.arg}=)")
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Dict(self, node):
         for key, value in zip(node.keys, node.values, strict=True):

@@ -16,9 +16,9 @@ from rooms.errors import ChatError
 SHRUG = "¯\\_(ツ)_/¯"
 # What the composer's completion offers, in this order: name, arguments, what it does.
 COMMANDS = {
-    "me": ("ACTION", "Say what you do: /me waves → * Ann waves"),
-    "shrug": ("[TEXT]", f"Append {SHRUG}"),
-    "nick": ("NAME", "Change your display name"),
+    "me": {"args": _("ACTION"), "help": _("Say what you do: /me waves → * Ann waves")},
+    "shrug": {"args": _("[TEXT]"), "help": format_lazy(_("Append {shrug}"), shrug=SHRUG)},
+    "nick": {"args": _("NAME"), "help": _("Change your display name")},
 }
 COMMAND = re.compile(r"/(\w+)(?:\s+(.*))?\Z", re.DOTALL)
 
@@ -33,7 +33,7 @@ class Command(NamedTuple):
 
 def command_list():
     """The commands as the room page's completion lists them."""
-    return [{"name": name, "args": args, "help": help_text} for name, (args, help_text) in COMMANDS.items()]
+    return [{"name": name, **command} for name, command in COMMANDS.items()]
 
 
 def known_commands():

@@ -53,7 +53,7 @@ class OwnerFrames:
         """Owner frames have a token bucket of their own per connection (OWNER_RATE_*)."""
         if self.owner_bucket is None:
             self.owner_bucket = TokenBucket(*owner_frame_rate())
-        check_rate(self.owner_bucket, "You are changing the room too fast; wait a moment.")
+        check_rate(self.owner_bucket, _("You are changing the room too fast; wait a moment."))
 
     async def send_room_state(self):
         """Tell this connection what is not the default: that it owns the room, the room is locked,
