@@ -103,8 +103,10 @@ TECHNICAL_CALLS = {
 SINK_ARGUMENTS_TECHNICAL = {"el": {0, 1}, "button": {0}, "setAttribute": {0}, "setConnection": {0}}
 
 # After these a "/" starts a regular expression, not a division.
-STATEMENT_KEYWORDS = {"return", "typeof", "case", "of", "in", "delete", "void", "throw", "new", "else", "do", "yield"}
-STATEMENT_KEYWORDS.add("await")
+STATEMENT_KEYWORDS = {
+    *("return", "typeof", "case", "of", "in", "delete", "void"),
+    *("throw", "new", "else", "do", "yield", "await"),
+}
 PUNCTUATORS = sorted(
     "=== !== ... **= <<= >>= >>> ?? ?. => == != <= >= && || += -= *= /= %= &= |= ^= ++ -- << >> "
     "{ } ( ) [ ] ; , < > + - * / % & | ^ ! ~ ? : = . @ #".split(),
