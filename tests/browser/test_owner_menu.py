@@ -112,7 +112,7 @@ def test_a_muted_member_sees_until_when_and_the_composer_comes_back(people):
     ada.page.click("#room-menu-button")
     ada.page.fill("#mute-minutes", "1")
     ada.page.click("#mute-member")
-    expect(ada.system_notices.filter(has_text="Bob was muted for 1 min by Ada")).to_have_count(1)
+    expect(ada.system_notices.filter(has_text="Bob was muted for 1 minute by Ada")).to_have_count(1)
 
     expect(bob.page.locator("#mute-note")).to_have_text(re.compile(r"^Muted by the owner until \d\d:\d\d\.$"))
     expect(bob.page.locator("#message")).to_be_disabled()
