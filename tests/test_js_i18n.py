@@ -66,6 +66,7 @@ SCAN_CASES = [
     ('const HEADINGS = { kicked: "You were removed" };', ["You were removed"]),
     ('function label(n) { return n === 1 ? "1 bot" : `${n} bots here`; }', ["1 bot", "${…} bots here"]),
     ('status.setConnection("offline", "Offline");', ["Offline"]),
+    ('note.textContent += " (read-only)"; select.append(new Option("Pick one", ""));', [" (read-only)", "Pick one"]),
     # Marked, or names for machines: nothing to report.
     ('node.textContent = gettext("Saved"); node.title = interpolate(gettext("Hi %(n)s"), { n });', []),
     ('status.showError(ngettext("%(n)s bot", "%(n)s bots", n));', []),

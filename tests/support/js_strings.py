@@ -15,7 +15,10 @@ from pathlib import Path
 MARKING = {"gettext", "ngettext", "pgettext", "npgettext", "gettext_noop"}
 
 # Properties whose assigned value is shown or read out.
-TEXT_PROPERTIES = {"textContent", "innerText", "title", "placeholder", "alt", "ariaLabel", "label", "ariaDescription"}
+TEXT_PROPERTIES = {
+    *("textContent", "innerText", "innerHTML", "title", "placeholder", "alt", "label"),
+    *("ariaLabel", "ariaDescription", "ariaRoleDescription", "ariaValueText", "ariaPlaceholder"),
+}
 # Attributes whose value is shown or read out, through setAttribute(name, value).
 TEXT_ATTRIBUTES = {
     "aria-label",
@@ -25,6 +28,7 @@ TEXT_ATTRIBUTES = {
     "aria-description",
     "aria-roledescription",
     "aria-valuetext",
+    "aria-placeholder",
 }
 # Calls that show every argument: the DOM's, the browser's dialogs and the page's own helpers
 # (status.showError, confirmAction, new Notification, …).
@@ -50,6 +54,7 @@ TEXT_ARGUMENTS = {
     "button": {1},  # button(className, text, onClick) in room/dom.js
     "setConnection": {1},  # status.setConnection(state, text)
     "setState": {1},  # pending.js: setState(clientId, text, failed)
+    "Option": {0},  # new Option(text, value)
 }
 # Calls whose string arguments are names for machines: selectors, events, storage keys, errors for
 # developers, URLs, class names.
@@ -332,7 +337,7 @@ def unmarked_texts(source, path="<source>"):
                 frame.region = None
             elif token.text in {",", ";"}:
                 frame.region = None
-            elif token.text == "=" and before is not None and before.kind == "name":
+            elif token.text in {"=", "+="} and before is not None and before.kind == "name":
                 member = index >= 2 and tokens[index - 2].text == "."
                 if member:
                     frame.region = "text" if before.text in TEXT_PROPERTIES else "technical"
