@@ -89,3 +89,17 @@ def test_the_room_page_speaks_spanish_to_a_spanish_browser(people):
     expect(ana.page.locator("#messages .day-separator").first).to_have_text("Hoy")
     expect(ana.page.locator("#members")).to_have_attribute("aria-label", "1 persona aquí")
     expect(ana.page.locator("#search")).to_have_attribute("placeholder", "Buscar mensajes")
+
+
+def test_the_german_room_page_is_axe_clean(people):
+    """Translated labels must still name every control, and lang="de" must be a valid language."""
+    from tests.browser.test_accessibility import violations
+
+    anna, bernd = people(2, **GERMAN)
+    code = anna.create_room("Anna")
+    bernd.join_room("Bernd", code)
+    bernd.send("Guten Morgen")
+    message = anna.message("Guten Morgen")
+    message.focus()
+    expect(message.get_by_role("button", name="Antworten")).to_be_visible()
+    assert violations(anna.page) == ""
