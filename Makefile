@@ -23,7 +23,7 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 # deflate is off because it costs a zlib context per connection and CPU on every small frame.
 # `make run SERVER=daphne` serves the same application with daphne.
 SERVER ?= uvicorn
-UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off
+UVICORN_FLAGS := --loop uvloop --http httptools --ws chatsite.websocket_protocol:CoalescingWebSocketProtocol --ws-per-message-deflate false --lifespan off
 # Frames over 1 MiB are refused by uvicorn itself (the app refuses anything over WS_FRAME_MAX_BYTES).
 UVICORN_FLAGS += --ws-max-size 1048576
 # The app reads X-Forwarded-For itself, from TRUSTED_PROXY_COUNT proxies only; uvicorn would believe

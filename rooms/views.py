@@ -151,8 +151,9 @@ def room(request, code):
 def history_shape(room):
     """Whether the room has no message yet, and more than the first history page holds: the page
     shows the empty-room hint and "Load earlier" in its first paint, so they never shift it."""
-    stored = room.messages.all()
-    return {"empty": not stored.exists(), "has_earlier": stored[settings.HISTORY_LIMIT :].exists()}
+    # One query: the ids of a page and one more tell both.
+    stored = len(room.messages.values_list("id", flat=True)[: settings.HISTORY_LIMIT + 1])
+    return {"empty": stored == 0, "has_earlier": stored > settings.HISTORY_LIMIT}
 
 
 @require_POST

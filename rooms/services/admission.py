@@ -9,7 +9,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
-from rooms.models import Room, RoomSanction
+from rooms.models import RoomSanction
 from rooms.services.budgets import count, guarded, limiter_cache, take
 from rooms.services.moderation import ban_wait, is_owner, sanction_until
 from rooms.services.presence import live_presences
@@ -110,21 +110,22 @@ def check_may_join(room, session_key, owner_key=None, ip=None, session=None):
             raise ChatError(
                 "kicked", _("The owner removed someone at your address from this room; try later."), retry_after=wait
             )
-    locked, admitted = Room.objects.filter(pk=room.pk).values_list("locked", "admitted_while_locked").first()
-    if locked and session_key not in admitted and not live_presences(room).filter(session_key=session_key).exists():
+    # `room` is read by the request or connection that asks: its lock is current.
+    if (
+        room.locked
+        and session_key not in room.admitted_while_locked
+        and not live_presences(room).filter(session_key=session_key).exists()
+    ):
         raise ChatError("locked", _("This room is locked: no new members can join."))
 
 
 def needs_passphrase(room, session, owner_key=None):
     """Whether this session must still give the room's passphrase before joining: not when it was
     present when the passphrase was set, nor once it gave it."""
-    passphrase_hash, admitted = Room.objects.filter(pk=room.pk).values_list(
-        "passphrase_hash", "admitted_with_passphrase"
-    ).first() or ("", [])
-    if not passphrase_hash or is_owner(room, owner_key):
+    if not room.passphrase_hash or is_owner(room, owner_key):
         return False
     session_key = getattr(session, "session_key", None)
-    if session_key and session_key in admitted:
+    if session_key and session_key in room.admitted_with_passphrase:
         return False
     return room.code not in (session.get(ADMITTED_ROOMS_SESSION_KEY) or [])
 
