@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import member_files, views
+from . import installable, member_files, views
 
 app_name = "rooms"
 urlpatterns = [
@@ -15,4 +15,7 @@ urlpatterns = [
     path("rooms/<str:code>/uploads/", member_files.upload_image, name="upload_image"),
     path("uploads/<int:attachment_id>/<str:kind>", member_files.uploaded_image, name="uploaded_image"),
     path("healthz", views.healthz, name="healthz"),
+    path("manifest.webmanifest", installable.manifest, name="manifest"),
+    path("service-worker.js", installable.service_worker, name="service_worker"),
+    path("offline/", installable.offline, name="offline"),
 ]
