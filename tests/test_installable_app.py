@@ -175,7 +175,7 @@ def test_the_offline_page_says_what_happened_and_offers_to_try_again():
     assert response.status_code == 200
     assert "no-cache" in response["Cache-Control"]
     page = response.content.decode()
-    assert "<h1 id=\"offline-heading\">You are offline</h1>" in page
+    assert '<h1 id="offline-heading">You are offline</h1>' in page
     assert "messages are stored on the server" in page
     assert '<a class="button primary" href="">Try again</a>' in page
 

@@ -21,16 +21,15 @@ self.addEventListener("install", (event) => {
   );
 });
 
+// Caches of earlier deploys go once this worker takes over.
+function isOldShell(name) {
+  return name.startsWith(CACHE_PREFIX) && name !== CACHE_NAME;
+}
+
 self.addEventListener("activate", (event) => {
   const removeOld = caches
     .keys()
-    .then((names) =>
-      Promise.all(
-        names
-          .filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE_NAME)
-          .map((name) => caches.delete(name)),
-      ),
-    );
+    .then((names) => Promise.all(names.filter(isOldShell).map((name) => caches.delete(name))));
   const preload = self.registration.navigationPreload ? self.registration.navigationPreload.enable() : null;
   event.waitUntil(Promise.all([removeOld, preload]).then(() => self.clients.claim()));
 });
