@@ -9,6 +9,7 @@ hashed in production, and their content), so a deploy that changes any of them i
 worker, which deletes the old cache when it activates.
 """
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -60,17 +61,14 @@ def manifest(request):
     return revalidated(JsonResponse(document, content_type="application/manifest+json"))
 
 
-def shell_static_paths():
-    """Every file under static/rooms/ (the page's styles, modules and icons), by static path."""
+def shell_static_files():
+    """{static path: file} for every file under static/rooms/ (the page's styles, modules, icons)."""
     directory = finders.find(STATIC_SHELL_DIRECTORY)
     if not directory:
-        return []
+        return {}
     root = Path(directory)
-    return sorted(
-        f"{STATIC_SHELL_DIRECTORY}/{path.relative_to(root).as_posix()}"
-        for path in root.rglob("*")
-        if path.is_file() and not path.name.startswith(".")
-    )
+    files = (path for path in root.rglob("*") if path.is_file() and not path.name.startswith("."))
+    return {f"{STATIC_SHELL_DIRECTORY}/{path.relative_to(root).as_posix()}": path for path in sorted(files)}
 
 
 def offline_page(request):
@@ -79,25 +77,35 @@ def offline_page(request):
     return render_to_string("rooms/offline.html", {"messages": ()}, request=request)
 
 
-def shell_version(static_urls, offline_html):
-    """A digest of everything the worker caches. Hashed static URLs change with their files; plain
-    ones (before collectstatic, in development) do not, so the files' content counts too."""
+@functools.lru_cache(maxsize=8)
+def files_digest(urls_and_stats):
+    """A digest of the static files: their URLs and content. Hashed URLs change with their files;
+    plain ones (before collectstatic, in development) do not, so the content counts too. Cached by
+    the files' sizes and modification times: browsers ask for the worker on every page load."""
     digest = hashlib.sha256()
+    for url, path, _ in urls_and_stats:
+        digest.update(url.encode() + b"\0" + Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def shell_version(static_urls, files, offline_html):
+    """A digest of everything the worker caches, to name its cache."""
+    urls_and_stats = []
     for path, url in static_urls.items():
-        digest.update(url.encode() + b"\0")
-        found = finders.find(path)
-        if found:
-            digest.update(Path(found).read_bytes())
+        stat = files[path].stat()
+        urls_and_stats.append((url, str(files[path]), (stat.st_mtime_ns, stat.st_size)))
+    digest = hashlib.sha256(files_digest(tuple(urls_and_stats)).encode())
     digest.update(offline_html.encode())
     return digest.hexdigest()[:16]
 
 
 @require_GET
 def service_worker(request):
-    static_urls = {path: static(path) for path in shell_static_paths()}
+    files = shell_static_files()
+    static_urls = {path: static(path) for path in files}
     offline_url = reverse("rooms:offline")
     shell = {
-        "version": shell_version(static_urls, offline_page(request)),
+        "version": shell_version(static_urls, files, offline_page(request)),
         "offline": offline_url,
         "static_prefix": static(""),
         "files": [offline_url, *static_urls.values()],

@@ -62,6 +62,7 @@ def test_the_manifest_describes_a_standalone_app_with_the_sites_colours():
     response, manifest = manifest_of(Client())
     assert response["Content-Type"] == "application/manifest+json"
     assert "no-cache" in response["Cache-Control"]
+    assert response["X-Content-Type-Options"] == "nosniff"
     assert manifest["name"] == "roomchat"
     assert manifest["short_name"] == "roomchat"
     assert manifest["start_url"] == "/"

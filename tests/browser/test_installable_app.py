@@ -163,6 +163,8 @@ def test_chrome_finds_the_home_and_room_pages_installable(browser, app_server, t
     try:
         context.set_default_timeout(WAIT_MS)
         ann = Person(context, app_server.url)
+        console = []
+        ann.page.on("console", lambda message: console.append(message.text))
         ann.goto("/")
         wait_for_worker(ann)
         manifest, errors = installability_errors(ann.page)
@@ -175,6 +177,8 @@ def test_chrome_finds_the_home_and_room_pages_installable(browser, app_server, t
         assert manifest["errors"] == []
         assert errors == []
         assert not ann.page_errors
+        # The manifest, the worker and its registration stay within the Content-Security-Policy.
+        assert not [text for text in console if "Content Security Policy" in text], console
 
         # The checks do find fault where there is some: the admin's pages link no manifest.
         ann.goto("/admin/login/")
