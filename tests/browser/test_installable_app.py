@@ -45,9 +45,19 @@ def test_the_worker_activates_and_caches_the_app_shell_and_nothing_of_the_room(p
     assert ann.page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/service-worker.js")
     ann.page.reload()  # the room again, now through the worker
     ann.wait_in_room()
-    # Requests the page makes go through the worker too: a transcript, the page, the health check.
-    for path in (f"/rooms/{code}/transcript.text", f"/rooms/{code}/", "/healthz"):
-        assert ann.page.evaluate(f"fetch('{path}').then((response) => response.status)") == 200, path
+    # What the page asks for besides its shell (a transcript, the room, the health check, an upload)
+    # the worker leaves to the network: it does not answer them, and caches none.
+    for path, method in (
+        (f"/rooms/{code}/transcript.text", "GET"),
+        ("/healthz", "GET"),
+        (f"/rooms/{code}/uploads/", "POST"),
+    ):
+        with ann.page.expect_response(lambda response, path=path: response.url.endswith(path)) as answer:
+            ann.page.evaluate(f"fetch('{path}', {{method: '{method}'}}).then((response) => response.status)")
+        assert not answer.value.from_service_worker, path
+    with ann.page.expect_response(lambda response: "/static/rooms/style.css" in response.url) as answer:
+        ann.page.evaluate("fetch('/static/rooms/style.css').then((response) => response.status)")
+    assert answer.value.from_service_worker  # a file of the shell: from the worker's cache
 
     caches = ann.page.evaluate(CACHE_CONTENTS)
     assert list(caches) == [name for name in caches if re.fullmatch(r"roomchat-shell-[0-9a-f]{16}", name)]
