@@ -188,3 +188,12 @@ def test_the_offline_page_holds_nothing_of_the_visitors_session(session_for):
     assert "Cookie" not in response.get("Vary", "")
     assert "Set-Cookie" not in response.headers and not response.cookies
     assert "Ann" not in response.content.decode()
+
+
+def test_the_service_worker_is_the_same_for_everyone_until_a_deploy(session_for):
+    """Browsers compare the worker byte for byte on page loads: any difference between two requests
+    (a token, a name) would install it anew each time and drop its cache."""
+    anonymous = Client().get("/service-worker.js").content
+    ann = Client()
+    ann.cookies["sessionid"] = session_for("Ann")
+    assert ann.get("/service-worker.js").content == anonymous == Client().get("/service-worker.js").content
