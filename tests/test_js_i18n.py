@@ -149,7 +149,7 @@ def test_the_room_page_loads_the_catalog_of_its_language_before_its_modules():
     assert '<html lang="de">' in page
     catalog = f'<script src="/jsi18n/de.js?v={catalog_version("de")}" defer></script>'
     assert catalog in page
-    assert page.index(catalog) < page.index('<script type="module"')
+    assert page.index(catalog) < page.index('rooms/room.js"></script>')
 
     english = Client(HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
     page = english.get(post_home(english, name="Ann", create="")["Location"]).content.decode()
