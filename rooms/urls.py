@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import member_files, views
+from . import api, member_files, views, webhooks
 
 app_name = "rooms"
 urlpatterns = [
@@ -15,4 +15,8 @@ urlpatterns = [
     path("rooms/<str:code>/uploads/", member_files.upload_image, name="upload_image"),
     path("uploads/<int:attachment_id>/<str:kind>", member_files.uploaded_image, name="uploaded_image"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/rooms/<str:code>/messages", api.room_messages, name="api_messages"),
+    path("api/v1/openapi.json", api.openapi, name="api_openapi"),
+    re_path(r"^api/", api.not_found),  # JSON, not the 404 page, for any other path under /api/
+    path("hooks/<str:token>", webhooks.incoming, name="webhook"),
 ]
