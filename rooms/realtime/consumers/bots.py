@@ -16,7 +16,9 @@ class BotFrames:
     async def send_room_state(self):
         await super().send_room_state()
         if self.joined and self.owner_key is not None and await side_db(is_owner)(self.room, self.owner_key):
-            self.push(bot_tokens_frame(await side_db(bot_tokens)(self.room)))
+            tokens = await side_db(bot_tokens)(self.room)
+            if tokens:  # none is the default: not said
+                self.push(bot_tokens_frame(tokens))
 
     async def receive_bot_token(self, frame):
         self.check_owner_rate()
