@@ -124,3 +124,9 @@ def test_a_webhook_flood_gets_429_and_spares_the_api_token_of_another_bot(hook, 
     assert_error(flooded, 429, "rate_limited")
     assert int(flooded["Retry-After"]) >= 1
     assert post_json(ci_token, {"text": "build ok"}).status_code == 200
+
+
+def test_the_webhook_token_stays_out_of_the_servers_log():
+    from rooms.log_secrets import hide_secrets
+
+    assert hide_secrets('"POST /hooks/s3cr3t-token HTTP/1.1" 200') == '"POST /hooks/[hidden] HTTP/1.1" 200'
