@@ -23,7 +23,7 @@ from rooms.services.presence import room_members, watcher_count
 from rooms.services.transfer import export_rooms
 from rooms.validation import check_title
 
-from .models import Message, Room, RoomSanction
+from .models import BotToken, Message, Room, RoomSanction
 
 LATEST_MESSAGES_SHOWN = 20  # messages inlined on a room's page; the rest are a link away
 
@@ -140,6 +140,23 @@ class SanctionsInline(SanctionColumns, admin.TabularInline):
         return False
 
 
+class BotTokensInline(admin.TabularInline):
+    """The room's bot tokens, read-only: made and revoked by the owner in the room; the hash is never shown."""
+
+    model = BotToken
+    verbose_name_plural = "Bot tokens (made and revoked by the owner)"
+    fields = ["name", "created_at", "last_used_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class LatestMessagesInline(admin.TabularInline):
     """The newest messages of the room, read-only; the full history is the filtered Message list."""
 
@@ -183,7 +200,7 @@ class RoomAdmin(admin.ModelAdmin):
         "owner_controls",
         "all_messages",
     ]
-    inlines = [SanctionsInline, LatestMessagesInline]
+    inlines = [SanctionsInline, BotTokensInline, LatestMessagesInline]
     actions = ["purge_selected", "export_selected"]
 
     def get_queryset(self, request):

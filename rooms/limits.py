@@ -40,6 +40,14 @@ PURGE_BATCH_SIZE = 5000  # messages deleted per transaction, so a big purge neve
 EXPORT_CHUNK_SIZE = 2000  # rows fetched per database round trip while exporting
 IMPORT_BATCH_SIZE = 1000  # messages inserted per transaction while importing
 
+# Bots and webhooks (services/bots.py, api.py).
+BOT_TOKENS_MAX = 10  # tokens per room
+BOT_REQUEST_MAX_BYTES = 64 * 1024  # an API or webhook request body; larger ones get 413 unread
+BOT_POSTS_PER_WINDOW = 30  # messages one token may post per BOT_BUDGET_WINDOW_SECONDS
+BOT_BUDGET_WINDOW_SECONDS = 10
+BOT_PAGE_MAX = 200  # messages per GET of the API's message list
+BOT_LAST_USED_EVERY_SECONDS = 60  # how stale a token's "last used" may get before it is written again
+
 # Per connection.
 MAX_MESSAGE_ID = 2**63 - 1  # ids are 64-bit: a larger `?after` asks for nothing newer
 HISTORY_DEDUPE_SECONDS = 30  # how long after joining a live copy of a history message is dropped

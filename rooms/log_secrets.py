@@ -1,11 +1,11 @@
-"""Owner keys and watch tokens travel in URL paths (the owner link, the watch link and its
+"""Owner keys, watch tokens and webhook tokens travel in URL paths (the owner link, the watch link and its
 socket): the server's log must not keep them. The filter goes on uvicorn's loggers when the app
 starts; daphne writes its access log elsewhere (run it with `--access-log /dev/null` if kept)."""
 
 import logging
 import re
 
-SECRET_IN_PATH = re.compile(r"(/(?:own|watch)/)[^/?\s\"]+")
+SECRET_IN_PATH = re.compile(r"(/(?:own|watch|hooks)/)[^/?\s\"]+")
 SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error")  # HTTP requests; websocket handshakes
 
 

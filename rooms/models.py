@@ -70,6 +70,8 @@ class Message(models.Model):
     action = models.BooleanField(default=False, db_default=False)
     # Pinned by the room's owner: shown in the page's pinned bar (at most PINS_MAX per room).
     pinned = models.BooleanField(default=False, db_default=False)
+    # Posted with a room bot token (HTTP API or webhook): pages always badge it "bot", whatever its name.
+    bot = models.BooleanField(default=False, db_default=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -222,3 +224,22 @@ class Attachment(models.Model):
 
     def __str__(self):
         return f"image {self.id} in {self.room_id}"
+
+
+class BotToken(models.Model):
+    """A room's bot: a name and the hash of a bearer token that posts to the room through the HTTP API
+    or its incoming webhook (docs/protocol.md, "Bots and webhooks"). The token is shown once, to the
+    owner who made it; only its SHA-256 is kept (it is random and long, so a slow hash adds nothing)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bot_tokens")
+    name = models.CharField(max_length=32)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["room", "name"], name="bot_token_unique_name_per_room")]
+
+    def __str__(self):
+        return f"bot {self.name} in {self.room_id}"

@@ -93,6 +93,8 @@ def conversation_fields(message):
         fields["reply_to"] = reply_summary(message.reply_to)
     if message.action:
         fields["action"] = True
+    if message.bot:
+        fields["bot"] = True
     if message.pinned and not message.deleted:
         fields["pinned"] = True
     attachments = getattr(message, "_prefetched_objects_cache", {}).get("attachments")
@@ -224,6 +226,20 @@ def moderation_event(event, name, **fields):
 def bans_event(bans):
     """The room's bans in force (`active_bans`), for its owners' connections only."""
     return {"type": "room.bans", "text": encode({"type": "room_state", "bans": bans})}
+
+
+def bot_tokens_event(tokens):
+    """The room's bot tokens (`bot_tokens`: names and creation times), for its owners' connections."""
+    return {"type": "room.bot_tokens", "text": bot_tokens_frame(tokens)}
+
+
+def bot_tokens_frame(tokens):
+    return encode({"type": "bot_tokens", "tokens": tokens})
+
+
+def bot_token_frame(name, token, webhook_url):
+    """A token just made, for the connection of the owner who made it: shown this once."""
+    return encode({"type": "bot_token", "name": name, "token": token, "webhook_url": webhook_url})
 
 
 def kicked_event(session_keys):

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import installable, language, member_files, views
+from . import api, installable, language, member_files, views, webhooks
 
 app_name = "rooms"
 urlpatterns = [
@@ -19,4 +19,8 @@ urlpatterns = [
     path("manifest.webmanifest", installable.manifest, name="manifest"),
     path("service-worker.js", installable.service_worker, name="service_worker"),
     path("offline/", installable.offline, name="offline"),
+    path("api/v1/rooms/<str:code>/messages", api.room_messages, name="api_messages"),
+    path("api/v1/openapi.json", api.openapi, name="api_openapi"),
+    re_path(r"^api/", api.not_found),  # JSON, not the 404 page, for any other path under /api/
+    path("hooks/<str:token>", webhooks.incoming, name="webhook"),
 ]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST
 
+from rooms.api import is_bot_path, server_error_response
 from rooms.errors import ChatError
 from rooms.forms import HomeForm, NameForm, PassphraseForm
 from rooms.limits import page_limits
@@ -169,6 +170,8 @@ def server_error(request):
     """The 500 handler. SQLite has one writer; a request that waited out its busy timeout (5 s
     of retries) gets "database is locked": that is a busy server, not a bug, and the person is told
     so (503, Retry-After) instead of shown an error page."""
+    if is_bot_path(request):
+        return server_error_response()  # the bots' endpoints answer JSON, even for a server error
     error = sys.exc_info()[1]
     if isinstance(error, OperationalError) and "locked" in str(error):
         response = HttpResponse(render_to_string("rooms/busy.html"), status=503)

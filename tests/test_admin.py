@@ -175,6 +175,8 @@ def test_room_title_can_be_edited_but_not_to_control_characters(admin_client):
         "messages-INITIAL_FORMS": "0",
         "sanctions-TOTAL_FORMS": "0",
         "sanctions-INITIAL_FORMS": "0",
+        "bot_tokens-TOTAL_FORMS": "0",
+        "bot_tokens-INITIAL_FORMS": "0",
     }
     response = admin_client.post(url, {"title": "bad\x07title", **inline})
     assert response.status_code == 200

@@ -14,6 +14,7 @@ connections once each and in log order, reading from the database whatever did n
 """
 
 import asyncio
+import contextvars
 import logging
 import os
 import socket
@@ -188,6 +189,15 @@ async def publish_rooms_removed(codes):
             layer = get_channel_layer()
             if layer is not None and not isinstance(layer, InMemoryChannelLayer):
                 await layer.group_send(group_name(code), {**ROOM_REMOVED, "room": code, "origin": None})
+
+
+async def post_from_http(code, entry):
+    """Store a checked message posted over HTTP (a bot's) and publish it once committed: the
+    websocket path exactly, through this loop's hub and its writer. It runs in a context of its
+    own: a request's context would send the writer's database calls (thread-sensitive) to the
+    request's thread, which the writer can outlive."""
+    post = get_hub().writer.post(code, entry)
+    return await asyncio.get_running_loop().create_task(post, context=contextvars.Context())
 
 
 def announce_rooms_removed(sender, codes, **kwargs):

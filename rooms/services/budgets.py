@@ -24,6 +24,7 @@ from django.dispatch import receiver
 from django.utils.text import format_lazy
 
 from rooms.errors import ChatError
+from rooms.limits import BOT_BUDGET_WINDOW_SECONDS, BOT_POSTS_PER_WINDOW
 
 logger = logging.getLogger(__name__)
 
@@ -188,3 +189,15 @@ def probe_cache():
     cache.set(key, "ok", 10)
     if cache.get(key) != "ok":
         raise RuntimeError("the cache did not keep a value")
+
+
+def take_bot_post(token_hash):
+    """Spend one of a bot token's posts (BOT_POSTS_PER_WINDOW per BOT_BUDGET_WINDOW_SECONDS, across
+    every server process): one token's flood never slows another token or the room's members."""
+    take(
+        "bot",
+        token_hash,
+        BOT_POSTS_PER_WINDOW,
+        BOT_BUDGET_WINDOW_SECONDS,
+        "This token is posting too fast; wait {wait} s.",
+    )

@@ -32,6 +32,7 @@ class NewMessage(NamedTuple):
     reply_to: Message | None = None  # the checked parent (services/replies.py `find_reply_parent`)
     action: bool = False  # a "/me" message
     attachments: tuple = ()  # checked uploads (services/images.py `find_attachments`)
+    bot: bool = False  # posted with a room bot token (services/bots.py)
 
 
 def check_new_message(room, name, body, client_id=None, session_key=None, reply_to=None, action=False, attachments=()):
@@ -105,6 +106,7 @@ def _insert(entries, now):
                 author_key=entry.author_key,
                 reply_to=entry.reply_to,
                 action=entry.action,
+                bot=entry.bot,
             )
             message.seq = first + offset
             results[index] = (message, True)

@@ -32,12 +32,12 @@ def _room_header(room):
     return {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
 
 
-EXPORTED_FIELDS = ("name", "body", "created_at", "client_id", "id", "action", "edited_at")
+EXPORTED_FIELDS = ("name", "body", "created_at", "client_id", "id", "action", "edited_at", "bot")
 PARENT_FIELDS = ("reply_to_id", "reply_to__name", "reply_to__body", "reply_to__deleted", "reply_to__action")
 
 
 def iter_room_messages(room, chunk_size=None):
-    """A room's messages as (name, body, created_at, client_id, id, action, reply_to) where
+    """A room's messages as (name, body, created_at, client_id, id, action, edited_at, bot, reply_to, images) where
     reply_to is the parent's summary or None, oldest first, fetched in chunks so memory stays
     constant however long the history is."""
     rows = (
@@ -104,7 +104,7 @@ def _iter_export_json(rooms):
         # keep), and a reply names its parent by that number; a deleted parent has none.
         numbers = ExportedIds()
         for number, row in enumerate(iter_room_messages(room), 1):
-            name, body, created_at, client_id, message_id, action, _edited_at, parent, images = row
+            name, body, created_at, client_id, message_id, action, _edited_at, bot, parent, images = row
             numbers.add(message_id, number)
             if parent is not None:
                 parent = _numbered_parent(parent, numbers)
@@ -113,6 +113,8 @@ def _iter_export_json(rooms):
             ts = format_timestamp(created_at)
             # The id lets a reply name its parent; an action and a reply appear only when present.
             extra = ',"action":true' if action else ""
+            if bot:
+                extra += ',"bot":true'
             if parent is not None:
                 extra += ',"reply_to":' + encode(parent)
             if images:
@@ -145,15 +147,15 @@ def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
         title = f" {_one_line(room.title)}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
-        for name, body, created_at, _client_id, _message_id, action, edited_at, parent, images in iter_room_messages(
+        for name, body, created_at, _client_id, _message_id, action, edited_at, bot, parent, images in iter_room_messages(
             room
         ):
-            yield _text_entry(name, body, created_at, action, edited_at, parent, images)
+            yield _text_entry(name + " (bot)" if bot else name, body, created_at, action, edited_at, parent, images)
 
 
 def _text_entry(name, body, created_at, action, edited_at, parent, images):
     # Continuation lines are indented so a multi-line message stays one entry, and no text can
-    # start a line that looks like another entry.
+    # start a line that looks like another entry. A bot's name carries "(bot)".
     body = "\n  ".join(body.splitlines())
     said = f"* {_one_line(name)} {body}" if action else f"{_one_line(name)}: {body}"
     if edited_at:
@@ -334,6 +336,7 @@ def _imported_messages(room, entries):
         parent_position = exported.position_of(parent_id) if parent_id is not None else None
         exported.add(entry.get("id"), number)  # the new room's log starts at 1, in file order
         message = Message(room=room, name=name, body=body, created_at=created_at, client_id=client_id, action=action)
+        message.bot = entry.get("bot") is True
         yield message, parent_position
 
 

@@ -3,6 +3,7 @@
 // Through a watch link the page is read-only: no composer, rename or owner menu (they are not in
 // the page), and the socket is the watcher's.
 
+import { createBots } from "./room/bots.js";
 import { createCommands } from "./room/commands.js";
 import { createComposer } from "./room/composer.js";
 import { createConfirm } from "./room/confirm.js";
@@ -82,6 +83,7 @@ createMessageKeys();
 createExpiry({ config, frames });
 if (!watching) {
   createOwner({ config, frames, socket, status, confirmAction });
+  createBots({ config, frames, socket, confirmAction });
   createMute({ frames });
   const commands = createCommands({ config, frames, pending, status });
   const images = createImageUploads({ config, status });

@@ -15,6 +15,7 @@ from rooms.protocol import (
     CLOSE_ROOM_NOT_FOUND,
 )
 from rooms.realtime.consumers.base import RoomConnection
+from rooms.realtime.consumers.bots import BotFrames
 from rooms.realtime.consumers.chat import ChatFrames
 from rooms.realtime.consumers.conversation import ConversationFrames
 from rooms.realtime.consumers.owner import OwnerFrames
@@ -35,7 +36,7 @@ REFUSAL_CLOSE_CODES = {
 }
 
 
-class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, SearchFrames, RoomConnection):
+class RoomConsumer(ConversationFrames, ChatFrames, BotFrames, OwnerFrames, RichFrames, SearchFrames, RoomConnection):
     """A member: listed in the room, may send, and follows the owner's decisions."""
 
     frame_handlers = {
@@ -59,11 +60,27 @@ class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, Sear
         "expiry": ({"hours"}, OwnerFrames.receive_expiry),
         "watch_link": ({"active"}, OwnerFrames.receive_watch_link),
         "unban": ({"id"}, OwnerFrames.receive_unban),
+        "bot_token": ({"name"}, BotFrames.receive_bot_token),
+        "bot_token_revoke": ({"name"}, BotFrames.receive_bot_token_revoke),
     }
 
     session_budgets = {
         **dict.fromkeys(("message", "rename", "edit", "react"), "send"),
-        **dict.fromkeys(("kick", "mute", "lock", "transfer", "passphrase", "expiry", "watch_link", "unban"), "owner"),
+        **dict.fromkeys(
+            (
+                "kick",
+                "mute",
+                "lock",
+                "transfer",
+                "passphrase",
+                "expiry",
+                "watch_link",
+                "unban",
+                "bot_token",
+                "bot_token_revoke",
+            ),
+            "owner",
+        ),
     }
 
     async def admit(self):

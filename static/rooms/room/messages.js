@@ -8,6 +8,7 @@ import { gettext, interpolate } from "./i18n.js";
 // Own messages are known by the author tag of this session (names are not unique); messages
 // stored without one (before tags existed, or imported) fall back to the name.
 export function isOwn(message, config) {
+  if (message.bot) return false; // a bot may go by this person's name: it is never them
   return message.author ? message.author === config.author : message.name === config.name;
 }
 
@@ -35,6 +36,13 @@ export class MessageIds {
   }
 }
 
+// The label of a bot's message: any name can be a bot's, so the badge is what tells.
+export function botBadge() {
+  const badge = el("span", "bot-badge", "bot");
+  badge.title = "Posted by a bot, through the room's API or a webhook";
+  return badge;
+}
+
 const ANNOUNCED_KEPT = 5; // older announcements are removed; they have been read out
 
 // onNewFromOthers: functions told of each new live message someone else sent (unread count, mentions).
@@ -45,7 +53,8 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
 
   // Screen readers hear each new live message once, here; history and earlier pages stay quiet.
   function announce(message) {
-    const line = el("p", "", interpolate(gettext("%(name)s: %(body)s"), { name: message.name, body: message.body }));
+    const name = message.bot ? interpolate(gettext("%(name)s (bot)"), { name: message.name }) : message.name;
+    const line = el("p", "", interpolate(gettext("%(name)s: %(body)s"), { name, body: message.body }));
     line.dataset.id = String(message.id);
     announcer.append(line);
     while (announcer.childElementCount > ANNOUNCED_KEPT) announcer.firstElementChild.remove();
@@ -66,7 +75,9 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
   function regroup(item) {
     if (!item?.dataset.ts) return;
     const previous = item.previousElementSibling;
-    const continues = Boolean(previous?.dataset.ts && continuesGroup(previous.dataset, item.dataset));
+    // A bot's message never continues a person's run (nor the reverse): its header shows the badge.
+    const sameKind = previous?.dataset.bot === item.dataset.bot;
+    const continues = Boolean(previous?.dataset.ts && sameKind && continuesGroup(previous.dataset, item.dataset));
     item.classList.toggle("grouped", continues);
   }
 
@@ -78,7 +89,12 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
     item.dataset.name = message.name;
     item.dataset.ts = message.ts;
     const header = el("div", "message-header");
-    header.append(paintName(el("span", "author", message.name), message.name), timeElement(message.ts));
+    header.append(paintName(el("span", "author", message.name), message.name));
+    if (message.bot) {
+      item.dataset.bot = "1";
+      header.append(botBadge());
+    }
+    header.append(timeElement(message.ts));
     const body = el("p", "body");
     body.dir = "auto"; // a right-to-left body (Arabic, Hebrew …) reads and aligns from the right
     body.append(renderMarkdown(message.body));

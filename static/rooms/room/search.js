@@ -5,6 +5,7 @@
 import { button, el, nameInText, timeElement } from "./dom.js";
 import { CLAIMED } from "./frames.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
+import { botBadge } from "./messages.js";
 
 const WORD = /[\p{L}\p{N}_]+/gu;
 
@@ -74,7 +75,9 @@ export function createSearch({ frames, socket, jump }) {
     item.dataset.id = String(message.id);
     const open = button("search-open", "", () => jump.to(message.id));
     const header = el("span", "search-result-header");
-    header.append(nameInText(message.name), " ", timeElement(message.ts));
+    header.append(nameInText(message.name), " ");
+    if (message.bot) header.append(botBadge(), " ");
+    header.append(timeElement(message.ts));
     const body = el("span", "search-result-body");
     body.dir = "auto";
     const text = message.action ? `* ${message.name} ${message.body}` : message.body;
