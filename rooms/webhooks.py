@@ -56,4 +56,4 @@ def incoming(request, token):
     payload = slack_payload(request, read_body(request))
     username = payload.get("username")
     post_bot_message(bot, slack_text(payload), username=username if isinstance(username, str) else None)
-    return HttpResponse("ok", content_type="text/plain; charset=utf-8")
+    return HttpResponse(b"ok", content_type="text/plain; charset=utf-8")  # Slack's answer, not a text for people

@@ -22,6 +22,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import BOT_BUDGET_WINDOW_SECONDS, BOT_POSTS_PER_WINDOW
@@ -129,7 +130,7 @@ async def acount(key, window):
     cache = limiter_cache()
     full_key = cache.make_and_validate_key(key)
     async with loop_redis().pipeline(transaction=False) as pipe:
-        used, _ = await pipe.incr(full_key).expire(full_key, window).execute()
+        used, _renewed = await pipe.incr(full_key).expire(full_key, window).execute()
     return used
 
 
@@ -199,5 +200,5 @@ def take_bot_post(token_hash):
         token_hash,
         BOT_POSTS_PER_WINDOW,
         BOT_BUDGET_WINDOW_SECONDS,
-        "This token is posting too fast; wait {wait} s.",
+        _("This token is posting too fast; wait {wait} s."),
     )

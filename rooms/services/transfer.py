@@ -147,9 +147,8 @@ def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
         title = f" {_one_line(room.title)}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
-        for name, body, created_at, _client_id, _message_id, action, edited_at, bot, parent, images in iter_room_messages(
-            room
-        ):
+        for row in iter_room_messages(room):
+            name, body, created_at, _client_id, _message_id, action, edited_at, bot, parent, images = row
             yield _text_entry(name + " (bot)" if bot else name, body, created_at, action, edited_at, parent, images)
 
 

@@ -380,6 +380,13 @@ def enclosing_call(stack):
 # Literals a sink shows that are not words for people, each with why (a file path from static/).
 ALLOWED = {
     ("static/rooms/room/images.js", "file"),  # FormData.append("file", …): the upload's field name
+    # The bots dialog's curl example: shell commands to copy, not prose.
+    ("static/rooms/room/bots.js", "curl -X POST   \\"),
+    ("static/rooms/room/bots.js", '  -d \'{"body": "Hello from my bot"}\''),
+    (
+        "static/rooms/room/bots.js",
+        "curl -X POST   -H 'Content-Type: application/json' -d '{\"text\": \"Hello from a webhook\"}'",
+    ),
 }
 
 

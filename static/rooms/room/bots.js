@@ -4,6 +4,7 @@
 
 import { button, el, nameInText } from "./dom.js";
 import { CLAIMED } from "./frames.js";
+import { formatDateTime, gettext, interpolate } from "./i18n.js";
 
 // Refusals of the owner's bot requests, shown in the dialog (the composer's error line is under it).
 const BOT_ERRORS = ["bot_name_taken", "too_many_bots", "bot_not_found", "invalid_name", "forbidden"];
@@ -31,7 +32,7 @@ export function createBots({ config, frames, socket, confirmAction }) {
   function send(frame) {
     error.textContent = "";
     if (!socket.send(frame)) {
-      error.textContent = "Not connected right now; try again in a moment.";
+      error.textContent = gettext("Not connected right now; try again in a moment.");
       return;
     }
     waiting = true;
@@ -43,13 +44,15 @@ export function createBots({ config, frames, socket, confirmAction }) {
       ...tokens.map((token) => {
         const item = el("li");
         const label = el("span");
-        const created = new Date(token.created).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-        label.append(nameInText(token.name), ` · created ${created}`);
-        const revoke = button("danger", "Revoke", async () => {
-          const question = `Revoke the token of ${token.name}? Scripts using it can no longer post.`;
-          if (await confirmAction(question, "Revoke")) send({ type: "bot_token_revoke", name: token.name });
+        const created = formatDateTime(new Date(token.created));
+        label.append(nameInText(token.name), interpolate(gettext(" · created %(when)s"), { when: created }));
+        const revoke = button("danger", gettext("Revoke"), async () => {
+          const question = interpolate(gettext("Revoke the token of %(name)s? Scripts using it can no longer post."), {
+            name: token.name,
+          });
+          if (await confirmAction(question, gettext("Revoke"))) send({ type: "bot_token_revoke", name: token.name });
         });
-        revoke.setAttribute("aria-label", `Revoke ${token.name}`);
+        revoke.setAttribute("aria-label", interpolate(gettext("Revoke %(name)s"), { name: token.name }));
         item.append(label, revoke);
         return item;
       }),
@@ -58,7 +61,7 @@ export function createBots({ config, frames, socket, confirmAction }) {
 
   function showMade(frame) {
     const apiUrl = new URL(`/api/v1/rooms/${config.code}/messages`, location.origin).href;
-    byId("bot-made-heading").textContent = `Token of ${frame.name}`;
+    byId("bot-made-heading").textContent = interpolate(gettext("Token of %(name)s"), { name: frame.name });
     byId("bot-token-value").value = frame.token;
     byId("bot-webhook-url").value = frame.webhook_url;
     byId("bot-curl").value = curlExample(apiUrl, frame.token, frame.webhook_url);
@@ -73,7 +76,7 @@ export function createBots({ config, frames, socket, confirmAction }) {
     copy.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(byId(fieldId).value);
-        copy.textContent = "Copied";
+        copy.textContent = gettext("Copied");
       } catch {
         byId(fieldId).select(); // the browser refused: selected, for Ctrl+C
       }
@@ -112,7 +115,7 @@ export function createBots({ config, frames, socket, confirmAction }) {
     event.preventDefault();
     const name = nameField.value.trim();
     if (!name) {
-      error.textContent = "Name the bot first.";
+      error.textContent = gettext("Name the bot first.");
       nameField.focus();
       return;
     }

@@ -38,8 +38,8 @@ export class MessageIds {
 
 // The label of a bot's message: any name can be a bot's, so the badge is what tells.
 export function botBadge() {
-  const badge = el("span", "bot-badge", "bot");
-  badge.title = "Posted by a bot, through the room's API or a webhook";
+  const badge = el("span", "bot-badge", gettext("bot"));
+  badge.title = gettext("Posted by a bot, through the room's API or a webhook");
   return badge;
 }
 
