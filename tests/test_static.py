@@ -55,7 +55,7 @@ def test_the_room_page_preloads_its_hashed_modules_and_they_import_each_other_ha
     for url in preloads:
         assert re.fullmatch(r"/static/rooms/(room/)?\w+\.[0-9a-f]{12}\.js", url), url
         assert browser.get(url).status_code == 200
-    entry = re.search(r'<script type="module" src="([^"]+)"', page).group(1)
+    entry = re.search(r'<script type="module" src="(/static/rooms/room\.[^"]+)"', page).group(1)
     source = b"".join(browser.get(entry).streaming_content).decode()
     imported = {f"/static/rooms/{path}" for path in re.findall(r'from "\./([^"]+)"', source)}
     assert imported and imported <= set(preloads)
