@@ -19,4 +19,4 @@ RUN useradd --system --home-dir /app roomchat
 USER roomchat
 
 EXPOSE 8000
-CMD ["uvicorn", "chatsite.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", "--ws-max-size", "1048576", "--no-proxy-headers"]
+CMD ["uvicorn", "chatsite.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", "--ws", "chatsite.websocket_protocol:CoalescingWebSocketProtocol", "--ws-per-message-deflate", "false", "--lifespan", "off", "--ws-max-size", "1048576", "--no-proxy-headers"]

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format lint-js format-js browser-deps screenshots bench bench-quick bench-2proc
+.PHONY: run test lint format lint-js format-js browser-deps screenshots bench bench-quick bench-2proc messages messages-compile
 
 # Debian's stock Python needs python3-venv for `-m venv`; install it when missing.
 $(BIN)/python:
@@ -23,7 +23,7 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 # deflate is off because it costs a zlib context per connection and CPU on every small frame.
 # `make run SERVER=daphne` serves the same application with daphne.
 SERVER ?= uvicorn
-UVICORN_FLAGS := --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off
+UVICORN_FLAGS := --loop uvloop --http httptools --ws chatsite.websocket_protocol:CoalescingWebSocketProtocol --ws-per-message-deflate false --lifespan off
 # Frames over 1 MiB are refused by uvicorn itself (the app refuses anything over WS_FRAME_MAX_BYTES).
 UVICORN_FLAGS += --ws-max-size 1048576
 # The app reads X-Forwarded-For itself, from TRUSTED_PROXY_COUNT proxies only; uvicorn would believe
@@ -77,6 +77,21 @@ lint-js: $(BIOME)
 
 format-js: $(BIOME)
 	$(BIOME) check --write static
+
+# Translations (README.md, "Languages"). `make messages` refreshes locale/*/LC_MESSAGES/django.po from
+# the marked strings; it needs GNU gettext's xgettext (a developer's tool: apt installs it when
+# missing). `make messages-compile` writes the .mo files with the pure-Python polib; both .po and .mo
+# are committed, so `make run` and `make test` need neither.
+MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench --ignore=staticfiles \
+	--ignore=media --ignore=docs --ignore="templates/admin/*"
+messages: $(VENV)/.dev-deps
+	command -v xgettext >/dev/null || { apt-get update && apt-get install -y gettext; }
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py makemessages --all --domain django --no-location \
+		--no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python scripts/compile_messages.py
+
+messages-compile: $(VENV)/.dev-deps
+	$(BIN)/python scripts/compile_messages.py
 
 # Debian's Chromium for the browser tests (Playwright's own download does not work here). Locally a
 # failed install only warns (the browser tests then skip, loudly); with REQUIRE_BROWSER set (CI) it fails.

@@ -62,7 +62,7 @@ class Server(OwnServer):
         subprocess.run(migrate, cwd=self.project, env=self.env, check=True, capture_output=True)
         command = [python, "-m", "uvicorn", "chatsite.asgi:application", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--loop", "uvloop", "--http", "httptools"]
-        command += ["--ws", "websockets-sansio", "--lifespan", "off"]
+        command += ["--ws", "chatsite.websocket_protocol:CoalescingWebSocketProtocol", "--lifespan", "off"]
         self.process = subprocess.Popen(command, cwd=self.project, env=self.env, stdout=self.log, stderr=self.log)
         self.wait_until_up()
 

@@ -67,10 +67,12 @@ def uvicorn_command(ws):
     ]
 
 
-# The commands `make run` uses (uvicorn) and the alternatives (daphne; uvicorn's deprecated
-# websockets implementation, for comparison).
+# The commands `make run` uses (uvicorn, with its sans-I/O websockets writing through
+# chatsite/websocket_protocol.py) and the alternatives, for comparison: daphne, uvicorn's plain
+# sans-I/O protocol and its deprecated websockets implementation.
 SERVER_COMMANDS = {
-    "uvicorn": uvicorn_command("websockets-sansio"),
+    "uvicorn": uvicorn_command("chatsite.websocket_protocol:CoalescingWebSocketProtocol"),
+    "uvicorn-sansio": uvicorn_command("websockets-sansio"),
     "uvicorn-legacy": uvicorn_command("websockets"),
     "daphne": [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "-v", "0", "chatsite.asgi:application"],
     "floor": [PYTHON, str(BENCH / "floor_server.py"), "--port", "{port}"],
@@ -323,7 +325,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small scenarios, one repeat (smoke test)")
     parser.add_argument("--scenarios", default="heavy,light,idle,joins,bigroom")
-    parser.add_argument("--servers", default="floor,uvicorn", help="any of floor,uvicorn,daphne")
+    parser.add_argument("--servers", default="floor,uvicorn", help="any of " + ",".join(SERVER_COMMANDS))
     parser.add_argument("--processes", type=int, default=1, help="roomchat processes (2: PostgreSQL + Redis)")
     parser.add_argument("--shared", action="store_true", help="PostgreSQL + Redis even for one process")
     parser.add_argument(

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chatsite.js_catalog import LanguageCatalog
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("jsi18n/<str:language>.js", LanguageCatalog.as_view(), name="js-catalog"),
     path("", include("rooms.urls")),
 ]
 

@@ -1,5 +1,7 @@
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import name_max_chars
@@ -26,7 +28,7 @@ class NameForm(forms.Form):
     """The display name, asked for on the home page and on a shared room link."""
 
     name = forms.CharField(
-        label="Your name",
+        label=_("Your name"),
         required=False,
         strip=False,
         max_length=200,  # a generous bound for the raw input; check_name enforces the real limit
@@ -67,20 +69,20 @@ class HomeForm(NameForm):
     field_order = ["name", "title", "passphrase", "code"]  # as the page shows them
 
     code = forms.CharField(
-        label="Room code",
+        label=_("Room code"),
         required=False,
         max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
     title = forms.CharField(
-        label="Room title (optional)",
+        label=_("Room title (optional)"),
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"maxlength": settings.TITLE_MAX_CHARS}),
     )
 
     passphrase = forms.CharField(
-        label="Passphrase (optional: people joining must type it)",
+        label=_("Passphrase (optional: people joining must type it)"),
         required=False,
         strip=False,
         max_length=200,
@@ -110,13 +112,15 @@ class HomeForm(NameForm):
         if self.action != "join":
             return code
         if not code:
-            raise forms.ValidationError("Enter the code of the room to join.", code="missing_code")
+            raise forms.ValidationError(_("Enter the code of the room to join."), code="missing_code")
         try:
             self.room = find_room_to_join(code, self.client_ip, self.session)
         except ChatError as error:
             raise forms.ValidationError(error.detail, code=error.code) from error
         if self.room is None:
-            raise forms.ValidationError(f"There is no room with code {code}.", code="room_not_found")
+            raise forms.ValidationError(
+                format_lazy(_("There is no room with code {code}."), code=code), code="room_not_found"
+            )
         # Behind a passphrase the names are checked once it is given (the room page does).
         if not needs_passphrase(self.room, self.session, owner_key_in_session(self.session, self.room.code)):
             self.members_of = self.room
@@ -127,5 +131,5 @@ class PassphraseForm(forms.Form):
     """The passphrase a room's owner set, asked for before joining."""
 
     passphrase = forms.CharField(
-        label="Passphrase", strip=False, max_length=200, widget=forms.PasswordInput(attrs={"autocomplete": "off"})
+        label=_("Passphrase"), strip=False, max_length=200, widget=forms.PasswordInput(attrs={"autocomplete": "off"})
     )

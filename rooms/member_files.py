@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rooms.errors import ChatError
@@ -61,11 +63,11 @@ def transcript(request, code, fmt):
     if room is None or fmt not in TRANSCRIPT_TYPES or not request.session.get("name"):
         raise Http404("No such transcript.")
     if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
-        raise PermissionDenied("This room needs its passphrase.")
+        raise PermissionDenied(_("This room needs its passphrase."))
     try:
         release = take_export_slot(request.session.session_key)
     except ChatError as error:
-        return HttpResponse(error.detail, status=429, content_type="text/plain; charset=utf-8")
+        return HttpResponse(str(error.detail), status=429, content_type="text/plain; charset=utf-8")
     content_type, extension = TRANSCRIPT_TYPES[fmt]
     response = StreamingHttpResponse(ExportStream(export_rooms([room], fmt=fmt), release), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="roomchat-{room.code}.{extension}"'
@@ -86,7 +88,12 @@ def invite_qr(request, code):
     link = request.build_absolute_uri(reverse("rooms:room", kwargs={"code": room.code}))
     drawing = io.BytesIO()
     segno.make(link, error="m").save(
-        drawing, kind="svg", scale=8, border=2, xmldecl=False, title=f"Invite to room {room.code}"
+        drawing,
+        kind="svg",
+        scale=8,
+        border=2,
+        xmldecl=False,
+        title=str(format_lazy(_("Invite to room {code}"), code=room.code)),
     )
     response = HttpResponse(drawing.getvalue(), content_type="image/svg+xml")
     response["X-Content-Type-Options"] = "nosniff"
@@ -102,11 +109,14 @@ def upload_image(request, code):
     if int(request.META.get("CONTENT_LENGTH") or 0) > settings.UPLOAD_MAX_BYTES + 64 * 1024:
         # Refused before the body is read: a huge upload never reaches the disk.
         limit = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
-        return JsonResponse({"code": "file_too_large", "detail": f"Images can be at most {limit} MB."}, status=413)
+        return JsonResponse(
+            {"code": "file_too_large", "detail": format_lazy(_("Images can be at most {limit} MB."), limit=limit)},
+            status=413,
+        )
     room = member_room(request, code)
     upload = request.FILES.get("file")
     if upload is None:
-        return JsonResponse({"code": "no_file", "detail": "Choose an image to send."}, status=400)
+        return JsonResponse({"code": "no_file", "detail": _("Choose an image to send.")}, status=400)
     try:
         attachment = store_upload(room, request.session.session_key, upload)
     except ChatError as error:
@@ -127,7 +137,7 @@ def member_room(request, code):
     if room is None or not request.session.get("name") or not has_joined(request.session, room.code):
         raise Http404("No such room.")
     if needs_passphrase(room, request.session, owner_key_in_session(request.session, room.code)):
-        raise PermissionDenied("This room needs its passphrase.")
+        raise PermissionDenied(_("This room needs its passphrase."))
     return room
 
 

@@ -186,7 +186,8 @@ def history_frame(messages, has_more, **extra):
 
 
 def error_frame(code, detail, **extra):
-    return encode({"type": "error", "code": code, "detail": detail, **extra})
+    """`detail` may be lazy (gettext_lazy): it is translated here, in the language active now."""
+    return encode({"type": "error", "code": code, "detail": str(detail), **extra})
 
 
 def member_renamed_event(session_key, old, new):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import installable, member_files, views
+from . import installable, language, member_files, views
 
 app_name = "rooms"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("rooms/<str:code>/qr.svg", member_files.invite_qr, name="invite_qr"),
     path("rooms/<str:code>/uploads/", member_files.upload_image, name="upload_image"),
     path("uploads/<int:attachment_id>/<str:kind>", member_files.uploaded_image, name="uploaded_image"),
+    path("language/", language.choose_language, name="language"),
     path("healthz", views.healthz, name="healthz"),
     path("manifest.webmanifest", installable.manifest, name="manifest"),
     path("service-worker.js", installable.service_worker, name="service_worker"),

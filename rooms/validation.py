@@ -5,6 +5,8 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import CLIENT_ID_MAX_CHARS, MUTE_MAX_MINUTES, PASSPHRASE_MAX_CHARS, name_max_chars
@@ -52,20 +54,24 @@ def check_frame_text(frame):
     for field, value in frame.items():
         if any(LONE_SURROGATE.search(text) for text in strings_in(value)):
             code = FIELD_ERROR_CODES.get(field, "invalid_frame")
-            raise ChatError(code, f"`{field}` is not valid Unicode text (it holds a lone surrogate).")
+            raise ChatError(
+                code, format_lazy(_("`{field}` is not valid Unicode text (it holds a lone surrogate)."), field=field)
+            )
 
 
 def check_name(name):
     """A display name, trimmed: 1 to NAME_MAX_CHARS characters of printable text."""
     if not isinstance(name, str):
-        raise ChatError("invalid_name", "Name must be text.")
+        raise ChatError("invalid_name", _("Name must be text."))
     name = name.strip()
     if not name:
-        raise ChatError("invalid_name", "Please enter a display name.")
+        raise ChatError("invalid_name", _("Please enter a display name."))
     if len(name) > name_max_chars():
-        raise ChatError("invalid_name", f"Names can be at most {name_max_chars()} characters.")
+        raise ChatError(
+            "invalid_name", format_lazy(_("Names can be at most {limit} characters."), limit=name_max_chars())
+        )
     if has_control_characters(name, allow_newlines=False):
-        raise ChatError("invalid_name", "Names cannot contain control characters.")
+        raise ChatError("invalid_name", _("Names cannot contain control characters."))
     return name
 
 
@@ -78,14 +84,17 @@ def name_key(name):
 def check_body(body):
     """A message body, trimmed, with Windows line ends made plain: 1 to MESSAGE_MAX_CHARS characters."""
     if not isinstance(body, str):
-        raise ChatError("invalid_message", "Message body must be text.")
+        raise ChatError("invalid_message", _("Message body must be text."))
     body = body.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not body:
-        raise ChatError("empty_message", "Message is empty.")
+        raise ChatError("empty_message", _("Message is empty."))
     if len(body) > settings.MESSAGE_MAX_CHARS:
-        raise ChatError("message_too_long", f"Messages can be at most {settings.MESSAGE_MAX_CHARS} characters.")
+        raise ChatError(
+            "message_too_long",
+            format_lazy(_("Messages can be at most {limit} characters."), limit=settings.MESSAGE_MAX_CHARS),
+        )
     if has_control_characters(body, allow_newlines=True):
-        raise ChatError("invalid_message", "Messages cannot contain control characters.")
+        raise ChatError("invalid_message", _("Messages cannot contain control characters."))
     return body
 
 
@@ -94,18 +103,20 @@ def check_client_id(client_id):
     if client_id is None:
         return None
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS:
-        raise ChatError("invalid_client_id", "client_id must be text of 1 to 64 characters.")
+        raise ChatError("invalid_client_id", _("client_id must be text of 1 to 64 characters."))
     if has_control_characters(client_id, allow_newlines=False):
-        raise ChatError("invalid_client_id", "client_id cannot contain control characters.")
+        raise ChatError("invalid_client_id", _("client_id cannot contain control characters."))
     return client_id
 
 
 def check_title(title):
     title = (title or "").strip()
     if len(title) > settings.TITLE_MAX_CHARS:
-        raise ChatError("invalid_title", f"Titles can be at most {settings.TITLE_MAX_CHARS} characters.")
+        raise ChatError(
+            "invalid_title", format_lazy(_("Titles can be at most {limit} characters."), limit=settings.TITLE_MAX_CHARS)
+        )
     if has_control_characters(title, allow_newlines=False):
-        raise ChatError("invalid_title", "Titles cannot contain control characters.")
+        raise ChatError("invalid_title", _("Titles cannot contain control characters."))
     return title
 
 
@@ -123,39 +134,41 @@ def normalize_code(code):
 def check_log_position(position):
     """A position in a room's log to read after: an integer ≥ 0."""
     if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-        raise ChatError("invalid_after_seq", "`after_seq` must be a log position (an integer ≥ 0).")
+        raise ChatError("invalid_after_seq", _("`after_seq` must be a log position (an integer ≥ 0)."))
     return position
 
 
 def check_before(before):
     """The id a history page ends before: a positive integer."""
     if isinstance(before, bool) or not isinstance(before, int) or before < 1:
-        raise ChatError("invalid_before", "`before` must be a positive message id.")
+        raise ChatError("invalid_before", _("`before` must be a positive message id."))
     return before
 
 
 def check_mute_minutes(minutes):
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MUTE_MAX_MINUTES:
-        raise ChatError("invalid_minutes", f"Mute for 1 to {MUTE_MAX_MINUTES} minutes.")
+        raise ChatError("invalid_minutes", format_lazy(_("Mute for 1 to {limit} minutes."), limit=MUTE_MAX_MINUTES))
     return minutes
 
 
 def check_passphrase_text(passphrase):
     """A passphrase to set: "" (none) or up to PASSPHRASE_MAX_CHARS characters, kept as typed."""
     if not isinstance(passphrase, str):
-        raise ChatError("invalid_passphrase", "The passphrase must be text.")
+        raise ChatError("invalid_passphrase", _("The passphrase must be text."))
     if len(passphrase) > PASSPHRASE_MAX_CHARS or has_control_characters(passphrase, allow_newlines=False):
-        raise ChatError("invalid_passphrase", f"Use up to {PASSPHRASE_MAX_CHARS} printable characters.")
+        raise ChatError(
+            "invalid_passphrase", format_lazy(_("Use up to {limit} printable characters."), limit=PASSPHRASE_MAX_CHARS)
+        )
     return passphrase
 
 
 def check_message_id(message_id):
     if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 1:
-        raise ChatError("invalid_id", "`id` must be a positive message id.")
+        raise ChatError("invalid_id", _("`id` must be a positive message id."))
     return message_id
 
 
-SENDING_TOO_FAST = "You are sending too fast; slow down."
+SENDING_TOO_FAST = _("You are sending too fast; slow down.")
 
 
 def check_rate(bucket, detail=SENDING_TOO_FAST, **extra):

@@ -12,6 +12,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -106,7 +108,7 @@ def room(request, code):
         messages.error(request, error.detail)
         return redirect("rooms:home")
     if room is None:
-        messages.error(request, f"There is no room with code {canonical}.")
+        messages.error(request, format_lazy(_("There is no room with code {code}."), code=canonical))
         return redirect("rooms:home")
     if canonical != code:
         return redirect("rooms:room", code=canonical)
@@ -149,8 +151,9 @@ def room(request, code):
 def history_shape(room):
     """Whether the room has no message yet, and more than the first history page holds: the page
     shows the empty-room hint and "Load earlier" in its first paint, so they never shift it."""
-    stored = room.messages.all()
-    return {"empty": not stored.exists(), "has_earlier": stored[settings.HISTORY_LIMIT :].exists()}
+    # One query: the ids of a page and one more tell both.
+    stored = len(room.messages.values_list("id", flat=True)[: settings.HISTORY_LIMIT + 1])
+    return {"empty": stored == 0, "has_earlier": stored > settings.HISTORY_LIMIT}
 
 
 @require_POST
@@ -265,7 +268,7 @@ def watch(request, code, token):
         messages.error(request, error.detail)
         return redirect("rooms:home")
     if room is None:
-        messages.error(request, "That watch link is not valid (any more).")
+        messages.error(request, _("That watch link is not valid (any more)."))
         return redirect("rooms:home")
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
@@ -286,7 +289,7 @@ def claim_owner(request, code, key):
     if room is None or not is_owner(room, key):
         if room is not None:
             record_join_miss(request_ip(request))  # a wrong key is a guess, like a wrong code
-        messages.error(request, "That owner link is not valid (any more).")
+        messages.error(request, _("That owner link is not valid (any more)."))
         return redirect("rooms:home")
     remember_owner_key(request.session, room.code, key)
     return redirect("rooms:room", code=room.code)
@@ -301,7 +304,7 @@ def passphrase(request, code):
         messages.error(request, error.detail)
         return redirect("rooms:home")
     if room is None:
-        messages.error(request, f"There is no room with code {normalize_code(code)}.")
+        messages.error(request, format_lazy(_("There is no room with code {code}."), code=normalize_code(code)))
         return redirect("rooms:home")
     form = PassphraseForm(request.POST)
     if form.is_valid():

@@ -4,6 +4,8 @@ session; a cache outage switches the limits off rather than chat."""
 
 import asyncio
 import logging
+import os
+import secrets
 
 import pytest
 from channels.db import database_sync_to_async
@@ -11,6 +13,7 @@ from django.test import Client
 
 from rooms.models import Message, Room
 from rooms.realtime.hub import stop_hubs
+from rooms.services.budgets import loop_redis
 from rooms.services.rooms import create_room
 from tests.live_server import free_port
 from tests.support.ws import refusal, room_socket, settled
@@ -42,6 +45,33 @@ async def answers(communicator, count, timeout=5):
 
 
 async def test_many_sockets_of_one_session_share_one_message_budget(settings, session_for):
+    await five_sockets_send_one_burst(settings, session_for)
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The limiter on the real Redis (REDIS_URL), under a key prefix of this test's own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": f"budget-test-{secrets.token_hex(4)}",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+@pytest.mark.production
+async def test_many_sockets_of_one_session_share_one_message_budget_in_redis(redis_cache, settings, session_for):
+    await five_sockets_send_one_burst(settings, session_for)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    counters = [key async for key in loop_redis().scan_iter(f"{prefix}:*:rooms:budget:send:*")]
+    assert len(counters) == 1  # one counter in Redis for the session's sockets, not one per process
+    assert await loop_redis().get(counters[0]) == b"25"
+    assert 0 < await loop_redis().ttl(counters[0]) <= 11
+
+
+async def five_sockets_send_one_burst(settings, session_for):
     settings.MESSAGE_RATE_PER_SECOND = 0.01  # no refill during the test
     settings.MESSAGE_RATE_BURST = 5
     room = await database_sync_to_async(create_room)()

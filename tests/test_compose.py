@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_WORKERS = ["web1", "web2"]
 WEB_COMMAND = (
     "uvicorn chatsite.asgi:application --host 0.0.0.0 --port 8000"
-    " --loop uvloop --http httptools --ws websockets-sansio --ws-per-message-deflate false --lifespan off"
+    " --loop uvloop --http httptools"
+    " --ws chatsite.websocket_protocol:CoalescingWebSocketProtocol"  # uvicorn's sans-I/O, writes coalesced
+    " --ws-per-message-deflate false --lifespan off"
     " --ws-max-size 1048576"  # uvicorn's default accepts 16 MiB frames
     " --no-proxy-headers"  # X-Forwarded-For is the app's to believe (TRUSTED_PROXY_COUNT), not uvicorn's
 )

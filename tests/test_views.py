@@ -295,3 +295,13 @@ def test_other_server_errors_stay_server_errors(monkeypatch):
     monkeypatch.setattr(rooms.views, "create_room", broken)
     response = Client(raise_request_exception=False).post("/", {"name": "Ann", "create": ""})
     assert response.status_code == 500
+
+
+def test_joining_reads_the_room_once_per_request(client, django_assert_max_num_queries):
+    # A join storm is this path a thousand times: the form (room, name taken?, session) and the
+    # page (session, room, kick, ban, names, first history page, session update).
+    room = create_room()
+    with django_assert_max_num_queries(6):
+        assert post_home(client, name="Zed", code=room.code, join="").status_code == 302
+    with django_assert_max_num_queries(9):
+        assert client.get(f"/rooms/{room.code}/").status_code == 200

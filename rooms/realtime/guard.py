@@ -8,8 +8,11 @@ from collections import Counter
 
 from django.conf import settings
 from django.http.cookie import parse_cookie
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
+from rooms.language import header_language
 from rooms.protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_MANY_CONNECTIONS, error_frame
 from rooms.realtime.origin import header, same_origin
 from rooms.services.admission import client_ip
@@ -26,13 +29,16 @@ def scope_session_key(scope):
     return cookies.get(settings.SESSION_COOKIE_NAME) or None
 
 
-async def refuse(receive, send, code, detail, close_code, **extra):
-    """Answer a handshake the way every refusal is answered: accept, say why, close."""
+async def refuse(scope, receive, send, code, detail, close_code, **extra):
+    """Answer a handshake the way every refusal is answered: accept, say why (in the language the
+    browser asks for: no session is loaded yet), close."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    await send({"type": "websocket.send", "text": error_frame(code, detail, **extra)})
+    with translation.override(header_language(scope)):
+        text = error_frame(code, detail, **extra)
+    await send({"type": "websocket.send", "text": text})
     await send({"type": "websocket.close", "code": close_code})
 
 
@@ -58,10 +64,11 @@ class SocketGuard:
         ip = scope_ip(scope)
         if self.open_per_ip[ip] >= settings.WS_MAX_CONNECTIONS_PER_IP:
             return await refuse(
+                scope,
                 receive,
                 send,
                 "too_many_connections",
-                "Too many connections from your address; close some tabs and reload.",
+                _("Too many connections from your address; close some tabs and reload."),
                 CLOSE_TOO_MANY_CONNECTIONS,
             )
         try:
@@ -72,7 +79,7 @@ class SocketGuard:
                     scope_session_key(scope) or f"ip:{ip}",
                     settings.WS_CONNECTS_PER_SESSION_PER_MINUTE,
                     60,
-                    "You are reconnecting too often; try again in {wait} seconds.",
+                    _("You are reconnecting too often; try again in {wait} seconds."),
                 )
             # Fresh cookie jars are cheap: the address's opens are counted as well.
             await atake(
@@ -80,10 +87,10 @@ class SocketGuard:
                 ip,
                 settings.WS_CONNECTS_PER_IP_PER_MINUTE,
                 60,
-                "Too many connections were opened from your address; try again in {wait} seconds.",
+                _("Too many connections were opened from your address; try again in {wait} seconds."),
             )
         except ChatError as error:
-            return await refuse(receive, send, error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
+            return await refuse(scope, receive, send, error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
         self.open_per_ip[ip] += 1
         try:
             return await self.application(scope, receive, send)

@@ -5,9 +5,11 @@ import time
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
-from rooms.models import Room, RoomSanction
+from rooms.models import RoomSanction
 from rooms.services.budgets import count, guarded, limiter_cache, take
 from rooms.services.moderation import ban_wait, is_owner, sanction_until
 from rooms.services.presence import live_presences
@@ -44,7 +46,7 @@ def check_join_attempts(ip):
     wait = max(1, math.ceil(start + settings.JOIN_MISS_WINDOW_SECONDS - time.time()))
     raise ChatError(
         "rate_limited",
-        f"Too many attempts with unknown room codes; try again in {wait} seconds.",
+        format_lazy(_("Too many attempts with unknown room codes; try again in {wait} seconds."), wait=wait),
         retry_after=wait,
     )
 
@@ -72,7 +74,7 @@ def take_new_join(ip, session, code):
         ip,
         settings.NEW_JOINS_PER_IP_PER_MINUTE,
         60,
-        "Too many new visitors joined from your address lately; try again in {wait} seconds.",
+        _("Too many new visitors joined from your address lately; try again in {wait} seconds."),
     )
 
 
@@ -101,28 +103,29 @@ def check_may_join(room, session_key, owner_key=None, ip=None, session=None):
     until = sanction_until(room, session_key, RoomSanction.KICK)
     if until is not None:
         wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
-        raise ChatError("kicked", "The owner removed you from this room.", retry_after=wait)
+        raise ChatError("kicked", _("The owner removed you from this room."), retry_after=wait)
     if ip is not None and not has_joined(session, room.code):
         wait = ban_wait(room, ip)
         if wait:
             raise ChatError(
-                "kicked", "The owner removed someone at your address from this room; try later.", retry_after=wait
+                "kicked", _("The owner removed someone at your address from this room; try later."), retry_after=wait
             )
-    locked, admitted = Room.objects.filter(pk=room.pk).values_list("locked", "admitted_while_locked").first()
-    if locked and session_key not in admitted and not live_presences(room).filter(session_key=session_key).exists():
-        raise ChatError("locked", "This room is locked: no new members can join.")
+    # `room` is read by the request or connection that asks: its lock is current.
+    if (
+        room.locked
+        and session_key not in room.admitted_while_locked
+        and not live_presences(room).filter(session_key=session_key).exists()
+    ):
+        raise ChatError("locked", _("This room is locked: no new members can join."))
 
 
 def needs_passphrase(room, session, owner_key=None):
     """Whether this session must still give the room's passphrase before joining: not when it was
     present when the passphrase was set, nor once it gave it."""
-    passphrase_hash, admitted = Room.objects.filter(pk=room.pk).values_list(
-        "passphrase_hash", "admitted_with_passphrase"
-    ).first() or ("", [])
-    if not passphrase_hash or is_owner(room, owner_key):
+    if not room.passphrase_hash or is_owner(room, owner_key):
         return False
     session_key = getattr(session, "session_key", None)
-    if session_key and session_key in admitted:
+    if session_key and session_key in room.admitted_with_passphrase:
         return False
     return room.code not in (session.get(ADMITTED_ROOMS_SESSION_KEY) or [])
 
@@ -139,5 +142,5 @@ def admit_with_passphrase(room, session, passphrase, ip):
         or not check_password(passphrase, room.passphrase_hash)
     ):
         record_join_miss(ip)
-        raise ChatError("wrong_passphrase", "That passphrase is not right.")
+        raise ChatError("wrong_passphrase", _("That passphrase is not right."))
     session[ADMITTED_ROOMS_SESSION_KEY] = [*(session.get(ADMITTED_ROOMS_SESSION_KEY) or []), room.code]

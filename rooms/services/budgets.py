@@ -12,11 +12,16 @@ import hashlib
 import logging
 import math
 import time
+import weakref
 
+import redis.asyncio
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.text import format_lazy
 
 from rooms.errors import ChatError
 
@@ -67,11 +72,30 @@ def limiter_cache():
     return _limiter_cache
 
 
+# The event loop's own Redis client for the limiter, one per loop (tests run several loops).
+_loop_clients = weakref.WeakKeyDictionary()
+
+
+def loop_redis():
+    """A redis.asyncio client on the limiter cache's Redis, for the running event loop."""
+    loop = asyncio.get_running_loop()
+    client = _loop_clients.get(loop)
+    if client is None:
+        config = settings.CACHES[DEFAULT_CACHE_ALIAS]
+        location = config["LOCATION"]
+        location = location[0] if isinstance(location, list | tuple) else location.split(",")[0].split(";")[0]
+        options = {key: value for key, value in config.get("OPTIONS", {}).items() if key.startswith("socket_")}
+        client = redis.asyncio.Redis.from_url(location, **options)
+        _loop_clients[loop] = client
+    return client
+
+
 @receiver(setting_changed)
 def forget_limiter_cache(setting, **kwargs):
     global _limiter_cache
     if setting == "CACHES":
         _limiter_cache = None
+        _loop_clients.clear()
 
 
 def guarded(operation, fallback=None):
@@ -98,17 +122,38 @@ def count(key, window):
         return 1
 
 
+async def acount(key, window):
+    """`count` in one round trip on the event loop's own Redis client (no worker thread): INCR,
+    and EXPIRE with it (the key names its window, so renewing its life is harmless)."""
+    cache = limiter_cache()
+    full_key = cache.make_and_validate_key(key)
+    async with loop_redis().pipeline(transaction=False) as pipe:
+        used, _ = await pipe.incr(full_key).expire(full_key, window).execute()
+    return used
+
+
+def budget_key(kind, who, window, now):
+    """The counter of `who`'s window that `now` falls in, and when that window started."""
+    start = math.floor(now / window) * window
+    # Hashed: a session key is a credential, and has no business in Redis's key space.
+    return f"rooms:budget:{kind}:{hashlib.sha256(who.encode()).hexdigest()[:32]}:{start}", start
+
+
+def check_within(used, limit, start, window, now, detail):
+    if used > limit:
+        wait = max(1, math.ceil(start + window - now))
+        # Formatted lazily: the text is translated when the error is shown, in its reader's language.
+        detail = format_lazy(detail, wait=wait, minutes=math.ceil(wait / 60))
+        raise ChatError("rate_limited", detail, retry_after=wait)
+
+
 def take(kind, who, limit, window, detail):
     """Spend one of `who`'s `limit` actions of `kind` per `window` seconds, or raise
     ChatError("rate_limited") with `retry_after`: the seconds until the window ends."""
     now = time.time()
-    start = math.floor(now / window) * window
-    # Hashed: a session key is a credential, and has no business in Redis's key space.
-    key = f"rooms:budget:{kind}:{hashlib.sha256(who.encode()).hexdigest()[:32]}:{start}"
+    key, start = budget_key(kind, who, window, now)
     used = guarded(lambda: count(key, window + 1), fallback=0)
-    if used > limit:
-        wait = max(1, math.ceil(start + window - now))
-        raise ChatError("rate_limited", detail.format(wait=wait, minutes=math.ceil(wait / 60)), retry_after=wait)
+    check_within(used, limit, start, window, now, detail)
 
 
 def cache_is_local():
@@ -117,11 +162,23 @@ def cache_is_local():
 
 
 async def atake(kind, who, limit, window, detail):
-    """`take` from the event loop: a remote cache is asked from a worker thread, so a slow or dead
-    Redis never stalls the loop."""
+    """`take` from the event loop. Redis is asked asynchronously in one round trip (the short
+    socket timeouts of CACHES bound a dead Redis); another remote cache from a worker thread."""
     if cache_is_local():
         return take(kind, who, limit, window, detail)
-    return await asyncio.to_thread(take, kind, who, limit, window, detail)
+    if not isinstance(limiter_cache(), RedisCache):
+        return await asyncio.to_thread(take, kind, who, limit, window, detail)
+    now = time.time()
+    key, start = budget_key(kind, who, window, now)
+    used = 0
+    if cache_health.usable():
+        try:
+            used = await acount(key, window + 1)
+        except Exception as error:  # ConnectionError, TimeoutError, redis errors: fail open, as `guarded`
+            cache_health.failed(error)
+        else:
+            cache_health.recovered()
+    check_within(used, limit, start, window, now, detail)
 
 
 def probe_cache():

@@ -8,14 +8,17 @@ starts with "/" but no word ("/ ", "/:-)") is plain text.
 import re
 from typing import NamedTuple
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from rooms.errors import ChatError
 
 SHRUG = "¯\\_(ツ)_/¯"
 # What the composer's completion offers, in this order: name, arguments, what it does.
 COMMANDS = {
-    "me": ("ACTION", "Say what you do: /me waves → * Ann waves"),
-    "shrug": ("[TEXT]", f"Append {SHRUG}"),
-    "nick": ("NAME", "Change your display name"),
+    "me": {"args": _("ACTION"), "help": _("Say what you do: /me waves → * Ann waves")},
+    "shrug": {"args": _("[TEXT]"), "help": format_lazy(_("Append {shrug}"), shrug=SHRUG)},
+    "nick": {"args": _("NAME"), "help": _("Change your display name")},
 }
 COMMAND = re.compile(r"/(\w+)(?:\s+(.*))?\Z", re.DOTALL)
 
@@ -30,7 +33,7 @@ class Command(NamedTuple):
 
 def command_list():
     """The commands as the room page's completion lists them."""
-    return [{"name": name, "args": args, "help": help_text} for name, (args, help_text) in COMMANDS.items()]
+    return [{"name": name, **command} for name, command in COMMANDS.items()]
 
 
 def known_commands():
@@ -51,7 +54,7 @@ def read_command(body):
     name, argument = match.group(1).lower(), (match.group(2) or "").strip()
     if name == "me":
         if not argument:
-            raise ChatError("empty_message", "Say what you do after /me, e.g. /me waves.")
+            raise ChatError("empty_message", _("Say what you do after /me, e.g. /me waves."))
         return Command(body=argument, action=True)
     if name == "shrug":
         return Command(body=f"{argument} {SHRUG}" if argument else SHRUG)
@@ -59,6 +62,10 @@ def read_command(body):
         return Command(nick=argument)
     raise ChatError(
         "unknown_command",
-        f"Unknown command /{match.group(1)[:40]}. Commands: {known_commands()}; //text sends text starting with /.",
+        format_lazy(
+            _("Unknown command /{command}. Commands: {commands}; //text sends text starting with /."),
+            command=match.group(1)[:40],
+            commands=known_commands(),
+        ),
         commands=list(COMMANDS),
     )

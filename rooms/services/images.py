@@ -11,6 +11,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
 from rooms.errors import ChatError
@@ -33,7 +35,7 @@ STORED_AS = {
 }
 STORED_AS["WEBP"] = ("WEBP", "webp", "image/webp")
 THUMB_FORMAT = ("WEBP", "webp", "image/webp")
-NOT_AN_IMAGE = "Only PNG, JPEG, GIF and WebP images can be sent."
+NOT_AN_IMAGE = _("Only PNG, JPEG, GIF and WebP images can be sent.")
 
 
 def sniff(head):
@@ -50,14 +52,14 @@ def check_upload_rate(session_key):
     """At most UPLOAD_RATE_PER_MINUTE uploads a minute per session (counted in the cache)."""
     count = guarded(lambda: count_in_window(f"uploads:{author_key_of(session_key)}", 60), fallback=0)
     if count > settings.UPLOAD_RATE_PER_MINUTE:
-        raise ChatError("rate_limited", "You are uploading images too fast; wait a minute.", retry_after=60)
+        raise ChatError("rate_limited", _("You are uploading images too fast; wait a minute."), retry_after=60)
 
 
 def decode(upload):
     """The upload as a decoded, upright image of an accepted format, and that format."""
     if upload.size > settings.UPLOAD_MAX_BYTES:
         limit = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
-        raise ChatError("file_too_large", f"Images can be at most {limit} MB.")
+        raise ChatError("file_too_large", format_lazy(_("Images can be at most {limit} MB."), limit=limit))
     upload.seek(0)
     fmt = sniff(upload.read(16))
     if fmt is None:
@@ -67,17 +69,25 @@ def decode(upload):
         image = Image.open(upload, formats=[fmt])
         # The header's size, before a single pixel is decoded: a small file can claim billions.
         if image.width * image.height > IMAGE_MAX_PIXELS:
-            raise ChatError("image_too_large", f"Images can have at most {IMAGE_MAX_PIXELS // 1_000_000} megapixels.")
+            raise ChatError(
+                "image_too_large",
+                format_lazy(
+                    _("Images can have at most {megapixels} megapixels."), megapixels=IMAGE_MAX_PIXELS // 1_000_000
+                ),
+            )
         image.load()
         return ImageOps.exif_transpose(image), fmt
     except ChatError:
         raise
     except Image.DecompressionBombError:
         raise ChatError(
-            "image_too_large", f"Images can have at most {IMAGE_MAX_PIXELS // 1_000_000} megapixels."
+            "image_too_large",
+            format_lazy(
+                _("Images can have at most {megapixels} megapixels."), megapixels=IMAGE_MAX_PIXELS // 1_000_000
+            ),
         ) from None
     except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError):
-        raise ChatError("invalid_image", "That image is damaged or incomplete.") from None
+        raise ChatError("invalid_image", _("That image is damaged or incomplete.")) from None
 
 
 def encode(image, fmt):
@@ -131,14 +141,17 @@ def find_attachments(room, session_key, ids, client_id=None):
     if ids is None:
         return []
     if not isinstance(ids, list) or not all(isinstance(each, int) and not isinstance(each, bool) for each in ids):
-        raise ChatError("invalid_attachments", "`attachments` must be a list of upload ids.")
+        raise ChatError("invalid_attachments", _("`attachments` must be a list of upload ids."))
     if len(ids) > ATTACHMENTS_MAX or len(set(ids)) != len(ids):
-        raise ChatError("invalid_attachments", f"A message can carry at most {ATTACHMENTS_MAX} different images.")
+        raise ChatError(
+            "invalid_attachments",
+            format_lazy(_("A message can carry at most {limit} different images."), limit=ATTACHMENTS_MAX),
+        )
     unsent = Q(message__isnull=True) | Q(message__client_id=client_id) if client_id else Q(message__isnull=True)
     mine = Attachment.objects.filter(unsent, room=room, id__in=ids, author_key=author_key_of(session_key))
     found = {attachment.id: attachment for attachment in mine}
     if len(found) != len(ids):
-        raise ChatError("attachment_not_found", "That image is not one you uploaded here (or it was sent already).")
+        raise ChatError("attachment_not_found", _("That image is not one you uploaded here (or it was sent already)."))
     return [found[each] for each in ids]
 
 

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import CHANGES_PAGE_SIZE
@@ -92,7 +93,7 @@ def _insert(entries, now):
         first = firsts.get(room_id)
         for offset, index in enumerate(indexes):
             if first is None:  # purged while the message was on its way
-                results[index] = ChatError("room_removed", "This room was removed.")
+                results[index] = ChatError("room_removed", _("This room was removed."))
                 continue
             entry = entries[index]
             message = Message(
@@ -132,7 +133,7 @@ def _stored_resend(entry):
     )
     if stored:
         return stored, False
-    return ChatError("room_removed", "This room was removed.")
+    return ChatError("room_removed", _("This room was removed."))
 
 
 def recent_history(room, before=None, limit=None):

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import EXPIRY_MAX_HOURS, EXPIRY_MIN_HOURS, KICK_MINUTES
@@ -40,16 +42,16 @@ def is_owner(room, key):
 
 def check_owner(room, key):
     if not is_owner(room, key):
-        raise ChatError("forbidden", "Only the room's owner can do that.")
+        raise ChatError("forbidden", _("Only the room's owner can do that."))
 
 
 def _present_sessions(room, name):
     """Session keys of the people present under this display name (names are not unique)."""
     if not isinstance(name, str) or not name.strip():
-        raise ChatError("invalid_name", "Name the member.")
+        raise ChatError("invalid_name", _("Name the member."))
     keys = sorted(set(live_presences(room).filter(name=name.strip()).values_list("session_key", flat=True)))
     if not keys:
-        raise ChatError("not_present", f"Nobody named {name.strip()[:32]} is in the room.")
+        raise ChatError("not_present", format_lazy(_("Nobody named {name} is in the room."), name=name.strip()[:32]))
     return keys
 
 
@@ -91,7 +93,7 @@ def kick_member(room, key, name):
     """Remove a present member; their session cannot rejoin for KICK_MINUTES, and no new session
     from the addresses they connected from may join for KICK_IP_BAN_MINUTES (a fresh cookie jar
     is not a way back in). Returns session keys."""
-    targets, _ = _sanction(room, key, name, RoomSanction.KICK, KICK_MINUTES)
+    targets, _until = _sanction(room, key, name, RoomSanction.KICK, KICK_MINUTES)
     # An address the server did not learn ("unknown": no peer) would bar everyone alike: skipped.
     addresses = set(live_presences(room).filter(session_key__in=targets).values_list("ip", flat=True))
     addresses -= {"", "unknown"}
@@ -110,10 +112,10 @@ def lift_ban(room, key, ban_id):
     """The owner lets that address's new sessions join again. Returns the bans still in force."""
     check_owner(room, key)
     if isinstance(ban_id, bool) or not isinstance(ban_id, int) or ban_id < 1:
-        raise ChatError("invalid_id", "`id` must be the id of a ban.")
-    deleted, _ = RoomBan.objects.filter(room=room, id=ban_id).delete()
+        raise ChatError("invalid_id", _("`id` must be the id of a ban."))
+    deleted, _by_model = RoomBan.objects.filter(room=room, id=ban_id).delete()
     if not deleted:
-        raise ChatError("ban_not_found", "That ban is over or was lifted already.")
+        raise ChatError("ban_not_found", _("That ban is over or was lifted already."))
     return active_bans(room)
 
 
@@ -138,7 +140,7 @@ def set_locked(room, key, locked):
     locked, so a member whose connection drops (or who refreshes) is not shut out."""
     check_owner(room, key)
     if not isinstance(locked, bool):
-        raise ChatError("invalid_frame", "`locked` must be true or false.")
+        raise ChatError("invalid_frame", _("`locked` must be true or false."))
     admitted = sorted(set(live_presences(room).values_list("session_key", flat=True))) if locked else []
     Room.objects.filter(pk=room.pk).update(locked=locked, admitted_while_locked=admitted)
     room.locked = locked
@@ -149,7 +151,9 @@ def set_locked(room, key, locked):
 def check_not_muted(muted_until):
     """Refuse a message from a session muted until `muted_until` (None: not muted)."""
     if muted_until is not None and muted_until > timezone.now():
-        raise ChatError("muted", "The owner muted you; you can read but not send.", until=format_timestamp(muted_until))
+        raise ChatError(
+            "muted", _("The owner muted you; you can read but not send."), until=format_timestamp(muted_until)
+        )
 
 
 class HashedPassphrase(str):
@@ -192,7 +196,14 @@ def set_expiry(room, key, hours):
     if hours is None:
         expires_at = None
     elif isinstance(hours, bool) or not isinstance(hours, int) or not EXPIRY_MIN_HOURS <= hours <= EXPIRY_MAX_HOURS:
-        raise ChatError("invalid_expiry", f"Choose {EXPIRY_MIN_HOURS} to {EXPIRY_MAX_HOURS} hours (30 days).")
+        raise ChatError(
+            "invalid_expiry",
+            format_lazy(
+                _("Choose {min_hours} to {max_hours} hours (30 days)."),
+                min_hours=EXPIRY_MIN_HOURS,
+                max_hours=EXPIRY_MAX_HOURS,
+            ),
+        )
     else:
         expires_at = timezone.now() + timedelta(hours=hours)
     Room.objects.filter(pk=room.pk).update(expires_at=expires_at)

@@ -2,6 +2,8 @@
 the message, at its position in the room's log, like an edit."""
 
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import PINS_MAX
@@ -13,7 +15,7 @@ from rooms.validation import check_message_id
 
 def check_pinned_flag(pinned):
     if not isinstance(pinned, bool):
-        raise ChatError("invalid_frame", "`pinned` must be true or false.")
+        raise ChatError("invalid_frame", _("`pinned` must be true or false."))
     return pinned
 
 
@@ -26,11 +28,14 @@ def set_pinned(room, owner_key, message_id, pinned):
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(room=room, id=message_id).first()
         if message is None or message.deleted:
-            raise ChatError("message_not_found", "That message does not exist (or was deleted).")
+            raise ChatError("message_not_found", _("That message does not exist (or was deleted)."))
         if message.pinned == pinned:
             return None
         if pinned and Message.objects.filter(room=room, pinned=True, deleted=False).count() >= PINS_MAX:
-            raise ChatError("too_many_pins", f"At most {PINS_MAX} messages can be pinned; unpin one first.")
+            raise ChatError(
+                "too_many_pins",
+                format_lazy(_("At most {limit} messages can be pinned; unpin one first."), limit=PINS_MAX),
+            )
         return record_change(message, "pin" if pinned else "unpin", pinned=pinned)
 
 

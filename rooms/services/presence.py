@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.models import Presence, Room, ServerProcess, Watcher
@@ -17,7 +19,7 @@ from rooms.validation import check_name, name_key
 def beat_heart(server_id):
     """Mark a server process alive; its presence rows count while its heartbeat is fresh.
     Returns True when the process was unknown: new, or expired by the others after going silent."""
-    _, created = ServerProcess.objects.update_or_create(id=server_id, defaults={"heartbeat_at": timezone.now()})
+    _process, created = ServerProcess.objects.update_or_create(id=server_id, defaults={"heartbeat_at": timezone.now()})
     return created
 
 
@@ -72,7 +74,7 @@ def settle_departures(room=None):
             .values_list("room_id", "session_key")
         )
     departed = {}
-    for _, room_id, code, session_key, name in rows:
+    for _connection, room_id, code, session_key, name in rows:
         if (room_id, session_key) not in staying:
             departed.setdefault(code, set()).add(name)
     return departed
@@ -94,7 +96,10 @@ def check_name_free(room, name, session_key=None):
         others = others.exclude(session_key=session_key)
     key = name_key(name)
     if any(name_key(other) == key for other in others.values_list("name", flat=True).distinct()):
-        raise ChatError("name_taken", f"Someone in this room is already called {name}; please choose another name.")
+        raise ChatError(
+            "name_taken",
+            format_lazy(_("Someone in this room is already called {name}; please choose another name."), name=name),
+        )
 
 
 def room_presence(room):
@@ -143,7 +148,7 @@ def rename_member(session_key, new_name):
     new_name = check_name(new_name)
     store = load_session(session_key)
     if store is None:
-        raise ChatError("no_name", "Your session has ended; reload the page to choose a name.")
+        raise ChatError("no_name", _("Your session has ended; reload the page to choose a name."))
     # The stored name, not the connection's copy: a rename made in another tab is the "old" one.
     old_name = store.get("name") or new_name
     if old_name == new_name:

@@ -2,6 +2,8 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import EDIT_WINDOW, REACTION_EMOJI
@@ -16,9 +18,9 @@ def _own_message(room, message_id, session_key):
     """The message to change, locked: it must be in this room, not deleted and this session's."""
     message = Message.objects.select_for_update().filter(room=room, id=check_message_id(message_id)).first()
     if message is None or message.deleted:
-        raise ChatError("message_not_found", "That message does not exist (or was deleted).")
+        raise ChatError("message_not_found", _("That message does not exist (or was deleted)."))
     if not session_key or message.author_key != author_key_of(session_key):
-        raise ChatError("forbidden", "You can only change your own messages.")
+        raise ChatError("forbidden", _("You can only change your own messages."))
     return message
 
 
@@ -27,7 +29,7 @@ def record_change(message, kind, **updates):
     return it as frames show it. Call inside the transaction that locked the message."""
     seq = take_positions(message.room_id, 1)
     if seq is None:
-        raise ChatError("room_removed", "This room was removed.")
+        raise ChatError("room_removed", _("This room was removed."))
     MessageChange.objects.create(room_id=message.room_id, message=message, kind=kind, seq=seq)
     updates["change_seq"] = seq
     Message.objects.filter(pk=message.pk).update(**updates)
@@ -40,7 +42,7 @@ def edit_message(room, message_id, session_key, body):
     with transaction.atomic():
         message = _own_message(room, message_id, session_key)
         if timezone.now() - message.created_at > EDIT_WINDOW:
-            raise ChatError("edit_window_closed", "Messages can be edited for 15 minutes after sending.")
+            raise ChatError("edit_window_closed", _("Messages can be edited for 15 minutes after sending."))
         return record_change(message, "edit", body=body, edited_at=timezone.now())
 
 
@@ -64,13 +66,15 @@ def delete_message(room, message_id, session_key, owner_key=None):
 def toggle_reaction(room, message_id, session_key, name, emoji):
     """Add this session's `emoji` reaction to a message, or remove it when present. Returns the message."""
     if emoji not in REACTION_EMOJI:
-        raise ChatError("invalid_reaction", "Reactions are one of: " + " ".join(REACTION_EMOJI) + ".")
+        raise ChatError(
+            "invalid_reaction", format_lazy(_("Reactions are one of: {emoji}."), emoji=" ".join(REACTION_EMOJI))
+        )
     key = author_key_of(session_key)
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(room=room, id=check_message_id(message_id)).first()
         if message is None or message.deleted:
-            raise ChatError("message_not_found", "That message does not exist (or was deleted).")
-        removed, _ = Reaction.objects.filter(message=message, author_key=key, emoji=emoji).delete()
+            raise ChatError("message_not_found", _("That message does not exist (or was deleted)."))
+        removed, _by_model = Reaction.objects.filter(message=message, author_key=key, emoji=emoji).delete()
         if not removed:
             Reaction.objects.create(message=message, author_key=key, name=name, emoji=emoji)
         return record_change(message, "reaction")

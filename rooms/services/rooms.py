@@ -5,6 +5,8 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET
@@ -15,7 +17,7 @@ from rooms.validation import check_title, normalize_code
 
 def generate_code(length=None):
     length = length or settings.ROOM_CODE_LENGTH
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(CODE_ALPHABET) for _position in range(length))
 
 
 def create_room(title="", code=None):
@@ -24,17 +26,20 @@ def create_room(title="", code=None):
     if code is not None:
         code = normalize_code(code)
         if not code or any(char not in CODE_ALPHABET for char in code):
-            raise ChatError("invalid_code", f"Room codes use only these characters: {CODE_ALPHABET}.")
+            raise ChatError(
+                "invalid_code",
+                format_lazy(_("Room codes use only these characters: {characters}."), characters=CODE_ALPHABET),
+            )
         if Room.objects.filter(code=code).exists():
-            raise ChatError("code_taken", f"Room {code} already exists.")
+            raise ChatError("code_taken", format_lazy(_("Room {code} already exists."), code=code))
         return Room.objects.create(code=code, title=title)
-    for _ in range(20):
+    for _attempt in range(20):
         try:
             with transaction.atomic():
                 return Room.objects.create(code=generate_code(), title=title)
         except IntegrityError:
             continue  # a collision: draw again
-    raise ChatError("no_free_code", "Could not find a free room code; try a longer ROOM_CODE_LENGTH.")
+    raise ChatError("no_free_code", _("Could not find a free room code; try a longer ROOM_CODE_LENGTH."))
 
 
 def take_room_creation(ip):
@@ -44,7 +49,7 @@ def take_room_creation(ip):
         ip,
         settings.ROOM_CREATE_PER_IP_PER_HOUR,
         3600,
-        "Too many rooms were created from your address lately; try again in {minutes} minutes.",
+        _("Too many rooms were created from your address lately; try again in {minutes} minutes."),
     )
 
 

@@ -10,6 +10,8 @@ import re
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import AROUND_EACH_SIDE, SEARCH_QUERY_MAX_CHARS, SEARCH_RESULTS_MAX
@@ -23,12 +25,14 @@ FALLBACK_CHUNK = 500  # messages read per query by the fallback
 def search_words(q):
     """The words of a query, lower-cased: 1–100 characters holding at least one word."""
     if not isinstance(q, str) or has_control_characters(q, allow_newlines=False):
-        raise ChatError("invalid_query", "Search for some text.")
+        raise ChatError("invalid_query", _("Search for some text."))
     if len(q) > SEARCH_QUERY_MAX_CHARS:
-        raise ChatError("invalid_query", f"Searches can be at most {SEARCH_QUERY_MAX_CHARS} characters.")
+        raise ChatError(
+            "invalid_query", format_lazy(_("Searches can be at most {limit} characters."), limit=SEARCH_QUERY_MAX_CHARS)
+        )
     words = list(dict.fromkeys(WORD.findall(q.lower())))
     if not words:
-        raise ChatError("invalid_query", "Search for at least one word.")
+        raise ChatError("invalid_query", _("Search for at least one word."))
     return words
 
 
@@ -77,7 +81,7 @@ def history_around(room, around):
     messages exist beyond the page."""
     around = check_message_id(around)
     if not Message.objects.filter(room=room, id=around).exists():
-        raise ChatError("message_not_found", "That message does not exist in this room.")
+        raise ChatError("message_not_found", _("That message does not exist in this room."))
     messages = Message.objects.filter(room=room)
     older = list(messages.filter(id__lt=around).order_by("-id").for_wire()[: AROUND_EACH_SIDE + 1])
     newer = list(messages.filter(id__gte=around).order_by("id").for_wire()[: AROUND_EACH_SIDE + 2])

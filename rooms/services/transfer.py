@@ -11,6 +11,8 @@ import ijson
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET, EXPORT_CHUNK_SIZE, IMPORT_BATCH_SIZE
@@ -102,7 +104,7 @@ def _iter_export_json(rooms):
         # keep), and a reply names its parent by that number; a deleted parent has none.
         numbers = ExportedIds()
         for number, row in enumerate(iter_room_messages(room), 1):
-            name, body, created_at, client_id, message_id, action, _, parent, images = row
+            name, body, created_at, client_id, message_id, action, _edited_at, parent, images = row
             numbers.add(message_id, number)
             if parent is not None:
                 parent = _numbered_parent(parent, numbers)
@@ -143,7 +145,9 @@ def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
         title = f" {_one_line(room.title)}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
-        for name, body, created_at, _, _, action, edited_at, parent, images in iter_room_messages(room):
+        for name, body, created_at, _client_id, _message_id, action, edited_at, parent, images in iter_room_messages(
+            room
+        ):
             yield _text_entry(name, body, created_at, action, edited_at, parent, images)
 
 
@@ -166,7 +170,7 @@ def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
     """The full history of `rooms` as an iterator of text chunks of about `chunk_chars` characters:
     `json` (what import_room reads back) or `text` (for people). Streams: memory stays constant."""
     if fmt not in ("json", "text"):
-        raise ChatError("invalid_format", "Export format must be json or text.")
+        raise ChatError("invalid_format", _("Export format must be json or text."))
     pieces = _iter_export_json(rooms) if fmt == "json" else _iter_export_text(rooms)
     buffer, size = [], 0
     for piece in pieces:
@@ -189,7 +193,7 @@ def take_export_slot(session_key):
     gives the slot back; raises ChatError("too_many_exports") when none is free."""
     with _exports_lock:
         if _exports_running[session_key] >= settings.TRANSCRIPT_EXPORTS_PER_SESSION:
-            raise ChatError("too_many_exports", "Your other downloads of transcripts must finish first.")
+            raise ChatError("too_many_exports", _("Your other downloads of transcripts must finish first."))
         _exports_running[session_key] += 1
     released = False
 
@@ -209,9 +213,14 @@ def _parse_timestamp(value, where):
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ChatError("invalid_export", f"{where}: {str(value)[:40]!r} is not an ISO 8601 time.") from None
+        raise ChatError(
+            "invalid_export",
+            format_lazy(_("{where}: {value!r} is not an ISO 8601 time."), where=where, value=str(value)[:40]),
+        ) from None
     if timezone.is_naive(moment):
-        raise ChatError("invalid_export", f"{where}: time {value!r} has no time zone.")
+        raise ChatError(
+            "invalid_export", format_lazy(_("{where}: time {value!r} has no time zone."), where=where, value=value)
+        )
     return moment
 
 
@@ -231,16 +240,25 @@ def read_export(stream):
             header[prefix] = value
         elif depth == 1 and prefix == "rooms" and event == "start_array":
             if header.get("format") != EXPORT_FORMAT:
-                raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+                raise ChatError(
+                    "invalid_export",
+                    format_lazy(_("Not a roomchat export (a JSON object with format {format})."), format=EXPORT_FORMAT),
+                )
             if header.get("version") != EXPORT_VERSION:
-                raise ChatError("invalid_export", f"Unsupported export version {header.get('version')!r}.")
+                raise ChatError(
+                    "invalid_export",
+                    format_lazy(_("Unsupported export version {version!r}."), version=header.get("version")),
+                )
             yield from _read_export_rooms(events)
             return
         elif depth == 1 and event in ("start_map", "start_array"):
             _build_value(events, event, value)  # some other field: skip it
         elif depth == 0:
             break
-    raise ChatError("invalid_export", f"Not a roomchat export (a JSON object with format {EXPORT_FORMAT}).")
+    raise ChatError(
+        "invalid_export",
+        format_lazy(_("Not a roomchat export (a JSON object with format {format})."), format=EXPORT_FORMAT),
+    )
 
 
 def _build_value(events, event, value):
@@ -249,7 +267,7 @@ def _build_value(events, event, value):
     builder.event(event, value)
     depth = 1 if event in ("start_map", "start_array") else 0
     while depth:
-        _, event, value = next(events)
+        _prefix, event, value = next(events)
         builder.event(event, value)
         if event in ("start_map", "start_array"):
             depth += 1
@@ -259,13 +277,13 @@ def _build_value(events, event, value):
 
 
 def _read_export_rooms(events):
-    for _, event, value in events:
+    for _prefix, event, value in events:
         if event == "end_array":
             return
         if event != "start_map":
-            raise ChatError("invalid_export", "Each room must be a JSON object.")
+            raise ChatError("invalid_export", _("Each room must be a JSON object."))
         room, key, had_messages = {}, None, False
-        for _, event, value in events:
+        for _prefix, event, value in events:
             if event == "end_map":
                 break
             if event == "map_key":
@@ -274,7 +292,7 @@ def _read_export_rooms(events):
                 had_messages = True
                 messages = _read_export_messages(events)
                 yield {**room, "messages": messages}
-                for _ in messages:  # whatever the caller left unread
+                for _message in messages:  # whatever the caller left unread
                     pass
             else:
                 room[key] = _build_value(events, event, value)
@@ -283,7 +301,7 @@ def _read_export_rooms(events):
 
 
 def _read_export_messages(events):
-    for _, event, value in events:
+    for _prefix, event, value in events:
         if event == "end_array":
             return
         yield _build_value(events, event, value)
@@ -303,7 +321,7 @@ def _imported_messages(room, entries):
     for number, entry in enumerate(entries, 1):
         where = f"message {number}"
         if not isinstance(entry, dict):
-            raise ChatError("invalid_export", f"{where}: not an object.")
+            raise ChatError("invalid_export", format_lazy(_("{where}: not an object."), where=where))
         try:
             name = check_name(entry.get("name"))
             body = check_body(entry.get("body"))
@@ -325,13 +343,15 @@ def _store_imported(room, batch):
         first = take_positions(room.pk, len(batch))
         for offset, (message, _) in enumerate(batch):
             message.seq = first + offset
-        Message.objects.bulk_create([message for message, _ in batch])
+        Message.objects.bulk_create([message for message, _parent in batch])
         replies = [(message, parent) for message, parent in batch if parent is not None]
         if replies:
-            ids = dict(Message.objects.filter(room=room, seq__in=[p for _, p in replies]).values_list("seq", "id"))
+            ids = dict(
+                Message.objects.filter(room=room, seq__in=[p for _message, p in replies]).values_list("seq", "id")
+            )
             for message, parent in replies:
                 message.reply_to_id = ids.get(parent)
-            Message.objects.bulk_update([message for message, _ in replies], ["reply_to"])
+            Message.objects.bulk_update([message for message, _parent in replies], ["reply_to"])
 
 
 def import_room(data, batch_size=None):
@@ -342,10 +362,10 @@ def import_room(data, batch_size=None):
     Returns the new room."""
     batch_size = batch_size or IMPORT_BATCH_SIZE
     if not isinstance(data, dict):
-        raise ChatError("invalid_export", "A room must be a JSON object.")
+        raise ChatError("invalid_export", _("A room must be a JSON object."))
     entries = data.get("messages", [])
     if isinstance(entries, dict | str) or not hasattr(entries, "__iter__"):
-        raise ChatError("invalid_export", "A room's messages must be a list.")
+        raise ChatError("invalid_export", _("A room's messages must be a list."))
     title = check_title(data.get("title"))
     created_at = _parse_timestamp(data.get("created_at"), "room") if data.get("created_at") else None
     code = normalize_code(data.get("code") if isinstance(data.get("code"), str) else "")

@@ -3,6 +3,8 @@
 import hmac
 import secrets
 
+from django.utils.translation import gettext_lazy as _
+
 from rooms.errors import ChatError
 from rooms.models import Room
 from rooms.services.admission import check_join_attempts, record_join_miss
@@ -17,7 +19,7 @@ def set_watch_link(room, key, active):
     disconnects the watchers of the old link."""
     check_owner(room, key)
     if not isinstance(active, bool):
-        raise ChatError("invalid_frame", "`active` must be true or false.")
+        raise ChatError("invalid_frame", _("`active` must be true or false."))
     token = secrets.token_urlsafe(24) if active else None
     room.watch_token_hash = hash_token(token) if token else ""
     Room.objects.filter(pk=room.pk).update(watch_token_hash=room.watch_token_hash)

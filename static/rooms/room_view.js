@@ -2,6 +2,8 @@
 // message grouping and the unread title. Pure functions first (tests/browser/test_room_view_js.py runs
 // them in Chromium), then small DOM builders. Text is only ever set with textContent / text nodes.
 
+import { gettext, interpolate } from "./room/i18n.js";
+
 // One colour per hue: [light theme, dark theme]. Each keeps WCAG AA contrast (≥ 4.5:1) for a name
 // on the message and "own message" backgrounds of its theme, and for the avatar's initials
 // (white on the light-theme colour, the dark background colour on the dark-theme one);
@@ -49,9 +51,11 @@ export function initials(name) {
 
 export function typingText(names) {
   if (names.length === 0) return "";
-  if (names.length === 1) return `${names[0]} is typing…`;
-  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
-  return "Several people are typing…";
+  if (names.length === 1) return interpolate(gettext("%(name)s is typing…"), { name: names[0] });
+  if (names.length === 2) {
+    return interpolate(gettext("%(first)s and %(second)s are typing…"), { first: names[0], second: names[1] });
+  }
+  return gettext("Several people are typing…");
 }
 
 export function unreadTitle(count, baseTitle) {

@@ -14,8 +14,12 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
+from rooms.language import header_language
 from rooms.limits import (
     HISTORY_DEDUPE_SECONDS,
     HISTORY_PAGES_BURST,
@@ -69,11 +73,13 @@ class RoomConnection(AsyncWebsocketConsumer):
     async def connect(self):
         self.code = normalize_code(self.scope["url_route"]["kwargs"]["code"])
         self.connection_id = uuid.uuid4().hex
+        # Error details are written in this language; admission may swap in the session's choice.
+        self.language = header_language(self.scope)
         # Accept first so a refusal can say why in an error frame before the close code.
         await self.accept()
         if self.scope.get("origin_refused"):
             return await self.refuse(
-                "forbidden_origin", "Connections from this origin are not allowed.", CLOSE_FORBIDDEN_ORIGIN
+                "forbidden_origin", _("Connections from this origin are not allowed."), CLOSE_FORBIDDEN_ORIGIN
             )
         try:
             if not await self.admit():
@@ -101,13 +107,19 @@ class RoomConnection(AsyncWebsocketConsumer):
             return None
         return min(value, MAX_MESSAGE_ID) if value >= 0 else None
 
+    def error_text(self, code, detail, **extra):
+        """An error frame with its detail (lazy text) in this connection's language. Hub events run
+        outside the connection's task, so the language is chosen here rather than activated once."""
+        with translation.override(self.language):
+            return error_frame(code, detail, **extra)
+
     async def refuse(self, code, detail, close_code, **extra):
-        await self.send(text_data=error_frame(code, detail, **extra))
+        await self.send(text_data=self.error_text(code, detail, **extra))
         await self.close(code=close_code)
 
     async def refuse_unavailable(self):
         await self.refuse(
-            "unavailable", "The server cannot reach its database right now; reconnecting later.", CLOSE_UNAVAILABLE
+            "unavailable", _("The server cannot reach its database right now; reconnecting later."), CLOSE_UNAVAILABLE
         )
 
     async def join_room(self):
@@ -261,7 +273,7 @@ class RoomConnection(AsyncWebsocketConsumer):
                 await send({"type": "websocket.send", "text": text})
 
     def send_error(self, code, detail, **extra):
-        self.push(error_frame(code, detail, **extra))
+        self.push(self.error_text(code, detail, **extra))
 
     def end(self, code, detail, close_code):
         """Tell the client why, then close once its queued frames are out. Only the first reason
@@ -269,7 +281,7 @@ class RoomConnection(AsyncWebsocketConsumer):
         if self.ending:
             return
         self.ending = True
-        self.push(error_frame(code, detail))
+        self.push(self.error_text(code, detail))
         asyncio.ensure_future(self.close_after_outbox(close_code))
 
     async def close_after_outbox(self, close_code):
@@ -292,10 +304,10 @@ class RoomConnection(AsyncWebsocketConsumer):
     chat_message_changed = chat_message
 
     def room_removed(self, event):
-        self.end("room_removed", "This room was removed by an operator.", CLOSE_ROOM_REMOVED)
+        self.end("room_removed", _("This room was removed by an operator."), CLOSE_ROOM_REMOVED)
 
     def room_expired(self, event):
-        self.end("room_expired", "This room reached the time its owner set and was deleted.", CLOSE_ROOM_EXPIRED)
+        self.end("room_expired", _("This room reached the time its owner set and was deleted."), CLOSE_ROOM_EXPIRED)
 
     # --- inbound frames -----------------------------------------------------------------------
 
@@ -324,7 +336,7 @@ class RoomConnection(AsyncWebsocketConsumer):
         except ChatError as error:
             self.send_error(error.code, error.detail, **error.extra, **about)
         except DatabaseError:
-            self.send_error("unavailable", "The server could not store that right now; please retry.", **about)
+            self.send_error("unavailable", _("The server could not store that right now; please retry."), **about)
 
     async def spend_session_budget(self, kind):
         """Every socket of a session in a room draws on one budget: fifty tabs send no more than one."""
@@ -333,32 +345,34 @@ class RoomConnection(AsyncWebsocketConsumer):
             f"{self.session_key}:{self.code}",
             session_budget(kind),
             SESSION_BUDGET_WINDOW_SECONDS,
-            "You are sending too fast (from all your tabs together); wait {wait} s.",
+            _("You are sending too fast (from all your tabs together); wait {wait} s."),
         )
 
     def parse(self, text_data):
         """The frame and its declared handler, or ChatError saying what is wrong with it."""
         if text_data is None:
-            raise ChatError("binary_not_supported", "Frames must be JSON text, not binary.")
+            raise ChatError("binary_not_supported", _("Frames must be JSON text, not binary."))
         limit = settings.WS_FRAME_MAX_BYTES
         if len(text_data) > limit or len(text_data.encode("utf-8", "surrogatepass")) > limit:
-            raise ChatError("frame_too_large", f"Frames can be at most {limit} bytes.")
+            raise ChatError("frame_too_large", format_lazy(_("Frames can be at most {limit} bytes."), limit=limit))
         try:
             frame = json.loads(text_data)
         except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-            raise ChatError("invalid_json", "Frames must be JSON objects.") from None
+            raise ChatError("invalid_json", _("Frames must be JSON objects.")) from None
         if not isinstance(frame, dict):
-            raise ChatError("invalid_frame", "Frames must be JSON objects with a type.")
+            raise ChatError("invalid_frame", _("Frames must be JSON objects with a type."))
         frame_type = frame.get("type")
         # A list or object as `type` is unhashable: look up strings only.
         handler = self.frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
         if handler is None:
-            raise ChatError("unknown_type", f"Unknown frame type: {str(frame.get('type'))[:40]!r}.")
+            raise ChatError(
+                "unknown_type", format_lazy(_("Unknown frame type: {type!r}."), type=str(frame.get("type"))[:40])
+            )
         unexpected = set(frame) - handler[0] - {"type"}
         if unexpected:
             names = ", ".join(sorted(unexpected))[:100]
             # Field names are the client's text: no lone surrogates in our frame (they cannot be sent).
             names = names.encode("utf-8", "backslashreplace").decode("utf-8")
-            raise ChatError("invalid_frame", f"Unexpected field(s): {names}.")
+            raise ChatError("invalid_frame", format_lazy(_("Unexpected field(s): {names}."), names=names))
         check_frame_text(frame)
         return frame, handler

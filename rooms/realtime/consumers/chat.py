@@ -3,6 +3,7 @@
 import time
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.protocol import (
@@ -30,7 +31,7 @@ class ChatFrames:
 
     async def receive_message(self, frame):
         check_not_muted(self.muted_until)
-        check_rate(self.bucket, "You are sending messages too fast; slow down.")
+        check_rate(self.bucket, _("You are sending messages too fast; slow down."))
         entry = await self.compose_message(frame)
         if entry is None:
             return  # a command that stores no message (/nick), already answered
@@ -78,7 +79,9 @@ class ChatFrames:
         if "around" in frame:
             return await self.receive_history_around(frame)  # SearchFrames
         check_rate(
-            self.history_bucket, "You are loading earlier messages too fast; wait a moment.", before=frame.get("before")
+            self.history_bucket,
+            _("You are loading earlier messages too fast; wait a moment."),
+            before=frame.get("before"),
         )
         messages, has_more = await side_db(history_before)(self.room, frame.get("before"))
         self.push(history_frame(messages, has_more, before=frame["before"]))
@@ -87,7 +90,7 @@ class ChatFrames:
         """The client saw a hole in the log positions of its live frames: send it the events after
         `after_seq` (a page at a time), then `synced` with the last position sent."""
         after = check_log_position(frame.get("after_seq"))
-        check_rate(self.history_bucket, "You are asking for missed events too fast; wait a moment.", after_seq=after)
+        check_rate(self.history_bucket, _("You are asking for missed events too fast; wait a moment."), after_seq=after)
         head = (await side_db(last_positions)([self.code])).get(self.code, 0)
         events = await side_db(events_between)(self.code, after, head) if head > after else []
         for seq, kind, message in events:

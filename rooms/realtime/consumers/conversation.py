@@ -1,6 +1,8 @@
 """Conversation frames of a member's connection: what a `message` frame's slash command and reply
 make of it, and pins."""
 
+from django.utils.translation import gettext_lazy as _
+
 from rooms.protocol import command_done_frame, message_changed_event, pins_frame
 from rooms.realtime.db_threads import main_db, side_db
 from rooms.services.commands import read_command
@@ -39,5 +41,5 @@ class ConversationFrames:
             await self.hub.publish(self.code, message_changed_event(message))
 
     async def receive_pins(self, frame):
-        check_rate(self.history_bucket, "You are asking for the pinned messages too fast; wait a moment.")
+        check_rate(self.history_bucket, _("You are asking for the pinned messages too fast; wait a moment."))
         self.push(pins_frame(await side_db(pinned_messages)(self.room)))

@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from rooms.limits import owner_frame_rate
 from rooms.protocol import (
@@ -52,7 +53,7 @@ class OwnerFrames:
         """Owner frames have a token bucket of their own per connection (OWNER_RATE_*)."""
         if self.owner_bucket is None:
             self.owner_bucket = TokenBucket(*owner_frame_rate())
-        check_rate(self.owner_bucket, "You are changing the room too fast; wait a moment.")
+        check_rate(self.owner_bucket, _("You are changing the room too fast; wait a moment."))
 
     async def send_room_state(self):
         """Tell this connection what is not the default: that it owns the room, the room is locked,
@@ -145,7 +146,7 @@ class OwnerFrames:
 
     def room_kicked(self, event):
         if self.session_key in event["session_keys"]:
-            self.end("kicked", "The owner removed you from this room.", CLOSE_KICKED)
+            self.end("kicked", _("The owner removed you from this room."), CLOSE_KICKED)
 
     def room_bans(self, event):
         if self.owner_key is not None:

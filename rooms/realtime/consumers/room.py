@@ -1,8 +1,11 @@
 """A member's connection to a room (`ws/rooms/<CODE>/`): its admission and its frame table."""
 
 from django.db import DatabaseError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
+from rooms.language import session_language
 from rooms.protocol import (
     CLOSE_KICKED,
     CLOSE_LOCKED,
@@ -66,8 +69,10 @@ class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, Sear
     async def admit(self):
         """Find the room and check that this connection may join it: True, or False after refusing."""
         self.name, self.session_key = await side_db(read_session)(self.scope.get("session"))
+        # Loaded just now (no query): the language picked on the page beats Accept-Language.
+        self.language = session_language(self.scope.get("session")) or self.language
         if not self.name or not self.session_key:
-            await self.refuse("no_name", "Choose a display name on the room page first.", CLOSE_NO_NAME)
+            await self.refuse("no_name", _("Choose a display name on the room page first."), CLOSE_NO_NAME)
             return False
         try:
             self.room = await side_db(find_room_to_join)(self.code, self.client_ip(), self.scope.get("session"))
@@ -75,7 +80,11 @@ class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, Sear
             await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
             return False
         if self.room is None:
-            await self.refuse("room_not_found", f"There is no room with code {self.code}.", CLOSE_ROOM_NOT_FOUND)
+            await self.refuse(
+                "room_not_found",
+                format_lazy(_("There is no room with code {code}."), code=self.code),
+                CLOSE_ROOM_NOT_FOUND,
+            )
             return False
         try:
             self.owner_key, self.muted_until = await side_db(self.load_standing)()
@@ -95,7 +104,7 @@ class RoomConsumer(ConversationFrames, ChatFrames, OwnerFrames, RichFrames, Sear
         key = owner_key_in_session(self.scope.get("session"), self.room.code)
         check_may_join(self.room, self.session_key, key, self.client_ip(), self.scope.get("session"))
         if needs_passphrase(self.room, self.scope["session"], key):
-            raise ChatError("passphrase_required", "This room needs its passphrase: reload the page to enter it.")
+            raise ChatError("passphrase_required", _("This room needs its passphrase: reload the page to enter it."))
         take_new_join(self.client_ip(), self.scope.get("session"), self.code)
         return key, sanction_until(self.room, self.session_key, "mute")
 

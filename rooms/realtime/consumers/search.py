@@ -1,5 +1,7 @@
 """Search frames: a room's messages matching a query, and the page of history around one of them."""
 
+from django.utils.translation import gettext_lazy as _
+
 from rooms.errors import ChatError
 from rooms.limits import SEARCH_RATE_BURST, SEARCH_RATE_PER_SECOND
 from rooms.protocol import history_around_frame, search_results_frame
@@ -24,7 +26,7 @@ class SearchFrames:
         if "before" in frame:
             about["before"] = frame["before"]
         try:
-            check_rate(self.search_bucket, "You are searching too fast; wait a moment.")
+            check_rate(self.search_bucket, _("You are searching too fast; wait a moment."))
             messages, has_more = await side_db(search_messages)(self.room, q, frame.get("before"))
         except ChatError as error:
             raise ChatError(error.code, error.detail, **error.extra, **about) from None
@@ -35,8 +37,8 @@ class SearchFrames:
         about = {"around": frame["around"]}
         try:
             if "before" in frame:
-                raise ChatError("invalid_frame", "Ask for a page `before` an id or `around` one, not both.")
-            check_rate(self.history_bucket, "You are loading messages too fast; wait a moment.")
+                raise ChatError("invalid_frame", _("Ask for a page `before` an id or `around` one, not both."))
+            check_rate(self.history_bucket, _("You are loading messages too fast; wait a moment."))
             messages, has_more, next_id = await side_db(history_around)(self.room, frame["around"])
         except ChatError as error:
             raise ChatError(error.code, error.detail, **error.extra, **about) from None

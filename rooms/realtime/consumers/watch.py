@@ -1,6 +1,9 @@
 """A read-only connection through the room's watch link (`ws/rooms/<CODE>/watch/<TOKEN>/`)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from rooms.errors import ChatError
+from rooms.language import session_language
 from rooms.protocol import CLOSE_RATE_LIMITED, CLOSE_WATCH_LINK, encode, with_expiry
 from rooms.realtime.consumers.base import RoomConnection
 from rooms.realtime.consumers.chat import ChatFrames
@@ -13,7 +16,7 @@ from rooms.services.watch import find_watched_room
 
 
 async def refuse_read_only(consumer, frame):
-    raise ChatError("read_only", "This is a read-only watch link: watchers cannot send or change anything.")
+    raise ChatError("read_only", _("This is a read-only watch link: watchers cannot send or change anything."))
 
 
 class WatchConsumer(SearchFrames, RoomConnection):
@@ -38,13 +41,15 @@ class WatchConsumer(SearchFrames, RoomConnection):
 
     async def admit(self):
         token = self.scope["url_route"]["kwargs"]["token"]
+        # A watcher needs no session, but one that picked a language on the page reads errors in it.
+        self.language = await side_db(session_language)(self.scope.get("session")) or self.language
         try:
             self.room = await side_db(find_watched_room)(self.code, token, self.client_ip())
         except ChatError as error:
             await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
             return False
         if self.room is None:
-            await self.refuse("watch_link_invalid", "This watch link is not valid (any more).", CLOSE_WATCH_LINK)
+            await self.refuse("watch_link_invalid", _("This watch link is not valid (any more)."), CLOSE_WATCH_LINK)
             return False
         self.watch_hash = self.room.watch_token_hash
         return True
@@ -90,4 +95,4 @@ class WatchConsumer(SearchFrames, RoomConnection):
     def room_watch_link(self, event):
         if event["watch_hash"] == self.watch_hash:
             return self.push(event["notice"])
-        self.end("watch_revoked", "The owner ended this watch link.", CLOSE_WATCH_LINK)
+        self.end("watch_revoked", _("The owner ended this watch link."), CLOSE_WATCH_LINK)

@@ -3,6 +3,7 @@
 // with the text kept; a command that stores no message (/nick) is confirmed by `command_done`.
 
 import { el } from "./dom.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const WORD_AFTER_SLASH = /^\/(\w*)$/;
 const COMMAND_LIKE = /^\/(\w+)(\s|$)/;
@@ -30,7 +31,7 @@ export function createCommands({ config, frames, pending, status }) {
   const listbox = el("ul", "command-list");
   listbox.id = "command-list";
   listbox.setAttribute("role", "listbox");
-  listbox.setAttribute("aria-label", "Commands");
+  listbox.setAttribute("aria-label", gettext("Commands"));
   listbox.hidden = true;
   form.before(listbox);
   input.setAttribute("aria-autocomplete", "list");
@@ -114,7 +115,15 @@ export function createCommands({ config, frames, pending, status }) {
       const unknown = unknownCommand(frame.body, commands);
       if (unknown === null) return;
       const known = commands.map((command) => `/${command.name}`).join(", ");
-      status.showError(`Unknown command /${unknown}. Commands: ${known}; //text sends text starting with /.`);
+      status.showError(
+        interpolate(
+          gettext("Unknown command /%(command)s. Commands: %(commands)s; //text sends text starting with /."),
+          {
+            command: unknown,
+            commands: known,
+          },
+        ),
+      );
       return false;
     },
   };

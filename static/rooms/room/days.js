@@ -3,6 +3,7 @@
 // written yet, a hint with the invite link.
 
 import { el } from "./dom.js";
+import { formatDay, gettext, interpolate } from "./i18n.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -13,11 +14,9 @@ export function dayKey(date) {
 
 // "Today", "Yesterday", or the date (with the year only when it is not this year's).
 export function dayLabel(date, now = new Date()) {
-  if (dayKey(date) === dayKey(now)) return "Today";
-  if (dayKey(date) === dayKey(new Date(now.getTime() - DAY_MS))) return "Yesterday";
-  const options = { weekday: "long", day: "numeric", month: "long" };
-  if (date.getFullYear() !== now.getFullYear()) options.year = "numeric";
-  return date.toLocaleDateString([], options);
+  if (dayKey(date) === dayKey(now)) return gettext("Today");
+  if (dayKey(date) === dayKey(new Date(now.getTime() - DAY_MS))) return gettext("Yesterday");
+  return formatDay(date, date.getFullYear() !== now.getFullYear());
 }
 
 export function createDays({ config, frames }) {
@@ -52,7 +51,9 @@ export function createDays({ config, frames }) {
     const start = list.querySelector(":scope > .room-start");
     if (startReached && list.firstElementChild !== start) {
       start?.remove();
-      list.prepend(separator("room-start", `This is the start of room ${config.code}.`));
+      list.prepend(
+        separator("room-start", interpolate(gettext("This is the start of room %(code)s."), { code: config.code })),
+      );
     }
     if (hint) hint.hidden = list.querySelector(":scope > li.message") !== null;
   }

@@ -1,5 +1,7 @@
 // Small DOM builders shared by the room page's modules. Text goes in with textContent, never as HTML.
 
+import { formatFullDateTime, formatTime } from "./i18n.js";
+
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -14,12 +16,12 @@ export function button(className, text, onClick) {
   return node;
 }
 
-// A server timestamp in the reader's local time; the full date on hover.
+// A server timestamp in the reader's local time, written the page's language's way; the full date on hover.
 export function timeElement(ts) {
   const when = new Date(ts);
-  const node = el("time", "ts", when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  const node = el("time", "ts", formatTime(when));
   node.dateTime = ts;
-  node.title = when.toLocaleString();
+  node.title = formatFullDateTime(when);
   return node;
 }
 

@@ -2,20 +2,23 @@
 // needed, the room expired or removed, a watch link ended), the room gives way to a full-page
 // state saying what happened, with the way home: no live composer over an empty room.
 
+import { gettext, interpolate } from "./i18n.js";
+
+// Functions, so each heading is read from the catalog when it is shown.
 const HEADINGS = {
-  kicked: "You were removed from this room",
-  locked: "This room is locked",
-  passphrase_required: "This room needs a passphrase",
-  room_expired: "This room has expired",
-  room_removed: "This room was removed",
-  room_not_found: "This room does not exist",
-  watch_revoked: "This watch link has ended",
-  watch_link_invalid: "This watch link has ended",
-  no_name: "Your name was forgotten",
+  kicked: () => gettext("You were removed from this room"),
+  locked: () => gettext("This room is locked"),
+  passphrase_required: () => gettext("This room needs a passphrase"),
+  room_expired: () => gettext("This room has expired"),
+  room_removed: () => gettext("This room was removed"),
+  room_not_found: () => gettext("This room does not exist"),
+  watch_revoked: () => gettext("This watch link has ended"),
+  watch_link_invalid: () => gettext("This watch link has ended"),
+  no_name: () => gettext("Your name was forgotten"),
 };
 
 export function endedHeading(code) {
-  return HEADINGS[code] ?? "You are no longer in this room";
+  return HEADINGS[code]?.() ?? gettext("You are no longer in this room");
 }
 
 export function createEnded() {
@@ -29,7 +32,7 @@ export function createEnded() {
       // A new passphrase, or a forgotten name, is asked for by the room page itself on a reload.
       document.getElementById("room-ended-retry").hidden = error.code !== "passphrase_required";
       document.getElementById("room-ended").hidden = false;
-      document.title = `${heading.textContent} – roomchat`;
+      document.title = interpolate(gettext("%(heading)s – roomchat"), { heading: heading.textContent });
       heading.focus();
     },
   };

@@ -1,5 +1,7 @@
 // "This room disappears in …": the room's expiry, as its owner set it, counted down.
 
+import { formatDuration, formatRelative, gettext, interpolate } from "./i18n.js";
+
 export const REFRESH_MS = 30000;
 
 // The note for `msLeft` milliseconds to go, in whole minutes (never below zero).
@@ -7,15 +9,13 @@ export function expiryText(msLeft) {
   const minutes = Math.max(0, Math.round(msLeft / 60000));
   const days = Math.floor(minutes / 1440);
   const hours = Math.floor((minutes % 1440) / 60);
-  const left = days ? `${days} d ${hours} h` : hours ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
-  return `This room disappears in ${left}.`;
+  const parts = days ? { day: days, hour: hours } : hours ? { hour: hours, minute: minutes % 60 } : { minute: minutes };
+  return interpolate(gettext("This room disappears in %(time)s."), { time: formatDuration(parts) });
 }
 
 // "in 1 day" for the expiry menu's choices (hours), as its confirmation question says it.
 export function expiryChoiceText(hours) {
-  if (hours % 24) return hours === 1 ? "in 1 hour" : `in ${hours} hours`;
-  const days = hours / 24;
-  return days === 1 ? "in 1 day" : `in ${days} days`;
+  return hours % 24 ? formatRelative(hours, "hour") : formatRelative(hours / 24, "day");
 }
 
 export function createExpiry({ config, frames }) {

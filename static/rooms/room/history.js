@@ -2,18 +2,20 @@
 // older pages "Load earlier messages" asks for ("before" pages, also fetched by scrolling to the top).
 
 import { CLAIMED } from "./frames.js";
+import { gettext } from "./i18n.js";
 
 const TOP_SLACK_PX = 24; // scrolled this close to the top loads the earlier page by itself
 
 export function createHistory({ frames, socket, messages, scroll }) {
   const list = document.getElementById("messages");
   const loadButton = document.getElementById("load-earlier");
+  const loadLabel = loadButton.textContent; // as the page says it, in its language
   let loading = false;
 
   function setHasEarlier(hasMore) {
     loadButton.hidden = !hasMore;
     loadButton.disabled = false;
-    loadButton.textContent = "Load earlier messages";
+    loadButton.textContent = loadLabel;
   }
 
   function loadEarlier() {
@@ -21,7 +23,7 @@ export function createHistory({ frames, socket, messages, scroll }) {
     if (loading || before === null || !socket.isOpen()) return;
     loading = true;
     loadButton.disabled = true;
-    loadButton.textContent = "Loading…";
+    loadButton.textContent = gettext("Loading…");
     socket.send({ type: "history", before });
   }
 

@@ -3,6 +3,7 @@
 // message is sent. Sent images show as thumbnails; a thumbnail opens the full image in a lightbox.
 
 import { button, el } from "./dom.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 
 export const ACCEPTED_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
@@ -14,9 +15,9 @@ function csrfToken() {
 export function createImageViewer({ rich }) {
   const lightbox = el("dialog", "lightbox");
   lightbox.id = "lightbox";
-  lightbox.setAttribute("aria-label", "Image");
+  lightbox.setAttribute("aria-label", gettext("Image"));
   const full = el("img", "lightbox-image");
-  const close = button("lightbox-close", "Close", () => lightbox.close());
+  const close = button("lightbox-close", gettext("Close"), () => lightbox.close());
   lightbox.append(close, full);
   lightbox.addEventListener("click", (event) => {
     if (event.target === lightbox) lightbox.close(); // a click beside the image
@@ -25,7 +26,7 @@ export function createImageViewer({ rich }) {
 
   function open(image, name) {
     full.src = image.url;
-    full.alt = `Image from ${name}`;
+    full.alt = interpolate(gettext("Image from %(name)s"), { name });
     full.width = image.width;
     full.height = image.height;
     lightbox.showModal();
@@ -38,13 +39,14 @@ export function createImageViewer({ rich }) {
     message.attachments.forEach((image, index) => {
       const thumb = el("img", "attachment-thumb");
       thumb.src = image.thumb_url;
-      thumb.alt = `Image ${index + 1} from ${message.name}`;
+      const which = { number: index + 1, name: message.name };
+      thumb.alt = interpolate(gettext("Image %(number)s from %(name)s"), which);
       const scale = Math.min(1, 320 / Math.max(image.width, image.height));
       thumb.width = Math.max(1, Math.round(image.width * scale));
       thumb.height = Math.max(1, Math.round(image.height * scale));
       thumb.loading = "lazy";
       const show = button("attachment", "", () => open(image, message.name));
-      show.setAttribute("aria-label", `Open image ${index + 1} from ${message.name}`);
+      show.setAttribute("aria-label", interpolate(gettext("Open image %(number)s from %(name)s"), which));
       show.append(thumb);
       strip.append(show);
     });
@@ -63,12 +65,12 @@ export function createImageUploads({ config, status }) {
   picker.multiple = true;
   picker.tabIndex = -1;
   picker.setAttribute("aria-hidden", "true");
-  const attach = button("attach-image", "Image", () => picker.click());
+  const attach = button("attach-image", gettext("Image"), () => picker.click());
   attach.id = "attach-image";
-  attach.setAttribute("aria-label", "Attach images");
+  attach.setAttribute("aria-label", gettext("Attach images"));
   const tray = el("ul", "upload-tray");
   tray.id = "upload-tray";
-  tray.setAttribute("aria-label", "Images to send");
+  tray.setAttribute("aria-label", gettext("Images to send"));
   tray.hidden = true;
   document.getElementById("send").before(attach, picker);
   form.before(tray);
@@ -85,28 +87,33 @@ export function createImageUploads({ config, status }) {
 
   function add(file) {
     if (!ACCEPTED_TYPES.includes(file.type)) {
-      status.showError("Only PNG, JPEG, GIF and WebP images can be sent.");
+      status.showError(gettext("Only PNG, JPEG, GIF and WebP images can be sent."));
       return;
     }
     if (uploads.length >= max) {
-      status.showError(`A message can carry at most ${max} images.`);
+      const most = ngettext(
+        "A message can carry at most %(max)s image.",
+        "A message can carry at most %(max)s images.",
+        max,
+      );
+      status.showError(interpolate(most, { max }));
       return;
     }
     const upload = { id: null, failed: false, preview: URL.createObjectURL(file) };
     const item = el("li", "upload");
     const preview = el("img", "upload-preview");
     preview.src = upload.preview;
-    preview.alt = `Preview of ${file.name}`;
+    preview.alt = interpolate(gettext("Preview of %(file)s"), { file: file.name });
     const progress = el("progress", "upload-progress");
     progress.max = 1;
     progress.value = 0;
-    progress.setAttribute("aria-label", `Uploading ${file.name}`);
+    progress.setAttribute("aria-label", interpolate(gettext("Uploading %(file)s"), { file: file.name }));
     const note = el("span", "upload-note");
     item.append(
       preview,
       progress,
       note,
-      button("remove-upload", "Remove", () => forget(upload)),
+      button("remove-upload", gettext("Remove"), () => forget(upload)),
     );
     upload.item = item;
     uploads.push(upload);
@@ -129,18 +136,18 @@ export function createImageUploads({ config, status }) {
         upload.id = request.response.id;
         progress.value = 1;
         item.classList.add("uploaded");
-        note.textContent = "Ready";
+        note.textContent = gettext("Ready");
         return;
       }
       upload.failed = true;
       item.classList.add("failed");
-      note.textContent = request.response?.detail ?? "The image could not be uploaded.";
+      note.textContent = request.response?.detail ?? gettext("The image could not be uploaded.");
     });
     request.addEventListener("error", () => {
       upload.request = null;
       upload.failed = true;
       item.classList.add("failed");
-      note.textContent = "The image could not be uploaded; check the connection and try again.";
+      note.textContent = gettext("The image could not be uploaded; check the connection and try again.");
     });
     request.send(body);
   }
@@ -170,7 +177,7 @@ export function createImageUploads({ config, status }) {
     // The composer's hook: the uploaded images go with the message; one still uploading holds it.
     beforeSend(frame) {
       if (uploads.some((upload) => upload.request)) {
-        status.showError("Wait until the images are uploaded.");
+        status.showError(gettext("Wait until the images are uploaded."));
         return false;
       }
       const ready = uploads.filter((upload) => upload.id !== null);

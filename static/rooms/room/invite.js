@@ -1,19 +1,22 @@
 // "Copy invite link": the room's link on the clipboard, or in a prompt to copy by hand.
 
+import { gettext } from "./i18n.js";
+
 const COPIED_MS = 2000;
 
 export function createInvite() {
   const copy = document.getElementById("copy-link");
+  const label = copy.textContent; // as the page says it, in its language
   copy.addEventListener("click", async () => {
     const link = new URL(copy.dataset.invitePath, location.origin).href;
     try {
       await navigator.clipboard.writeText(link);
-      copy.textContent = "Link copied";
+      copy.textContent = gettext("Link copied");
     } catch {
-      window.prompt("Copy this invite link:", link);
+      window.prompt(gettext("Copy this invite link:"), link);
     }
     setTimeout(() => {
-      copy.textContent = "Copy invite link";
+      copy.textContent = label;
     }, COPIED_MS);
   });
 }

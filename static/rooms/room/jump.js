@@ -5,6 +5,7 @@
 
 import { button, el } from "./dom.js";
 import { CLAIMED } from "./frames.js";
+import { gettext } from "./i18n.js";
 
 const FLASH_MS = 2000;
 
@@ -47,7 +48,7 @@ export function createJump({ frames, socket, messages, status }) {
     const end = shownAfter(pageNewest);
     if (nextId === null || messages.ids.has(nextId) || !end) return;
     const item = el("li", "gap");
-    item.append(button("fill-gap", "Load messages in between", fillGap));
+    item.append(button("fill-gap", gettext("Load messages in between"), fillGap));
     end.before(item);
     gap = { item, nextId, end: Number(end.dataset.id), asked: null };
   }
@@ -80,7 +81,9 @@ export function createJump({ frames, socket, messages, status }) {
     }
     if (frame.around !== wanted) return;
     wanted = null;
-    status.showError(frame.code === "message_not_found" ? "That message is no longer in the room." : frame.detail);
+    status.showError(
+      frame.code === "message_not_found" ? gettext("That message is no longer in the room.") : frame.detail,
+    );
     return CLAIMED;
   });
 
@@ -89,7 +92,8 @@ export function createJump({ frames, socket, messages, status }) {
       const item = itemOf(id);
       if (item) return reveal(item);
       wanted = id;
-      if (!socket.send({ type: "history", around: id })) status.showError("Not connected; try again in a moment.");
+      if (!socket.send({ type: "history", around: id }))
+        status.showError(gettext("Not connected; try again in a moment."));
     },
   };
 }

@@ -3,14 +3,21 @@
 
 import { avatarElement, paintName } from "../room_view.js";
 import { el, nameInText } from "./dom.js";
+import { gettext, interpolate, interpolateParts, ngettext } from "./i18n.js";
 
 export const NOTICES = {
-  join: (frame) => [nameInText(frame.name), " has entered the room"],
-  leave: (frame) => [nameInText(frame.name), " has left the room"],
+  join: (frame) => interpolateParts(gettext("%(name)s has entered the room"), { name: nameInText(frame.name) }),
+  leave: (frame) => interpolateParts(gettext("%(name)s has left the room"), { name: nameInText(frame.name) }),
 };
 
 export function watcherText(watchers) {
-  return watchers === 1 ? "1 person watching (read-only)" : `${watchers} people watching (read-only)`;
+  const text = ngettext("%(count)s person watching (read-only)", "%(count)s people watching (read-only)", watchers);
+  return interpolate(text, { count: watchers });
+}
+
+// The member list's name for screen readers: "3 people here".
+export function memberCountText(count) {
+  return interpolate(ngettext("%(count)s person here", "%(count)s people here", count), { count });
 }
 
 export function createMembers({ config, frames, scroll }) {
@@ -40,6 +47,7 @@ export function createMembers({ config, frames, scroll }) {
     const atEnd = scroll.distanceFromEnd() < 2;
     members.replaceChildren(...names.map(memberItem));
     memberCount.textContent = String(names.length);
+    members.setAttribute("aria-label", memberCountText(names.length));
     watcherCount.hidden = !watchers;
     watcherCount.textContent = watcherText(watchers);
     if (atEnd) scroll.toEnd();

@@ -2,6 +2,7 @@
 // also notifies (desktop notification) and beeps, each as the reader chose in two checkboxes.
 
 import { el } from "./dom.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const MENTION_SETTINGS = { notify: "roomchat.mentionNotify", sound: "roomchat.mentionSound" };
 
@@ -41,8 +42,8 @@ function beep() {
 function settingsControls() {
   const box = el("div", "mention-settings");
   for (const [key, label] of [
-    ["notify", "Notify me of @mentions"],
-    ["sound", "Sound"],
+    ["notify", gettext("Notify me of @mentions")],
+    ["sound", gettext("Sound")],
   ]) {
     const wrapper = el("label", `mention-${key}`);
     const check = el("input");
@@ -94,7 +95,7 @@ export function createMentions({ config, watching }) {
     notify(message) {
       if (!mentions(message.body, config.name) || !document.hidden) return;
       if (setting("notify") && "Notification" in window && Notification.permission === "granted") {
-        const note = new Notification(`${message.name} mentioned you`, {
+        const note = new Notification(interpolate(gettext("%(name)s mentioned you"), { name: message.name }), {
           body: message.body.slice(0, 200),
           tag: `roomchat-${message.id}`,
         });

@@ -3,6 +3,7 @@
 
 import { avatarElement, continuesGroup, paintName, renderMarkdown } from "../room_view.js";
 import { el, timeElement } from "./dom.js";
+import { gettext, interpolate } from "./i18n.js";
 
 // Own messages are known by the author tag of this session (names are not unique); messages
 // stored without one (before tags existed, or imported) fall back to the name.
@@ -44,7 +45,7 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
 
   // Screen readers hear each new live message once, here; history and earlier pages stay quiet.
   function announce(message) {
-    const line = el("p", "", `${message.name}: ${message.body}`);
+    const line = el("p", "", interpolate(gettext("%(name)s: %(body)s"), { name: message.name, body: message.body }));
     line.dataset.id = String(message.id);
     announcer.append(line);
     while (announcer.childElementCount > ANNOUNCED_KEPT) announcer.firstElementChild.remove();

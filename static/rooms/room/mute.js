@@ -3,10 +3,10 @@
 // and refuses its messages with `muted` and `until` as well.
 
 import { CLAIMED } from "./frames.js";
+import { formatTime, gettext, interpolate } from "./i18n.js";
 
 export function muteText(until) {
-  const time = new Date(until).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return `Muted by the owner until ${time}.`;
+  return interpolate(gettext("Muted by the owner until %(time)s."), { time: formatTime(new Date(until)) });
 }
 
 export function createMute({ frames }) {

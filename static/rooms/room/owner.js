@@ -4,32 +4,46 @@
 
 import { button, el, nameInText } from "./dom.js";
 import { expiryChoiceText } from "./expiry.js";
+import { formatDateTime, formatTime, gettext, interpolate, interpolateParts, ngettext } from "./i18n.js";
 
 // Errors after which reconnecting cannot help: the owner's sanctions and settings keep this page out.
 export const FATAL_ERRORS = ["kicked", "locked", "passphrase_required", "room_expired"];
 
+// The names in a notice (who, and by whom), each in its own <bdi>.
+const names = (frame) => ({ name: nameInText(frame.name), by: nameInText(frame.by ?? "") });
+const said = (text, frame) => interpolateParts(text, names(frame));
+
 export const NOTICES = {
-  kick: (frame) => [nameInText(frame.name), " was removed by ", nameInText(frame.by)],
-  mute: (frame) => [nameInText(frame.name), ` was muted for ${frame.minutes} min by `, nameInText(frame.by)],
-  lock: (frame) => [nameInText(frame.name), " locked the room: no new members can join"],
-  unlock: (frame) => [nameInText(frame.name), " unlocked the room"],
-  owner: (frame) => [nameInText(frame.by), " made ", nameInText(frame.name), " the owner"],
-  expiry: (frame) => [
-    nameInText(frame.name),
-    frame.expires_at ? " set the room to disappear" : " cancelled the expiry",
-  ],
-  passphrase_set: (frame) => [nameInText(frame.name), " set a passphrase for new members"],
-  passphrase_removed: (frame) => [nameInText(frame.name), " removed the passphrase"],
-  watch_on: (frame) => [nameInText(frame.name), " shared a read-only watch link: people with it can read along"],
-  watch_off: (frame) => [nameInText(frame.name), " ended the watch link"],
+  kick: (frame) => said(gettext("%(name)s was removed by %(by)s"), frame),
+  mute: (frame) =>
+    interpolateParts(
+      ngettext(
+        "%(name)s was muted for %(count)s minute by %(by)s",
+        "%(name)s was muted for %(count)s minutes by %(by)s",
+        frame.minutes,
+      ),
+      { ...names(frame), count: frame.minutes },
+    ),
+  lock: (frame) => said(gettext("%(name)s locked the room: no new members can join"), frame),
+  unlock: (frame) => said(gettext("%(name)s unlocked the room"), frame),
+  owner: (frame) => said(gettext("%(by)s made %(name)s the owner"), frame),
+  expiry: (frame) =>
+    said(
+      frame.expires_at ? gettext("%(name)s set the room to disappear") : gettext("%(name)s cancelled the expiry"),
+      frame,
+    ),
+  passphrase_set: (frame) => said(gettext("%(name)s set a passphrase for new members"), frame),
+  passphrase_removed: (frame) => said(gettext("%(name)s removed the passphrase"), frame),
+  watch_on: (frame) => said(gettext("%(name)s shared a read-only watch link: people with it can read along"), frame),
+  watch_off: (frame) => said(gettext("%(name)s ended the watch link"), frame),
 };
 
 // What the watch link part of the menu says. `known`: this page has the link itself (the session
 // that made it); other owner sessions only learn that one is live.
 export function watchLinkState(active, known) {
-  if (!active) return "No watch link: create one to let people read along without joining.";
-  if (known) return "Anyone with this link can read the room live, without joining or sending.";
-  return "A watch link made in another browser is live. Replace it to see a link here.";
+  if (!active) return gettext("No watch link: create one to let people read along without joining.");
+  if (known) return gettext("Anyone with this link can read the room live, without joining or sending.");
+  return gettext("A watch link made in another browser is live. Replace it to see a link here.");
 }
 
 export function createOwner({ config, frames, socket, status, confirmAction }) {
@@ -56,16 +70,16 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
   function showLocked(isLocked) {
     locked = isLocked;
     byId("lock-state").textContent = isLocked
-      ? "The room is locked: no new members can join."
-      : "The room is open to new members.";
-    lockToggle.textContent = isLocked ? "Unlock room" : "Lock room";
+      ? gettext("The room is locked: no new members can join.")
+      : gettext("The room is open to new members.");
+    lockToggle.textContent = isLocked ? gettext("Unlock room") : gettext("Lock room");
   }
 
   function showExpiry(expiresAt) {
     byId("cancel-expiry").hidden = !expiresAt;
     byId("expiry-state").textContent = expiresAt
-      ? `The room will be deleted on ${new Date(expiresAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.`
-      : "No expiry: the room stays until it has been idle for a long time.";
+      ? interpolate(gettext("The room will be deleted on %(when)s."), { when: formatDateTime(new Date(expiresAt)) })
+      : gettext("No expiry: the room stays until it has been idle for a long time.");
   }
 
   // A new owner learns its owner link live (the link holds the new key; only its sessions get it).
@@ -84,7 +98,7 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
     watchLink.hidden = !known;
     byId("watch-link-label").hidden = !known;
     byId("revoke-watch-link").hidden = !active;
-    byId("create-watch-link").textContent = active ? "Replace watch link" : "Create watch link";
+    byId("create-watch-link").textContent = active ? gettext("Replace watch link") : gettext("Create watch link");
     byId("watch-link-state").textContent = watchLinkState(active, known);
   }
 
@@ -99,11 +113,12 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
     bans.hidden = list.length === 0;
     bans.replaceChildren(
       ...list.map((ban) => {
-        const lift = button("", "Let in again", () => act({ type: "unban", id: ban.id }));
+        const lift = button("", gettext("Let in again"), () => act({ type: "unban", id: ban.id }));
         const item = el("li");
+        const barred = gettext("%(name)s's address is barred until %(time)s");
         item.append(
-          nameInText(ban.name),
-          `'s address is barred until ${new Date(ban.until).toLocaleTimeString()} `,
+          ...interpolateParts(barred, { name: nameInText(ban.name), time: formatTime(new Date(ban.until)) }),
+          " ",
           lift,
         );
         return item;
@@ -112,7 +127,7 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
   }
 
   function act(frame) {
-    if (!socket.send(frame)) status.showError("Not connected right now; try again in a moment.");
+    if (!socket.send(frame)) status.showError(gettext("Not connected right now; try again in a moment."));
   }
 
   // Asks first, then acts on the member chosen in the menu.
@@ -159,8 +174,8 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
   lockToggle.addEventListener("click", () => act({ type: "lock", locked: !locked }));
   byId("kick-member").addEventListener("click", () =>
     actOnMember(
-      (name) => `Remove ${name} from the room? They cannot come back for 10 minutes.`,
-      "Kick",
+      (name) => interpolate(gettext("Remove %(name)s from the room? They cannot come back for 10 minutes."), { name }),
+      gettext("Kick"),
       (name) => ({ type: "kick", name }),
     ),
   );
@@ -170,8 +185,8 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
   });
   byId("transfer-owner").addEventListener("click", () =>
     actOnMember(
-      (name) => `Make ${name} the owner? You will no longer own this room.`,
-      "Make owner",
+      (name) => interpolate(gettext("Make %(name)s the owner? You will no longer own this room."), { name }),
+      gettext("Make owner"),
       (name) => ({ type: "transfer", to: name }),
     ),
   );
@@ -182,8 +197,10 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
     event.preventDefault();
     const hours = Number.parseInt(expiryHours.value, 10);
     if (!hours) return;
-    const question = `Delete this room and all its messages ${expiryChoiceText(hours)}?`;
-    if (await confirmAction(question, "Set expiry")) act({ type: "expiry", hours });
+    const question = interpolate(gettext("Delete this room and all its messages %(when)s?"), {
+      when: expiryChoiceText(hours),
+    });
+    if (await confirmAction(question, gettext("Set expiry"))) act({ type: "expiry", hours });
   });
   byId("cancel-expiry").addEventListener("click", () => act({ type: "expiry", hours: null }));
   byId("passphrase-form").addEventListener("submit", (event) => {

@@ -6,6 +6,7 @@
 
 import { button, el } from "./dom.js";
 import { CLAIMED } from "./frames.js";
+import { gettext } from "./i18n.js";
 
 // The database hiccuped: the message is sent again by itself after a delay. Any other refusal
 // (rate_limited: the person is typing too fast; invalid input) marks it failed.
@@ -125,10 +126,10 @@ export function createPending({ config, frames, socket, status }) {
     item.querySelector(".ts").textContent = text;
     item.querySelector(".retry")?.remove();
     if (!failed) return;
-    const retry = button("retry", "Retry", () => {
+    const retry = button("retry", gettext("Retry"), () => {
       if (!queue.has(clientId)) return;
       status.hideError();
-      setState(clientId, "sending…", false);
+      setState(clientId, gettext("sending…"), false);
       list.append(item); // back to the end: waiting messages stay in the order they are sent
       queue.retry(clientId); // offline: resent after the next connect's history
     });
@@ -158,11 +159,11 @@ export function createPending({ config, frames, socket, status }) {
   frames.on("error", (frame) => {
     const outcome = queue.refused(frame);
     if (outcome === "retrying") {
-      setState(frame.client_id, "retrying…", false);
+      setState(frame.client_id, gettext("retrying…"), false);
       return CLAIMED;
     }
     // A failed one is marked here; the error's text is still shown under the composer.
-    if (outcome === "failed") setState(frame.client_id, "not sent", true);
+    if (outcome === "failed") setState(frame.client_id, gettext("not sent"), true);
   });
 
   return {
@@ -176,7 +177,7 @@ export function createPending({ config, frames, socket, status }) {
       const item = el("li", "message own pending");
       item.dataset.clientId = frame.client_id;
       const header = el("div", "message-header");
-      header.append(el("span", "author", config.name), el("span", "ts", "sending…"));
+      header.append(el("span", "author", config.name), el("span", "ts", gettext("sending…")));
       const body = el("p", "body", frame.body);
       body.dir = "auto";
       item.append(header, body);

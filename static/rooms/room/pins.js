@@ -3,6 +3,7 @@
 // and follows `message_changed`, whose `pinned` says whether a message is pinned now.
 
 import { button, el, nameInText } from "./dom.js";
+import { gettext, interpolate } from "./i18n.js";
 import { excerpt, quoteText } from "./reply.js";
 
 export function createPins({ config, frames, socket, rich, jump, watching }) {
@@ -20,7 +21,7 @@ export function createPins({ config, frames, socket, rich, jump, watching }) {
 
   function render() {
     const shown = [...pins.values()].sort((a, b) => a.id - b.id);
-    heading.textContent = `Pinned (${shown.length})`;
+    heading.textContent = interpolate(gettext("Pinned (%(count)s)"), { count: shown.length });
     items.replaceChildren(
       ...shown.map((message) => {
         const item = el("li", "pinned-item");
@@ -30,8 +31,8 @@ export function createPins({ config, frames, socket, rich, jump, watching }) {
         open.append(nameInText(message.name), ": ", el("span", "pinned-excerpt", quoteText(parent)));
         item.append(open);
         if (config.owner && !watching) {
-          const unpin = button("unpin", "Unpin", () => send(message.id, false));
-          unpin.setAttribute("aria-label", `Unpin ${message.name}'s message`);
+          const unpin = button("unpin", gettext("Unpin"), () => send(message.id, false));
+          unpin.setAttribute("aria-label", interpolate(gettext("Unpin %(name)s's message"), { name: message.name }));
           item.append(unpin);
         }
         return item;
@@ -55,7 +56,7 @@ export function createPins({ config, frames, socket, rich, jump, watching }) {
     item.classList.toggle("pinned", Boolean(message.pinned) && !message.deleted);
     if (!actions || !config.owner || watching) return;
     const pinned = Boolean(message.pinned);
-    actions.append(button("pin-message", pinned ? "Unpin" : "Pin", () => send(message.id, !pinned)));
+    actions.append(button("pin-message", pinned ? gettext("Unpin") : gettext("Pin"), () => send(message.id, !pinned)));
   });
 
   socket.onConnect(() => {

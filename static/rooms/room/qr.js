@@ -2,6 +2,7 @@
 // scan the screen, with the link written out under it. The image is fetched the first time it opens.
 
 import { button, el } from "./dom.js";
+import { gettext, interpolate } from "./i18n.js";
 
 export function createInviteQr({ config }) {
   const copy = document.getElementById("copy-link");
@@ -11,16 +12,20 @@ export function createInviteQr({ config }) {
   popover.popover = "auto";
   popover.setAttribute("role", "dialog");
   popover.setAttribute("aria-labelledby", "invite-qr-heading");
-  const heading = el("h2", "invite-qr-heading", `Scan to join room ${config.code}`);
+  const heading = el(
+    "h2",
+    "invite-qr-heading",
+    interpolate(gettext("Scan to join room %(code)s"), { code: config.code }),
+  );
   heading.id = heading.className;
   const image = el("img", "invite-qr-image");
-  image.alt = `QR code of the invite link ${link}`;
+  image.alt = interpolate(gettext("QR code of the invite link %(link)s"), { link });
   image.width = 240;
   image.height = 240;
   const written = el("p", "invite-qr-link", link);
-  const close = button("invite-qr-close", "Close", () => popover.hidePopover());
+  const close = button("invite-qr-close", gettext("Close"), () => popover.hidePopover());
   popover.append(heading, image, written, close);
-  const open = button("show-qr", "QR code");
+  const open = button("show-qr", gettext("QR code"));
   open.id = "show-qr";
   open.setAttribute("popovertarget", popover.id);
   open.setAttribute("aria-haspopup", "dialog");

@@ -3,9 +3,14 @@
 
 import { nameInText } from "./dom.js";
 import { CLAIMED } from "./frames.js";
+import { gettext, interpolate, interpolateParts } from "./i18n.js";
 
 export const NOTICES = {
-  rename: (frame) => [nameInText(frame.old), " is now ", nameInText(frame.new)],
+  rename: (frame) =>
+    interpolateParts(gettext("%(old_name)s is now %(new_name)s"), {
+      old_name: nameInText(frame.old),
+      new_name: nameInText(frame.new),
+    }),
 };
 
 // A refused rename: a bad or taken name, or the rate limit on an error that names no other request (a
@@ -45,7 +50,7 @@ export function createRename({ config, frames, socket }) {
   frames.on("system", (frame) => {
     if (frame.event !== "rename" || !frame.you) return;
     config.name = frame.new;
-    composerInput.placeholder = `Message as ${frame.new}`;
+    composerInput.placeholder = interpolate(gettext("Message as %(name)s"), { name: frame.new });
     if (!form.hidden) open(false);
   });
   frames.on("error", (frame) => {
@@ -66,7 +71,7 @@ export function createRename({ config, frames, socket }) {
     if (name === config.name) return open(false);
     error.hidden = true;
     if (!socket.send({ type: "rename", name })) {
-      showError("Not connected right now; try again in a moment.");
+      showError(gettext("Not connected right now; try again in a moment."));
     }
   });
 }

@@ -3,6 +3,7 @@
 // Also shows "/me" actions as "* Ann waves" (docs/protocol.md, "Conversation features").
 
 import { button, el, nameInText } from "./dom.js";
+import { gettext, interpolate, interpolateParts } from "./i18n.js";
 
 export const EXCERPT_CHARS = 100; // as the server quotes a parent (REPLY_EXCERPT_CHARS)
 
@@ -13,7 +14,7 @@ export function excerpt(body) {
 }
 
 export function quoteText(parent) {
-  if (parent.deleted) return "message deleted";
+  if (parent.deleted) return gettext("message deleted");
   return parent.action ? `* ${parent.name} ${parent.excerpt}` : parent.excerpt;
 }
 
@@ -35,12 +36,15 @@ export function createReply({ frames, rich, jump, watching }) {
     preview = el("div", "reply-preview");
     preview.id = "reply-preview";
     const label = el("span", "reply-preview-text");
-    label.append("Replying to ", nameInText(message.name), ": ", el("q", "reply-excerpt", quoteText(replyingTo)));
+    const quote = el("q", "reply-excerpt", quoteText(replyingTo));
+    label.append(
+      ...interpolateParts(gettext("Replying to %(name)s: %(quote)s"), { name: nameInText(message.name), quote }),
+    );
     const close = button("cancel-reply", "×", () => {
       cancel();
       input.focus();
     });
-    close.setAttribute("aria-label", "Cancel reply");
+    close.setAttribute("aria-label", gettext("Cancel reply"));
     preview.append(label, close);
     document.getElementById("composer").before(preview);
     input.focus();
@@ -49,7 +53,8 @@ export function createReply({ frames, rich, jump, watching }) {
   function quoteOf(parent) {
     const quote = button("reply-quote", "", () => jump.to(parent.id));
     quote.dataset.replyTo = String(parent.id);
-    quote.setAttribute("aria-label", `Reply to ${parent.name}: ${quoteText(parent)}. Go to that message.`);
+    const label = gettext("Reply to %(name)s: %(quote)s. Go to that message.");
+    quote.setAttribute("aria-label", interpolate(label, { name: parent.name, quote: quoteText(parent) }));
     quote.append(nameInText(parent.name), " ", el("span", "reply-excerpt", quoteText(parent)));
     quote.classList.toggle("deleted", Boolean(parent.deleted));
     return quote;
@@ -62,8 +67,8 @@ export function createReply({ frames, rich, jump, watching }) {
     if (message.reply_to) item.querySelector(".body").before(quoteOf(message.reply_to));
     if (message.action) item.querySelector(".body").prepend(el("span", "action-name", `* ${message.name} `));
     if (actions && !watching) {
-      const reply = button("reply-message", "Reply", () => start(message));
-      reply.title = "Reply to this message";
+      const reply = button("reply-message", gettext("Reply"), () => start(message));
+      reply.title = gettext("Reply to this message");
       // After the reactions (the first Tab stop of a message's actions), before Edit and Delete.
       actions.insertBefore(reply, actions.querySelector(".edit-message, .delete-message"));
     }

@@ -6,6 +6,7 @@
 
 import { isEmojiOnly, renderMarkdown } from "../room_view.js";
 import { button, el } from "./dom.js";
+import { formatFullDateTime, gettext, interpolate } from "./i18n.js";
 import { isOwn } from "./messages.js";
 
 // Whether this page's person is among a reaction's: by author tag, or by name for reactions
@@ -14,19 +15,27 @@ export function reactedByMe(reaction, config) {
   return reaction.authors ? reaction.authors.includes(config.author) : reaction.names.includes(config.name);
 }
 
-// What a screen reader says for each reaction emoji.
-export const EMOJI_NAMES = {
-  "👍": "thumbs up",
-  "❤️": "red heart",
-  "😂": "face with tears of joy",
-  "😮": "face with open mouth",
-  "😢": "crying face",
-  "🎉": "party popper",
+// What a screen reader says for each reaction emoji (functions: read from the catalog when said).
+const EMOJI_NAMES = {
+  "👍": () => gettext("thumbs up"),
+  "❤️": () => gettext("red heart"),
+  "😂": () => gettext("face with tears of joy"),
+  "😮": () => gettext("face with open mouth"),
+  "😢": () => gettext("crying face"),
+  "🎉": () => gettext("party popper"),
 };
+
+export function emojiName(emoji) {
+  return EMOJI_NAMES[emoji]?.() ?? emoji;
+}
 
 // "thumbs up, 2: Ann, Bob"
 export function reactionLabel(reaction) {
-  return `${EMOJI_NAMES[reaction.emoji] ?? reaction.emoji}, ${reaction.count}: ${reaction.names.join(", ")}`;
+  return interpolate(gettext("%(emoji)s, %(count)s: %(names)s"), {
+    emoji: emojiName(reaction.emoji),
+    count: reaction.count,
+    names: reaction.names.join(", "),
+  });
 }
 
 export function canStillEdit(ts, now, editWindowSeconds) {
@@ -59,8 +68,8 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     const field = el("textarea", "edit-body");
     field.dir = "auto";
     field.value = message.body;
-    field.setAttribute("aria-label", "Edit message");
-    const save = el("button", "save-edit", "Save");
+    field.setAttribute("aria-label", gettext("Edit message"));
+    const save = el("button", "save-edit", gettext("Save"));
     save.type = "submit";
     const close = () => {
       form.remove();
@@ -85,7 +94,7 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
       }
     });
     form.append(field, el("div", "edit-actions"));
-    form.lastChild.append(save, button("cancel-edit", "Cancel", close));
+    form.lastChild.append(save, button("cancel-edit", gettext("Cancel"), close));
     body.hidden = true;
     item.classList.add("editing");
     body.after(form);
@@ -95,9 +104,11 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
   async function deleteMessage(item, message) {
     const own = item.classList.contains("own");
     const question = own
-      ? "Delete your message for everyone? This cannot be undone."
-      : `Remove ${message.name}'s message for everyone? It will show as removed by the owner.`;
-    const confirmed = await confirmAction(question, own ? "Delete" : "Remove");
+      ? gettext("Delete your message for everyone? This cannot be undone.")
+      : interpolate(gettext("Remove %(name)s's message for everyone? It will show as removed by the owner."), {
+          name: message.name,
+        });
+    const confirmed = await confirmAction(question, own ? gettext("Delete") : gettext("Remove"));
     // The dialog hands focus back to Delete, hidden with the actions while focus was away: take it
     // to the message (whose actions then show again), and to Delete again if nothing was deleted.
     item.focus();
@@ -131,13 +142,13 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     item.classList.toggle("deleted", Boolean(message.deleted));
     body.classList.toggle("emoji-only", !message.deleted && isEmojiOnly(message.body));
     if (message.deleted) {
-      const note = message.deleted_by === "owner" ? "removed by the owner" : "message deleted";
+      const note = message.deleted_by === "owner" ? gettext("removed by the owner") : gettext("message deleted");
       body.replaceChildren(el("em", "deleted-note", note));
       return;
     }
     if (message.edited) {
-      const mark = el("span", "edited", "(edited)");
-      mark.title = `Edited ${new Date(message.edited).toLocaleString()}`;
+      const mark = el("span", "edited", gettext("(edited)"));
+      mark.title = interpolate(gettext("Edited %(when)s"), { when: formatFullDateTime(new Date(message.edited)) });
       item.querySelector(".message-header").append(mark);
     }
     const chips = el("div", "reactions");
@@ -157,21 +168,21 @@ export function createRich({ config, frames, socket, mentions, watching, confirm
     if (watching) return; // read-only: no reacting, editing or deleting
     const actions = el("div", "message-actions");
     actions.setAttribute("role", "group");
-    actions.setAttribute("aria-label", `Actions for ${message.name}'s message`);
+    actions.setAttribute("aria-label", interpolate(gettext("Actions for %(name)s's message"), { name: message.name }));
     for (const emoji of reactionEmoji) {
       const add = button("add-reaction", emoji, () => send({ type: "react", id: message.id, emoji }));
       add.dataset.emoji = emoji;
-      add.title = `React with ${EMOJI_NAMES[emoji] ?? emoji}`;
+      add.title = interpolate(gettext("React with %(emoji)s"), { emoji: emojiName(emoji) });
       add.setAttribute("aria-label", add.title);
       actions.append(add);
     }
     item.append(actions);
     const own = item.classList.contains("own");
     if (own && canStillEdit(message.ts, Date.now(), editWindowSeconds)) {
-      actions.append(button("edit-message", "Edit", () => openEditor(item, message)));
+      actions.append(button("edit-message", gettext("Edit"), () => openEditor(item, message)));
     }
     // Others' messages get the owner's Delete too; style.css shows it only while this page owns the room.
-    const remove = button(own ? "delete-message" : "delete-message moderation", "Delete", () =>
+    const remove = button(own ? "delete-message" : "delete-message moderation", gettext("Delete"), () =>
       deleteMessage(item, message),
     );
     actions.append(remove);

@@ -4,6 +4,7 @@
 
 import { button, el, nameInText, timeElement } from "./dom.js";
 import { CLAIMED } from "./frames.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 
 const WORD = /[\p{L}\p{N}_]+/gu;
 
@@ -32,25 +33,25 @@ export function createSearch({ frames, socket, jump }) {
   const form = el("form", "search-form");
   form.id = "search-form";
   form.setAttribute("role", "search");
-  const label = el("label", "visually-hidden", "Search messages");
+  const label = el("label", "visually-hidden", gettext("Search messages"));
   label.htmlFor = "search";
   const input = el("input", "search-input");
   input.id = "search";
   input.type = "search";
-  input.placeholder = "Search messages";
+  input.placeholder = gettext("Search messages");
   input.maxLength = 100;
-  const submit = el("button", "search-submit", "Search");
+  const submit = el("button", "search-submit", gettext("Search"));
   submit.type = "submit";
   form.append(label, input, submit);
   const panel = el("section", "search-results");
   panel.id = "search-results";
   panel.hidden = true;
-  panel.setAttribute("aria-label", "Search results");
+  panel.setAttribute("aria-label", gettext("Search results"));
   const summary = el("p", "search-summary");
   summary.setAttribute("role", "status");
   const results = el("ol", "search-list");
-  const more = button("search-more", "More results", () => ask(current, oldestShown));
-  const close = button("search-close", "Close search", () => {
+  const more = button("search-more", gettext("More results"), () => ask(current, oldestShown));
+  const close = button("search-close", gettext("Close search"), () => {
     panel.hidden = true;
     input.value = "";
   });
@@ -63,8 +64,8 @@ export function createSearch({ frames, socket, jump }) {
   function ask(q, before) {
     const frame = { type: "search", q };
     if (before) frame.before = before;
-    if (socket.send(frame)) summary.textContent = "Searching…";
-    else summary.textContent = "Not connected; search again once the room is back.";
+    if (socket.send(frame)) summary.textContent = gettext("Searching…");
+    else summary.textContent = gettext("Not connected; search again once the room is back.");
     panel.hidden = false;
   }
 
@@ -101,9 +102,12 @@ export function createSearch({ frames, socket, jump }) {
     results.append(...frame.messages.map((message) => result(message, words)));
     if (frame.messages.length) oldestShown = frame.messages.at(-1).id;
     const count = results.childElementCount;
+    // "20+ results": more may follow; the plural follows the number shown.
+    const shown = frame.has_more ? `${count}+` : String(count);
+    const found = ngettext("%(count)s result for “%(query)s”", "%(count)s results for “%(query)s”", count);
     summary.textContent = count
-      ? `${count}${frame.has_more ? "+" : ""} result${count === 1 ? "" : "s"} for “${frame.q}”`
-      : `No messages match “${frame.q}”.`;
+      ? interpolate(found, { count: shown, query: frame.q })
+      : interpolate(gettext("No messages match “%(query)s”."), { query: frame.q });
     more.hidden = !frame.has_more;
   });
   // A refused search is this box's to explain (a bad query, searching too fast).

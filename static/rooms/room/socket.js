@@ -2,6 +2,7 @@
 // log position the page is up to date with (?after_seq=), so the server sends exactly what was
 // missed. Every frame received goes to the frame registry.
 
+import { gettext } from "./i18n.js";
 import { LogPosition } from "./log.js";
 
 // Errors after which reconnecting cannot help.
@@ -48,12 +49,15 @@ export function createSocket({ config, frames, status }) {
 
   function connect() {
     const again = failedAttempts > 0;
-    status.setConnection(again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
+    status.setConnection(
+      again ? "reconnecting" : "connecting",
+      again ? gettext("Reconnecting…") : gettext("Connecting…"),
+    );
     socket = new WebSocket(socketUrl(location, config, resume.query()));
     for (const listener of connectListeners) listener();
     socket.addEventListener("open", () => {
       failedAttempts = 0;
-      status.setConnection("connected", "Connected");
+      status.setConnection("connected", gettext("Connected"));
     });
     socket.addEventListener("message", (event) => {
       let frame;
@@ -70,7 +74,10 @@ export function createSocket({ config, frames, status }) {
       const delay = reconnectDelay(failedAttempts);
       failedAttempts += 1;
       const offline = navigator.onLine === false;
-      status.setConnection(offline ? "offline" : "reconnecting", offline ? "Offline" : "Reconnecting…");
+      status.setConnection(
+        offline ? "offline" : "reconnecting",
+        offline ? gettext("Offline") : gettext("Reconnecting…"),
+      );
       reconnectTimer = setTimeout(connect, delay);
     });
   }
@@ -81,7 +88,7 @@ export function createSocket({ config, frames, status }) {
     connect();
   });
   window.addEventListener("offline", () => {
-    if (!stopped) status.setConnection("offline", "Offline");
+    if (!stopped) status.setConnection("offline", gettext("Offline"));
   });
 
   function isOpen() {
@@ -105,7 +112,7 @@ export function createSocket({ config, frames, status }) {
     // The server ended this page's place in the room (a fatal error): never reconnect.
     end() {
       stopped = true;
-      status.setConnection("offline", "Disconnected");
+      status.setConnection("offline", gettext("Disconnected"));
     },
     // Leaving: close at once so the others see the leave notice now.
     leave() {

@@ -1,0 +1,103 @@
+"""The coalescing websocket transport under uvicorn: a burst of frames leaves in one write, in
+order, and nothing written before a close is lost."""
+
+import asyncio
+import contextlib
+
+import uvicorn
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedError
+
+from chatsite.websocket_protocol import CoalescingTransport
+from tests.support.servers import compose_uvicorn_command
+
+BURST = 200
+
+
+class WriteCounter:
+    """The real transport, with its writes counted."""
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.writes = 0
+
+    def write(self, data):
+        self.writes += 1
+        self.transport.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.transport, name)
+
+
+async def burst_app(scope, receive, send):
+    """Accepts, sends BURST numbered frames without yielding between them, then closes with 4321."""
+    assert scope["type"] == "websocket"
+    await receive()
+    await send({"type": "websocket.accept"})
+    for number in range(BURST):
+        await send({"type": "websocket.send", "text": str(number)})
+    await send({"type": "websocket.close", "code": 4321})
+
+
+async def serve(app):
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        ws="chatsite.websocket_protocol:CoalescingWebSocketProtocol",
+        lifespan="off",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, task, port
+
+
+async def test_a_burst_arrives_whole_and_in_order_before_the_close():
+    server, task, port = await serve(burst_app)
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/") as socket:
+            received = []
+            with contextlib.suppress(ConnectionClosedError):  # 4321 is not a normal closure
+                while True:
+                    received.append(await socket.recv())
+            assert received == [str(number) for number in range(BURST)]
+            assert socket.close_code == 4321
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_writes_of_one_loop_turn_reach_the_socket_as_one():
+    loop = asyncio.get_running_loop()
+    received = bytearray()
+    done = asyncio.Event()
+
+    async def read(reader, _writer):
+        received.extend(await reader.read())
+        done.set()
+
+    listener = await asyncio.start_server(read, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+    counted = WriteCounter(transport)
+    coalescing = CoalescingTransport(counted, loop)
+    for number in range(50):
+        coalescing.write(b"%d," % number)
+    assert counted.writes == 0  # nothing leaves until the loop comes round
+    await asyncio.sleep(0)
+    assert counted.writes == 1
+    coalescing.write(b"last")
+    coalescing.close()  # what is gathered goes out before the close
+    await asyncio.wait_for(done.wait(), 5)
+    listener.close()
+    assert received.decode() == "".join(f"{number}," for number in range(50)) + "last"
+    assert counted.writes == 2
+
+
+def test_the_served_command_uses_the_coalescing_protocol():
+    command = compose_uvicorn_command()
+    assert command[command.index("--ws") + 1] == "chatsite.websocket_protocol:CoalescingWebSocketProtocol"
