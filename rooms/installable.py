@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 STATIC_SHELL_DIRECTORY = "rooms"
@@ -47,7 +48,10 @@ def manifest(request):
         "id": "/",
         "name": "roomchat",
         "short_name": "roomchat",
-        "description": "Chat rooms without sign-up: create a room or join one with its short code.",
+        "description": gettext(
+            "Chat rooms without sign-up: pick a name, create a room or join one with its short code, "
+            "and talk live with everyone in it."
+        ),
         "start_url": "/",
         "scope": "/",
         "display": "standalone",

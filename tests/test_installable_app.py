@@ -185,7 +185,6 @@ def test_the_offline_page_holds_nothing_of_the_visitors_session(session_for):
     client = Client()
     client.cookies["sessionid"] = session_for("Ann")
     response = client.get("/offline/")
-    # It varies by Cookie only for the language picked in the session (rooms/language.py).
     assert "Set-Cookie" not in response.headers and not response.cookies
     assert "Ann" not in response.content.decode()
 
@@ -197,3 +196,8 @@ def test_the_service_worker_is_the_same_for_everyone_until_a_deploy(session_for)
     ann = Client()
     ann.cookies["sessionid"] = session_for("Ann")
     assert ann.get("/service-worker.js").content == anonymous == Client().get("/service-worker.js").content
+
+
+def test_the_offline_page_speaks_the_browsers_language():
+    page = Client().get("/offline/", headers={"accept-language": "de"}).content.decode()
+    assert "Du bist offline" in page and "Erneut versuchen" in page
