@@ -18,20 +18,24 @@ def generate_code(length=None):
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
 
 
-def create_room(title="", code=None):
-    """Create a room with a fresh unique code (or the given one, which must be free)."""
+def create_room(title="", code=None, key_check=None):
+    """Create a room with a fresh unique code (or the given one, which must be free). `key_check`,
+    a checked (ciphertext, iv) the creating browser made with its key, makes it end-to-end encrypted."""
     title = check_title(title)
+    extra = {}
+    if key_check:
+        extra = {"encrypted": True, "key_check": key_check[0], "key_check_iv": key_check[1]}
     if code is not None:
         code = normalize_code(code)
         if not code or any(char not in CODE_ALPHABET for char in code):
             raise ChatError("invalid_code", f"Room codes use only these characters: {CODE_ALPHABET}.")
         if Room.objects.filter(code=code).exists():
             raise ChatError("code_taken", f"Room {code} already exists.")
-        return Room.objects.create(code=code, title=title)
+        return Room.objects.create(code=code, title=title, **extra)
     for _ in range(20):
         try:
             with transaction.atomic():
-                return Room.objects.create(code=generate_code(), title=title)
+                return Room.objects.create(code=generate_code(), title=title, **extra)
         except IntegrityError:
             continue  # a collision: draw again
     raise ChatError("no_free_code", "Could not find a free room code; try a longer ROOM_CODE_LENGTH.")

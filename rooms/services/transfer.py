@@ -27,10 +27,13 @@ EXPORT_VERSION = 1
 
 
 def _room_header(room):
-    return {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
+    header = {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
+    if room.encrypted:  # its bodies are ciphertexts; the key is not the server's to export
+        header.update(encrypted=True, key_check=room.key_check, key_check_iv=room.key_check_iv)
+    return header
 
 
-EXPORTED_FIELDS = ("name", "body", "created_at", "client_id", "id", "action", "edited_at")
+EXPORTED_FIELDS = ("name", "body", "created_at", "client_id", "id", "action", "edited_at", "ciphertext", "iv")
 PARENT_FIELDS = ("reply_to_id", "reply_to__name", "reply_to__body", "reply_to__deleted", "reply_to__action")
 
 
@@ -102,7 +105,7 @@ def _iter_export_json(rooms):
         # keep), and a reply names its parent by that number; a deleted parent has none.
         numbers = ExportedIds()
         for number, row in enumerate(iter_room_messages(room), 1):
-            name, body, created_at, client_id, message_id, action, _, parent, images = row
+            name, body, created_at, client_id, message_id, action, _, ciphertext, iv, parent, images = row
             numbers.add(message_id, number)
             if parent is not None:
                 parent = _numbered_parent(parent, numbers)
@@ -111,6 +114,8 @@ def _iter_export_json(rooms):
             ts = format_timestamp(created_at)
             # The id lets a reply name its parent; an action and a reply appear only when present.
             extra = ',"action":true' if action else ""
+            if ciphertext:
+                extra += f',"ciphertext":"{ciphertext}","iv":"{iv}"'  # checked base64: nothing to escape
             if parent is not None:
                 extra += ',"reply_to":' + encode(parent)
             if images:
@@ -143,7 +148,9 @@ def _iter_export_text(rooms):
     for index, room in enumerate(rooms):
         title = f" {_one_line(room.title)}" if room.title else ""
         yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
-        for name, body, created_at, _, _, action, edited_at, parent, images in iter_room_messages(room):
+        for name, body, created_at, _, _, action, edited_at, ciphertext, iv, parent, images in iter_room_messages(room):
+            if ciphertext:  # the server cannot read it; the room page makes a decrypted transcript
+                body = f"[encrypted] iv={iv} ciphertext={ciphertext}"
             yield _text_entry(name, body, created_at, action, edited_at, parent, images)
 
 
