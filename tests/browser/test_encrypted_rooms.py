@@ -8,12 +8,11 @@ import json
 import os
 import re
 import threading
+import time
 
 import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect
-
-from tests.support.browser import wait_for_true
 
 ENCRYPTED_URL = re.compile(r"/rooms/[A-Z0-9]+/#k=[A-Za-z0-9_-]{43}$")
 UNREADABLE = "could not be decrypted"
@@ -69,6 +68,13 @@ class RawMember:
         except Exception:
             pass
 
+    def wait_for(self, count, text, timeout=5):
+        """Until `count` received frames hold `text` (bounded in time)."""
+        deadline = time.monotonic() + timeout
+        while sum(text in frame for frame in self.frames) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} frames with {text}: {self.frames}"
+            time.sleep(0.05)
+
     def send(self, frame):
         self.socket.send(json.dumps(frame))
 
@@ -78,11 +84,14 @@ class RawMember:
 
 
 def test_two_people_chat_and_the_server_a_keyless_member_and_the_exports_see_no_plaintext(people, app_server):
-    alice, bob, eve = people(3)
+    (alice,) = people(1, permissions=["clipboard-read", "clipboard-write"])
+    bob, eve = people(2)
     code, link = create_encrypted_room(alice, "Alice")
     expect(alice.page.locator("#e2ee-badge")).to_be_visible()
     # The invite carries the key in its fragment; the server-drawn QR code (which cannot) is not offered.
     alice.page.click("#copy-link")
+    expect(alice.page.locator("#copy-link")).to_have_text("Link copied")
+    assert alice.page.evaluate("navigator.clipboard.readText()") == link
     expect(alice.page.locator("#show-qr")).to_have_count(0)
     assert alice.page.locator("#invite-link-text").get_attribute("href") == link
 
@@ -113,6 +122,7 @@ def test_two_people_chat_and_the_server_a_keyless_member_and_the_exports_see_no_
     assert len(rows) == 3 and all(row["body"] == "" and row["ciphertext"] and row["iv"] for row in rows)
     assert not any(word in json.dumps(rows) for word in secrets)
     # So do the frames a keyless member receives, and the server's transcripts.
+    eavesdropper.wait_for(3, '"ciphertext"')
     eavesdropper_text = "\n".join(eavesdropper.frames)
     assert eavesdropper_text.count('"ciphertext"') >= 3
     assert not any(word in eavesdropper_text for word in secrets)
