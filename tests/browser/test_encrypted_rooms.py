@@ -155,16 +155,36 @@ def test_a_wrong_key_shows_the_notice_not_garbage(people, app_server):
 
 
 def test_search_edits_replies_and_the_decrypted_transcript_work_in_the_browser(people, app_server):
-    (alice,) = people(1)
-    create_encrypted_room(alice, "Alice")
+    alice, bob = people(2)
+    code, link = create_encrypted_room(alice, "Alice")
+    enter_by_link(bob, link, "Bob")
+    connected(bob)
     alice.send("the harbour meeting moved to Tuesday")
-    alice.send("bring snacks")
-    expect(alice.messages).to_have_count(2)
+    alice.send("bring snaks")
+    expect(bob.messages).to_have_count(2)
+
+    # An edit is encrypted again; everyone sees the new text.
+    typo = alice.message("bring snaks")
+    typo.hover()
+    typo.locator(".edit-message").click()
+    typo.locator(".edit-body").fill("bring snacks")
+    typo.locator(".save-edit").click()
+    expect(bob.messages.nth(1).locator(".body")).to_have_text("bring snacks")
+    expect(bob.messages.nth(1).locator(".edited")).to_have_text("(edited)")
+    # A reply's quote comes from the parent the page decrypted (the server has no excerpt).
+    parent = bob.message("harbour meeting")
+    parent.hover()
+    parent.locator(".reply-message").click()
+    bob.send("which harbour?")
+    expect(alice.message("which harbour?").locator(".reply-quote")).to_have_text(
+        "Alice the harbour meeting moved to Tuesday"
+    )
+    assert not any("harbour" in json.dumps(row) or "snacks" in json.dumps(row) for row in stored_rows(app_server, code))
 
     alice.page.fill("#search", "harbour")
     alice.page.press("#search", "Enter")
-    expect(alice.page.locator(".search-result")).to_have_count(1)
-    expect(alice.page.locator(".search-result")).to_contain_text("harbour meeting")
+    expect(alice.page.locator(".search-result")).to_have_count(2)
+    expect(alice.page.locator(".search-result").last).to_contain_text("harbour meeting")
 
     with alice.page.expect_download() as download:
         alice.page.click("#e2ee-transcript")
