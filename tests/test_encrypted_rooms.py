@@ -262,3 +262,13 @@ def test_exports_and_the_admin_hold_ciphertext_not_bodies(admin_client):
     assert "encrypted" in page
     listing = admin_client.get("/admin/rooms/message/").content.decode()
     assert "encrypted" in listing
+
+
+def test_image_uploads_to_an_encrypted_room_are_refused_and_nothing_is_stored(settings, tmp_path):
+    from tests.test_images import member, picture, upload
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    room = encrypted_room()
+    answer = upload(member(room), room, picture())
+    assert answer.status_code == 400 and answer.json()["code"] == "encrypted_room"
+    assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.*"))

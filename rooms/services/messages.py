@@ -11,6 +11,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from rooms.errors import ChatError
 from rooms.limits import CHANGES_PAGE_SIZE
@@ -45,7 +46,7 @@ def check_new_message(
     no_words = sealed or (attachments and isinstance(body, str) and not body.strip())
     client_id = check_client_id(client_id)
     if sealed and client_id is None:
-        raise ChatError("invalid_client_id", "An encrypted message needs its `client_id`.")
+        raise ChatError("invalid_client_id", gettext("An encrypted message needs its `client_id`."))
     return NewMessage(
         room,
         name,
