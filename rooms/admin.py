@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.services.operators import idle_condition, purge_rooms, rooms_with_stats
@@ -162,7 +163,7 @@ class LatestMessagesInline(admin.TabularInline):
 
     model = Message
     verbose_name_plural = f"Latest {LATEST_MESSAGES_SHOWN} messages, newest first"
-    fields = ["created_at", "name", "body", "client_id"]
+    fields = ["created_at", "name", "shown_body", "client_id"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -174,16 +175,21 @@ class LatestMessagesInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description=_("body"))
+    def shown_body(self, message):
+        return shown_body(message)
+
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     form = RoomForm
-    list_display = ["code", "title", "created_at", "last_activity", "message_count", "members_online"]
-    list_filter = [ActivityFilter, MessagesFilter, OnlineFilter]
+    list_display = ["code", "title", "encrypted", "created_at", "last_activity", "message_count", "members_online"]
+    list_filter = [ActivityFilter, MessagesFilter, OnlineFilter, "encrypted"]
     search_fields = ["code", "title"]
     fields = [
         "code",
         "title",
+        "encrypted",
         "created_at",
         "last_activity",
         "message_count",
@@ -193,6 +199,7 @@ class RoomAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [
         "code",
+        "encrypted",
         "created_at",
         "last_activity",
         "message_count",
@@ -338,7 +345,7 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     search_fields = ["body", "name"]
     list_select_related = ["room"]
-    fields = ["room", "name", "body", "created_at", "client_id", "reply_to", "action", "pinned"]
+    fields = ["room", "name", "shown_body", "created_at", "client_id", "reply_to", "action", "pinned"]
     readonly_fields = fields
     ordering = ["-id"]
 
@@ -350,7 +357,16 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="body")
     def body_preview(self, message):
-        return Truncator(message.body).chars(80)
+        return _("encrypted") if message.ciphertext else Truncator(message.body).chars(80)
+
+    @admin.display(description=_("body"))
+    def shown_body(self, message):
+        return shown_body(message)
+
+
+def shown_body(message):
+    """A body as operators see it: an encrypted room's are ciphertexts the server cannot read."""
+    return _("encrypted") if message.ciphertext else message.body
 
 
 # --- owner's sanctions ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from rooms.services.bots import (
 ERROR_STATUS = {
     "unauthorized": 401,
     "forbidden": 403,
+    "encrypted_room": 403,
     "room_not_found": 404,
     "not_found": 404,
     "method_not_allowed": 405,

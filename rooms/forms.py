@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rooms.errors import ChatError
 from rooms.limits import name_max_chars
 from rooms.services.admission import find_room_to_join, needs_passphrase
+from rooms.services.encryption import check_key_check
 from rooms.services.presence import check_name_free
 from rooms.services.rooms import take_room_creation
 from rooms.services.sessions import owner_key_in_session
@@ -66,7 +67,7 @@ class NameForm(forms.Form):
 class HomeForm(NameForm):
     """Create a room (optionally titled) or join one by its code."""
 
-    field_order = ["name", "title", "passphrase", "code"]  # as the page shows them
+    field_order = ["name", "title", "passphrase", "encrypted", "code"]  # as the page shows them
 
     code = forms.CharField(
         label=_("Room code"),
@@ -89,6 +90,20 @@ class HomeForm(NameForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    encrypted = forms.BooleanField(
+        label=_("End-to-end encrypted"),
+        required=False,
+        help_text=_(
+            "Messages are encrypted in your browser; the key is in the invite link, never on the server. "
+            "Names, reactions and times stay visible to the server."
+        ),
+    )
+    # Filled by static/rooms/home.js when "encrypted" is ticked: a ciphertext of a known text under
+    # the key the browser just made (docs/e2ee.md). Without JavaScript they stay empty and the
+    # form refuses to make a room nobody holds a key for.
+    key_check = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
+    key_check_iv = forms.CharField(required=False, max_length=24, widget=forms.HiddenInput)
+
     def __init__(self, *args, action="create", client_ip="unknown", session=None, **kwargs):
         super().__init__(*args, session_key=getattr(session, "session_key", None), **kwargs)
         self.action = action
@@ -97,6 +112,14 @@ class HomeForm(NameForm):
 
     def clean(self):
         cleaned_data = super().clean()
+        cleaned_data["sealed_key_check"] = None
+        if self.action == "create" and cleaned_data.get("encrypted") and not self.errors:
+            try:
+                cleaned_data["sealed_key_check"] = check_key_check(
+                    cleaned_data.get("key_check"), cleaned_data.get("key_check_iv")
+                )
+            except ChatError as error:
+                self.add_error("encrypted", forms.ValidationError(error.detail, code=error.code))
         if self.action == "create" and not self.errors:
             try:
                 take_room_creation(self.client_ip)

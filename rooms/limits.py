@@ -29,6 +29,11 @@ IMAGE_MAX_SIDE = 4096  # stored images are scaled down to this
 THUMB_SIDE = 320  # thumbnails shown in the list
 AROUND_EACH_SIDE = 25  # messages before and after the one a `history` `around` page is centred on
 
+# End-to-end encrypted rooms (services/encryption.py): AES-GCM with a 96-bit IV and a 128-bit tag.
+IV_BYTES = 12
+GCM_TAG_BYTES = 16
+KEY_CHECK_MAX_BYTES = 64  # the key check: a ciphertext of a short fixed text
+
 # Moderation.
 KICK_MINUTES = 10  # a kicked session cannot rejoin for this long
 MUTE_MAX_MINUTES = 24 * 60
@@ -77,6 +82,12 @@ def session_budget(kind):
         owner_frame_rate() if kind == "owner" else (settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
     )
     return int(burst + rate * SESSION_BUDGET_WINDOW_SECONDS)
+
+
+def ciphertext_max_bytes():
+    """The longest ciphertext of a message: its body of MESSAGE_MAX_CHARS UTF-16 units is at most
+    3 UTF-8 bytes each, plus the tag (6,016 bytes, 8,024 in base64, by default)."""
+    return settings.MESSAGE_MAX_CHARS * 3 + GCM_TAG_BYTES
 
 
 def page_limits():

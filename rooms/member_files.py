@@ -18,6 +18,7 @@ from rooms.errors import ChatError
 from rooms.models import Attachment
 from rooms.protocol import attachment_summary
 from rooms.services.admission import needs_passphrase
+from rooms.services.encryption import check_uploads_allowed
 from rooms.services.images import store_upload
 from rooms.services.sessions import has_joined, owner_key_in_session
 from rooms.services.transfer import export_rooms, take_export_slot
@@ -118,6 +119,7 @@ def upload_image(request, code):
     if upload is None:
         return JsonResponse({"code": "no_file", "detail": _("Choose an image to send.")}, status=400)
     try:
+        check_uploads_allowed(room)
         attachment = store_upload(room, request.session.session_key, upload)
     except ChatError as error:
         status = (

@@ -25,6 +25,12 @@ class Room(models.Model):
     # reacted to). Taken with UPDATE … RETURNING in the transaction that stores the event, so the
     # row lock makes positions contiguous and in commit order across processes.
     last_seq = models.BigIntegerField(default=0, db_default=0)
+    # End-to-end encrypted (docs/e2ee.md): bodies are AES-GCM ciphertexts made in the browsers
+    # with a key only the invite link's fragment carries. The key check is a ciphertext of a known
+    # text under that key (base64), so a page can tell a wrong or missing key from a broken message.
+    encrypted = models.BooleanField(default=False, db_default=False)
+    key_check = models.CharField(max_length=128, blank=True, default="", db_default="")
+    key_check_iv = models.CharField(max_length=24, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,6 +78,9 @@ class Message(models.Model):
     pinned = models.BooleanField(default=False, db_default=False)
     # Posted with a room bot token (HTTP API or webhook): pages always badge it "bot", whatever its name.
     bot = models.BooleanField(default=False, db_default=False)
+    # In an encrypted room: the body's AES-GCM ciphertext and its 96-bit IV, base64; body stays "".
+    ciphertext = models.TextField(blank=True, default="", db_default="")
+    iv = models.CharField(max_length=24, blank=True, default="", db_default="")
 
     objects = MessageQuerySet.as_manager()
 
@@ -91,7 +100,7 @@ class Message(models.Model):
         ]
 
     def __str__(self):
-        return f"#{self.id} {self.name}: {self.body[:40]}"
+        return f"#{self.id} {self.name}: {'(encrypted)' if self.ciphertext else self.body[:40]}"
 
 
 class ServerProcess(models.Model):

@@ -53,6 +53,7 @@ def message_to_dict(message, seq=None):
         "author": author_tag(message.room_id, message.author_key),
         **rich_fields(message),
         **conversation_fields(message),
+        **sealed_fields(message),
         "seq": seq if seq is not None else max(message.seq or 0, message.change_seq),
     }
 
@@ -65,6 +66,14 @@ def author_tag(room_id, author_key):
         return None
     digest = hmac.new(settings.SECRET_KEY.encode(), f"{room_id}:{author_key}".encode(), hashlib.sha256)
     return digest.hexdigest()[:16]
+
+
+def sealed_fields(message):
+    """An encrypted room's message carries its ciphertext and IV (its `body` stays ""); a deleted
+    one carries neither."""
+    if not message.ciphertext or message.deleted:
+        return {}
+    return {"ciphertext": message.ciphertext, "iv": message.iv}
 
 
 def rich_fields(message):
@@ -120,6 +129,8 @@ def reply_summary(parent):
     if parent.deleted:
         return {"id": parent.id, "name": parent.name, "excerpt": "", "deleted": True}
     summary = {"id": parent.id, "name": parent.name, "excerpt": excerpt(parent.body)}
+    if parent.ciphertext:
+        summary["encrypted"] = True  # no excerpt: the page quotes the parent it decrypted
     if parent.action:
         summary["action"] = True
     return summary

@@ -86,7 +86,7 @@ def home(request):
             if wants_join:
                 room = form.room
             else:
-                room = create_room(title=form.cleaned_data["title"])
+                room = create_room(title=form.cleaned_data["title"], key_check=form.cleaned_data["sealed_key_check"])
                 # The creating session owns the room.
                 remember_owner_key(request.session, room.code, new_owner_key(room))
                 if form.cleaned_data.get("passphrase"):
@@ -145,8 +145,17 @@ def room(request, code):
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
     config["commands"] = command_list()
+    config["encryption"] = encryption_config(room)
     context = {"room": room, "name": name, "config": config, "limits": limits, **history_shape(room)}
     return render(request, "rooms/room.html", context)
+
+
+def encryption_config(room):
+    """What the page needs to open an encrypted room's messages: the key check to try its key
+    on (docs/e2ee.md); null for a plain room."""
+    if not room.encrypted:
+        return None
+    return {"key_check": room.key_check, "key_check_iv": room.key_check_iv}
 
 
 def history_shape(room):
@@ -276,6 +285,7 @@ def watch(request, code, token):
     config = {"code": room.code, "name": None, "watch": token}
     config["expires_at"] = format_timestamp(room.expires_at) if room.expires_at else None
     config["limits"] = limits = page_limits()
+    config["encryption"] = encryption_config(room)
     context = {"room": room, "watching": True, "config": config, "limits": limits, **history_shape(room)}
     return render(request, "rooms/room.html", context)
 

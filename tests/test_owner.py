@@ -52,6 +52,7 @@ def test_joiner_is_not_owner(client, owned_room):
         "author": author_tag(room.id, author_key_of(client.session.session_key)),
         "owner": False,
         "expires_at": None,
+        "encryption": None,  # a plain room (docs/e2ee.md)
     }
 
 

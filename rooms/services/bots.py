@@ -1,7 +1,7 @@
 """Room bots: the owner's bot tokens, and what a token may do (post messages, read them back).
 
 Every bot path (the HTTP API, the incoming webhook, creating a token) goes through
-`check_room_takes_bots`, the one rule of which rooms accept bots at all.
+`check_room_takes_bots`, the one rule of which rooms accept bots at all (not encrypted ones).
 """
 
 import hashlib
@@ -28,7 +28,10 @@ def hash_bot_token(token):
 
 
 def check_room_takes_bots(room):
-    """The rule of which rooms take bots; every bot path calls it. Today every room does."""
+    """The rule of which rooms take bots; every bot path calls it: every room but an end-to-end
+    encrypted one, whose messages only browsers holding its key can write (docs/e2ee.md)."""
+    if room.encrypted:
+        raise ChatError("encrypted_room", _("This room is end-to-end encrypted: bots and webhooks cannot post to it."))
     return room
 
 

@@ -33,22 +33,31 @@ class NewMessage(NamedTuple):
     action: bool = False  # a "/me" message
     attachments: tuple = ()  # checked uploads (services/images.py `find_attachments`)
     bot: bool = False  # posted with a room bot token (services/bots.py)
+    sealed: tuple = ()  # an encrypted room's (ciphertext, iv) (services/encryption.py `check_sealed`)
 
 
-def check_new_message(room, name, body, client_id=None, session_key=None, reply_to=None, action=False, attachments=()):
+def check_new_message(
+    room, name, body, client_id=None, session_key=None, reply_to=None, action=False, attachments=(), sealed=()
+):
     """Check a message's body and client_id; `session_key`, when given, makes that session the
-    author who may edit or delete it. `reply_to` is a parent already found in this room."""
-    # An image may go without words.
-    image_only = attachments and isinstance(body, str) and not body.strip()
+    author who may edit or delete it. `reply_to` is a parent already found in this room. `sealed`
+    is an encrypted room's checked (ciphertext, iv), which stands in for the body and needs a
+    client_id (the browsers bind each ciphertext to it)."""
+    # An image may go without words; an encrypted body is not the server's to read.
+    no_words = sealed or (attachments and isinstance(body, str) and not body.strip())
+    client_id = check_client_id(client_id)
+    if sealed and client_id is None:
+        raise ChatError("invalid_client_id", _("An encrypted message needs its `client_id`."))
     return NewMessage(
         room,
         name,
-        "" if image_only else check_body(body),
-        check_client_id(client_id),
+        "" if no_words else check_body(body),
+        client_id,
         author_key_of(session_key),
         reply_to,
         action,
         tuple(attachments),
+        sealed=tuple(sealed),
     )
 
 
@@ -108,6 +117,8 @@ def _insert(entries, now):
                 action=entry.action,
                 bot=entry.bot,
             )
+            if entry.sealed:
+                message.ciphertext, message.iv = entry.sealed
             message.seq = first + offset
             results[index] = (message, True)
             messages.append(message)

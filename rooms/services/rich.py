@@ -36,14 +36,15 @@ def record_change(message, kind, **updates):
     return Message.objects.for_wire().get(pk=message.pk)
 
 
-def edit_message(room, message_id, session_key, body):
-    """The author replaces a message's body within EDIT_WINDOW of posting it. Returns the message."""
-    body = check_body(body)
+def edit_message(room, message_id, session_key, body, sealed=()):
+    """The author replaces a message's body within EDIT_WINDOW of posting it. Returns the message.
+    In an encrypted room `sealed` is the new body's checked (ciphertext, iv) instead."""
+    content = {"ciphertext": sealed[0], "iv": sealed[1]} if sealed else {"body": check_body(body)}
     with transaction.atomic():
         message = _own_message(room, message_id, session_key)
         if timezone.now() - message.created_at > EDIT_WINDOW:
             raise ChatError("edit_window_closed", _("Messages can be edited for 15 minutes after sending."))
-        return record_change(message, "edit", body=body, edited_at=timezone.now())
+        return record_change(message, "edit", **content, edited_at=timezone.now())
 
 
 def delete_message(room, message_id, session_key, owner_key=None):
@@ -60,7 +61,8 @@ def delete_message(room, message_id, session_key, owner_key=None):
         message.reactions.all().delete()
         message.attachments.all().delete()  # their files go once this commits
         # A deleted message leaves the pinned bar too.
-        return record_change(message, "delete", body="", deleted=True, deleted_by=deleted_by, pinned=False)
+        erased = {"body": "", "ciphertext": "", "iv": ""}
+        return record_change(message, "delete", **erased, deleted=True, deleted_by=deleted_by, pinned=False)
 
 
 def toggle_reaction(room, message_id, session_key, name, emoji):

@@ -20,9 +20,13 @@ def generate_code(length=None):
     return "".join(secrets.choice(CODE_ALPHABET) for _position in range(length))
 
 
-def create_room(title="", code=None):
-    """Create a room with a fresh unique code (or the given one, which must be free)."""
+def create_room(title="", code=None, key_check=None):
+    """Create a room with a fresh unique code (or the given one, which must be free). `key_check`,
+    a checked (ciphertext, iv) the creating browser made with its key, makes it end-to-end encrypted."""
     title = check_title(title)
+    extra = {}
+    if key_check:
+        extra = {"encrypted": True, "key_check": key_check[0], "key_check_iv": key_check[1]}
     if code is not None:
         code = normalize_code(code)
         if not code or any(char not in CODE_ALPHABET for char in code):
@@ -32,11 +36,11 @@ def create_room(title="", code=None):
             )
         if Room.objects.filter(code=code).exists():
             raise ChatError("code_taken", format_lazy(_("Room {code} already exists."), code=code))
-        return Room.objects.create(code=code, title=title)
+        return Room.objects.create(code=code, title=title, **extra)
     for _attempt in range(20):
         try:
             with transaction.atomic():
-                return Room.objects.create(code=generate_code(), title=title)
+                return Room.objects.create(code=generate_code(), title=title, **extra)
         except IntegrityError:
             continue  # a collision: draw again
     raise ChatError("no_free_code", _("Could not find a free room code; try a longer ROOM_CODE_LENGTH."))

@@ -5,7 +5,7 @@ import threading
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 
 import ijson
 from django.conf import settings
@@ -20,6 +20,7 @@ from rooms.models import Attachment, Message, Room
 from rooms.protocol import attachment_summary, encode, format_timestamp, reply_summary
 from rooms.services.log import take_positions
 from rooms.services.rooms import create_room
+from rooms.services.transcripts import iter_text_transcript
 from rooms.validation import check_body, check_client_id, check_name, check_title, normalize_code
 
 _quote = json.encoder.encode_basestring  # a JSON string literal, as json.dumps(ensure_ascii=False) writes it
@@ -29,15 +30,19 @@ EXPORT_VERSION = 1
 
 
 def _room_header(room):
-    return {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
+    header = {"code": room.code, "title": room.title, "created_at": format_timestamp(room.created_at)}
+    if room.encrypted:  # its bodies are ciphertexts; the key is not the server's to export
+        header.update(encrypted=True, key_check=room.key_check, key_check_iv=room.key_check_iv)
+    return header
 
 
-EXPORTED_FIELDS = ("name", "body", "created_at", "client_id", "id", "action", "edited_at", "bot")
+EXPORTED_FIELDS = ("name", "body", "created_at", "client_id", "id", "action", "edited_at", "bot", "ciphertext", "iv")
 PARENT_FIELDS = ("reply_to_id", "reply_to__name", "reply_to__body", "reply_to__deleted", "reply_to__action")
 
 
 def iter_room_messages(room, chunk_size=None):
-    """A room's messages as (name, body, created_at, client_id, id, action, edited_at, bot, reply_to, images) where
+    """A room's messages as (name, body, created_at, client_id, id, action, edited_at, bot, ciphertext, iv,
+    reply_to, images) where
     reply_to is the parent's summary or None, oldest first, fetched in chunks so memory stays
     constant however long the history is."""
     rows = (
@@ -104,7 +109,7 @@ def _iter_export_json(rooms):
         # keep), and a reply names its parent by that number; a deleted parent has none.
         numbers = ExportedIds()
         for number, row in enumerate(iter_room_messages(room), 1):
-            name, body, created_at, client_id, message_id, action, _edited_at, bot, parent, images = row
+            name, body, created_at, client_id, message_id, action, _edited_at, bot, ciphertext, iv, parent, images = row
             numbers.add(message_id, number)
             if parent is not None:
                 parent = _numbered_parent(parent, numbers)
@@ -115,6 +120,8 @@ def _iter_export_json(rooms):
             extra = ',"action":true' if action else ""
             if bot:
                 extra += ',"bot":true'
+            if ciphertext:
+                extra += f',"ciphertext":"{ciphertext}","iv":"{iv}"'  # checked base64: nothing to escape
             if parent is not None:
                 extra += ',"reply_to":' + encode(parent)
             if images:
@@ -133,46 +140,12 @@ def _numbered_parent(parent, numbers):
     return {"id": number, **parent} if number is not None and not parent.get("deleted") else parent
 
 
-def readable_time(moment):
-    """A time as people read it in a transcript: to the minute, in UTC, said so."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _one_line(text):
-    # splitlines() breaks where any reader might (U+2028, U+2029, U+0085, \v, \f …), not only at \n.
-    return " ".join(text.splitlines())
-
-
-def _iter_export_text(rooms):
-    for index, room in enumerate(rooms):
-        title = f" {_one_line(room.title)}" if room.title else ""
-        yield ("\n" if index else "") + f"# Room {room.code}{title} (created {readable_time(room.created_at)})\n"
-        for row in iter_room_messages(room):
-            name, body, created_at, _client_id, _message_id, action, edited_at, bot, parent, images = row
-            yield _text_entry(name + " (bot)" if bot else name, body, created_at, action, edited_at, parent, images)
-
-
-def _text_entry(name, body, created_at, action, edited_at, parent, images):
-    # Continuation lines are indented so a multi-line message stays one entry, and no text can
-    # start a line that looks like another entry. A bot's name carries "(bot)".
-    body = "\n  ".join(body.splitlines())
-    said = f"* {_one_line(name)} {body}" if action else f"{_one_line(name)}: {body}"
-    if edited_at:
-        said = f"{said} (edited)"
-    if parent is not None:
-        quoted = "(deleted message)" if parent.get("deleted") else f'"{_one_line(parent["excerpt"])}"'
-        said = f"{said}\n  ↪ in reply to {_one_line(parent['name'])}: {quoted}"
-    for url in images:
-        said = f"{said}\n  [image: {url}]"
-    return f"[{readable_time(created_at)}] {said}\n"
-
-
 def export_rooms(rooms, fmt="json", chunk_chars=64 * 1024):
     """The full history of `rooms` as an iterator of text chunks of about `chunk_chars` characters:
     `json` (what import_room reads back) or `text` (for people). Streams: memory stays constant."""
     if fmt not in ("json", "text"):
         raise ChatError("invalid_format", _("Export format must be json or text."))
-    pieces = _iter_export_json(rooms) if fmt == "json" else _iter_export_text(rooms)
+    pieces = _iter_export_json(rooms) if fmt == "json" else iter_text_transcript(rooms, iter_room_messages)
     buffer, size = [], 0
     for piece in pieces:
         buffer.append(piece)

@@ -8,6 +8,7 @@ import { createCommands } from "./room/commands.js";
 import { createComposer } from "./room/composer.js";
 import { createConfirm } from "./room/confirm.js";
 import { createDays } from "./room/days.js";
+import { createEncryptedRoom, openRoomKey, showLocked } from "./room/encrypted.js";
 import { createEnded } from "./room/ended.js";
 import { createExpiry } from "./room/expiry.js";
 import { createFrameRegistry } from "./room/frames.js";
@@ -54,7 +55,11 @@ const frames = createFrameRegistry([
 const status = createStatus();
 const ended = createEnded();
 const confirmAction = createConfirm();
-const socket = createSocket({ config, frames, status });
+// An end-to-end encrypted room opens only with its key (room/encrypted.js); without one the page
+// says how to get it and does not connect.
+const roomKey = config.encryption ? await openRoomKey(config) : null;
+const encryption = roomKey && createEncryptedRoom({ config, key: roomKey.key, keyText: roomKey.text, frames, status });
+const socket = createSocket({ config, frames, status, inbound: encryption?.inbound, outbound: encryption?.outbound });
 createLog({ frames, socket });
 const pending = createPending({ config, frames, socket, status });
 const typing = createTyping({ frames, socket });
@@ -86,17 +91,20 @@ if (!watching) {
   createBots({ config, frames, socket, confirmAction });
   createMute({ frames });
   const commands = createCommands({ config, frames, pending, status });
-  const images = createImageUploads({ config, status });
+  // Images are not encrypted: an encrypted room offers none (nor the server-drawn QR code, which
+  // cannot hold the key).
+  const images = encryption ? null : createImageUploads({ config, status });
+  const encryptedCommands = encryption ? [(frame) => encryption.beforeSend(frame, socket)] : [];
   createComposer({
     pending,
     typing,
     scroll,
     status,
-    beforeSend: [commands.beforeSend, images.beforeSend, reply.beforeSend],
-    hasAttachments: images.hasImages,
+    beforeSend: [commands.beforeSend, ...encryptedCommands, images?.beforeSend, reply.beforeSend].filter(Boolean),
+    hasAttachments: images ? images.hasImages : () => false,
   });
-  createInvite();
-  createInviteQr({ config });
+  createInvite({ link: encryption?.inviteLink });
+  if (!encryption) createInviteQr({ config });
   // Close the socket before leaving so the others see the leave notice at once.
   document.querySelector(".leave-form").addEventListener("submit", () => socket.leave());
 }
@@ -113,4 +121,5 @@ frames.on("error", (frame) => {
   ended.show(frame);
 });
 
-socket.connect();
+if (config.encryption && !encryption) showLocked(status);
+else socket.connect();

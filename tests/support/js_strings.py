@@ -380,6 +380,9 @@ def enclosing_call(stack):
 # Literals a sink shows that are not words for people, each with why (a file path from static/).
 ALLOWED = {
     ("static/rooms/room/images.js", "file"),  # FormData.append("file", …): the upload's field name
+    # Encrypted rooms: the fixed text a key check encrypts, and the session storage key of a room's key.
+    ("static/rooms/room/crypto.js", "roomchat key check v1"),
+    ("static/rooms/room/encrypted.js", "roomchat-room-key: "),
     # The bots dialog's curl example: shell commands to copy, not prose.
     ("static/rooms/room/bots.js", "curl -X POST   \\"),
     ("static/rooms/room/bots.js", '  -d \'{"body": "Hello from my bot"}\''),

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from rooms.protocol import command_done_frame, message_changed_event, pins_frame
 from rooms.realtime.db_threads import main_db, side_db
-from rooms.services.commands import read_command
+from rooms.services.commands import Command, read_command
+from rooms.services.encryption import check_sealed
 from rooms.services.images import find_attachments
 from rooms.services.messages import check_new_message
 from rooms.services.pins import pinned_messages, set_pinned
@@ -20,7 +21,9 @@ class ConversationFrames:
         """The checked message a `message` frame asks to store, after its slash command and its
         reply; None when the command stores nothing (a rename, confirmed to the sender here)."""
         client_id = check_client_id(frame.get("client_id"))
-        command = read_command(frame.get("body"))
+        # An encrypted body's commands are the page's to read (docs/e2ee.md).
+        sealed = check_sealed(self.room, frame)
+        command = Command(body="") if sealed else read_command(frame.get("body"))
         if command.nick is not None:
             await self.rename_to(command.nick)
             self.push(command_done_frame("nick", client_id))
@@ -31,7 +34,15 @@ class ConversationFrames:
         if frame.get("attachments") is not None:
             attachments = await side_db(find_attachments)(self.room, self.session_key, frame["attachments"], client_id)
         return check_new_message(
-            self.room, self.name, command.body, client_id, self.session_key, parent, command.action, attachments or ()
+            self.room,
+            self.name,
+            command.body,
+            client_id,
+            self.session_key,
+            parent,
+            command.action,
+            attachments or (),
+            sealed or (),
         )
 
     async def receive_pin(self, frame):

@@ -2,6 +2,7 @@
 
 from rooms.protocol import message_changed_event
 from rooms.realtime.db_threads import main_db
+from rooms.services.encryption import check_sealed
 from rooms.services.moderation import check_not_muted
 from rooms.services.rich import delete_message, edit_message, toggle_reaction
 from rooms.validation import check_rate
@@ -16,7 +17,8 @@ class RichFrames:
     async def receive_edit(self, frame):
         check_not_muted(self.muted_until)
         check_rate(self.bucket)
-        message = await main_db(edit_message)(self.room, frame.get("id"), self.session_key, frame.get("body"))
+        sealed = check_sealed(self.room, frame) or ()
+        message = await main_db(edit_message)(self.room, frame.get("id"), self.session_key, frame.get("body"), sealed)
         await self.hub.publish(self.code, message_changed_event(message))
 
     async def receive_delete(self, frame):

@@ -40,13 +40,13 @@ class RoomConsumer(ConversationFrames, ChatFrames, BotFrames, OwnerFrames, RichF
     """A member: listed in the room, may send, and follows the owner's decisions."""
 
     frame_handlers = {
-        "message": ({"body", "client_id", "reply_to", "attachments"}, ChatFrames.receive_message),
+        "message": ({"body", "ciphertext", "iv", "client_id", "reply_to", "attachments"}, ChatFrames.receive_message),
         "ping": (set(), ChatFrames.receive_ping),
         "rename": ({"name"}, ChatFrames.receive_rename),
         "typing": (set(), ChatFrames.receive_typing),
         "history": ({"before", "around"}, ChatFrames.receive_history),
         "sync": ({"after_seq"}, ChatFrames.receive_sync),
-        "edit": ({"id", "body"}, RichFrames.receive_edit),
+        "edit": ({"id", "body", "ciphertext", "iv"}, RichFrames.receive_edit),
         "delete": ({"id"}, RichFrames.receive_delete),
         "react": ({"id", "emoji"}, RichFrames.receive_react),
         "pin": ({"id", "pinned"}, ConversationFrames.receive_pin),

@@ -7,6 +7,7 @@ from rooms.limits import SEARCH_RATE_BURST, SEARCH_RATE_PER_SECOND
 from rooms.protocol import history_around_frame, search_results_frame
 from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import TokenBucket
+from rooms.services.encryption import check_server_may_search
 from rooms.services.search import history_around, search_messages
 from rooms.validation import check_rate
 
@@ -26,6 +27,7 @@ class SearchFrames:
         if "before" in frame:
             about["before"] = frame["before"]
         try:
+            check_server_may_search(self.room)
             check_rate(self.search_bucket, _("You are searching too fast; wait a moment."))
             messages, has_more = await side_db(search_messages)(self.room, q, frame.get("before"))
         except ChatError as error:

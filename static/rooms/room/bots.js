@@ -7,7 +7,7 @@ import { CLAIMED } from "./frames.js";
 import { formatDateTime, gettext, interpolate } from "./i18n.js";
 
 // Refusals of the owner's bot requests, shown in the dialog (the composer's error line is under it).
-const BOT_ERRORS = ["bot_name_taken", "too_many_bots", "bot_not_found", "invalid_name", "forbidden"];
+const BOT_ERRORS = ["bot_name_taken", "too_many_bots", "bot_not_found", "invalid_name", "forbidden", "encrypted_room"];
 const COPIED_MS = 2000;
 
 // The shell command that posts a first message with a new token.

@@ -4,11 +4,12 @@ import { gettext } from "./i18n.js";
 
 const COPIED_MS = 2000;
 
-export function createInvite() {
+// link: the full invite link when it is not the room's path alone (an encrypted room's carries its key).
+export function createInvite({ link: fullLink } = {}) {
   const copy = document.getElementById("copy-link");
   const label = copy.textContent; // as the page says it, in its language
   copy.addEventListener("click", async () => {
-    const link = new URL(copy.dataset.invitePath, location.origin).href;
+    const link = fullLink ?? new URL(copy.dataset.invitePath, location.origin).href;
     try {
       await navigator.clipboard.writeText(link);
       copy.textContent = gettext("Link copied");

@@ -86,6 +86,8 @@ export function createMessages({ config, frames, rich, mentions, scroll, onNewFr
     if (!ids.add(message.id)) return false;
     const own = isOwn(message, config);
     const item = el("li", own ? "message own" : "message");
+    // An encrypted room's message this page could not decrypt (room/encrypted.js) shows its placeholder.
+    if (message.undecryptable) item.classList.add("undecryptable");
     item.dataset.name = message.name;
     item.dataset.ts = message.ts;
     const header = el("div", "message-header");

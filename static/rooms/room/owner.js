@@ -82,14 +82,19 @@ export function createOwner({ config, frames, socket, status, confirmAction }) {
       : gettext("No expiry: the room stays until it has been idle for a long time.");
   }
 
+  // An encrypted room's links carry its key in the fragment as the page's own does (docs/e2ee.md).
+  const keyFragment = /^#k=/.test(location.hash) ? location.hash : "";
+  const ownerLink = byId("owner-link");
+  if (ownerLink?.value && keyFragment) ownerLink.value += keyFragment;
+
   // A new owner learns its owner link live (the link holds the new key; only its sessions get it).
   function showOwnerLink(path) {
-    byId("owner-link").value = new URL(path, location.origin).href;
+    byId("owner-link").value = new URL(path, location.origin).href + keyFragment;
     byId("owner-link-row").hidden = false;
   }
 
   function showWatchLink(path) {
-    watchLink.value = path ? new URL(path, location.origin).href : "";
+    watchLink.value = path ? new URL(path, location.origin).href + keyFragment : "";
   }
 
   function showWatchActive(active) {

@@ -39,8 +39,21 @@ export function socketUrl(location, config, query) {
   return `${scheme}://${location.host}/ws/rooms/${path}/${query}`;
 }
 
-export function createSocket({ config, frames, status }) {
+// An uncaught error in a frame's handlers is reported as the browser reports any other, not lost
+// in the promise chain that keeps frames in order.
+function reportLater(error) {
+  setTimeout(() => {
+    throw error;
+  });
+}
+
+// inbound(frame) and outbound(frame), when given (an encrypted room, room/encrypted.js), are async
+// transforms of every frame received and sent; frames keep their order through them, and an
+// outbound result of null is not sent.
+export function createSocket({ config, frames, status, inbound = null, outbound = null }) {
   const resume = new ResumePoint();
+  let received = Promise.resolve();
+  let sent = Promise.resolve();
   const connectListeners = [];
   let socket = null;
   let failedAttempts = 0;
@@ -66,7 +79,11 @@ export function createSocket({ config, frames, status }) {
       } catch {
         return;
       }
-      frames.dispatch(frame);
+      if (!inbound) return frames.dispatch(frame);
+      received = received
+        .then(() => inbound(frame))
+        .then((changed) => frames.dispatch(changed))
+        .catch(reportLater);
     });
     socket.addEventListener("close", () => {
       socket = null;
@@ -102,7 +119,17 @@ export function createSocket({ config, frames, status }) {
     // Sends now if connected; returns whether it did.
     send(frame) {
       if (!isOpen()) return false;
-      socket.send(JSON.stringify(frame));
+      if (!outbound) {
+        socket.send(JSON.stringify(frame));
+        return true;
+      }
+      const target = socket;
+      sent = sent
+        .then(() => outbound(frame))
+        .then((changed) => {
+          if (changed && target.readyState === WebSocket.OPEN) target.send(JSON.stringify(changed));
+        })
+        .catch(reportLater);
       return true;
     },
     // listener() runs as each (re)connect begins, before any of its frames arrive.
