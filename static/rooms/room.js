@@ -104,7 +104,7 @@ if (!watching) {
     hasAttachments: images ? images.hasImages : () => false,
   });
   createInvite({ link: encryption?.inviteLink });
-  if (!encryption) createInviteQr({ config });
+  createInviteQr({ config, link: encryption?.inviteLink });
   // Close the socket before leaving so the others see the leave notice at once.
   document.querySelector(".leave-form").addEventListener("submit", () => socket.leave());
 }

@@ -154,6 +154,21 @@ def test_a_wrong_key_shows_the_notice_not_garbage(people, app_server):
     expect(mallory.page.locator("#messages li")).to_have_count(0)
 
 
+def test_the_invite_qr_code_is_drawn_in_the_browser_with_the_key(people, app_server):
+    (alice,) = people(1)
+    asked = []
+    alice.page.on("request", lambda request: asked.append(request.url))
+    code, link = create_encrypted_room(alice, "Alice")
+    connected(alice)
+    alice.page.click("#show-qr")
+    drawn = alice.page.locator("#invite-qr svg.invite-qr-image[role=img]")
+    expect(drawn).to_be_visible()
+    assert link in drawn.get_attribute("aria-label")  # the link it encodes carries #k=…
+    assert alice.page.locator("#invite-qr svg path").get_attribute("d").count("h1v1h-1z") > 100
+    expect(alice.page.locator("#invite-qr .invite-qr-link")).to_have_text(link)
+    assert not [url for url in asked if "/qr.svg" in url or "#k=" in url]  # the key never left the page
+
+
 def test_search_edits_replies_and_the_decrypted_transcript_work_in_the_browser(people, app_server):
     alice, bob = people(2)
     code, link = create_encrypted_room(alice, "Alice")
