@@ -198,7 +198,7 @@ def test_watch_page_is_read_only_and_needs_no_name(client, owned_room):
     html = page.content.decode()
     config = dict(page.context["config"])
     assert config.pop("limits") == page_limits()
-    assert config == {"code": room.code, "name": None, "watch": token, "expires_at": None}
+    assert config == {"code": room.code, "name": None, "watch": token, "expires_at": None, "encryption": None}
     assert 'id="read-only-note"' in html and 'id="watcher-count"' in html
     for member_only in ('id="message"', 'id="send"', 'id="rename-toggle"', 'id="room-menu"', 'id="transcript-text"'):
         assert member_only not in html
