@@ -88,11 +88,11 @@ def test_two_people_chat_and_the_server_a_keyless_member_and_the_exports_see_no_
     bob, eve = people(2)
     code, link = create_encrypted_room(alice, "Alice")
     expect(alice.page.locator("#e2ee-badge")).to_be_visible()
-    # The invite carries the key in its fragment; the server-drawn QR code (which cannot) is not offered.
+    # The invite carries the key in its fragment (and so does its QR code, drawn in the page: below).
     alice.page.click("#copy-link")
     expect(alice.page.locator("#copy-link")).to_have_text("Link copied")
     assert alice.page.evaluate("navigator.clipboard.readText()") == link
-    expect(alice.page.locator("#show-qr")).to_have_count(0)
+    expect(alice.page.locator("#show-qr")).to_have_count(1)
     assert alice.page.locator("#invite-link-text").get_attribute("href") == link
 
     # Eve is a member (she has the room's code) but not the key: the page says how to open it.
