@@ -195,3 +195,10 @@ async def clients():
             await client.close()
         except Exception:
             pass
+
+
+@pytest.fixture
+def long_budget_window(monkeypatch):
+    """The bot budget's fixed window made a day long: a flood test never straddles two windows,
+    however slowly the database stores its posts."""
+    monkeypatch.setattr("rooms.services.budgets.BOT_BUDGET_WINDOW_SECONDS", 24 * 3600)

@@ -11,27 +11,17 @@ from django.test import Client
 from rooms.limits import BOT_POSTS_PER_WINDOW, BOT_REQUEST_MAX_BYTES
 from rooms.models import Message
 from rooms.services.bots import create_bot_token, revoke_bot_token
-from rooms.services.moderation import new_owner_key
 from rooms.services.rooms import create_room
+from tests.support.bots import assert_error, room_with_bot
 from tests.support.ws import next_of, read_opening, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def long_budget_window(monkeypatch):
-    """The bot budget's fixed window made a day long: a flood test never straddles two windows,
-    however slowly the database stores its posts."""
-    monkeypatch.setattr("rooms.services.budgets.BOT_BUDGET_WINDOW_SECONDS", 24 * 3600)
-
-
-@pytest.fixture
 def bot_room():
     """A room with an owner key and one bot token "CI"; returns (room, owner key, token)."""
-    room = create_room()
-    key = new_owner_key(room)
-    _bot, token = create_bot_token(room, key, "CI")
-    return room, key, token
+    return room_with_bot("CI")
 
 
 def url(room):
@@ -42,14 +32,6 @@ def post(client, room, token, data, content_type="application/json"):
     body = data if isinstance(data, (str, bytes)) else json.dumps(data)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return client.post(url(room), body, content_type=content_type, headers=headers)
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    payload = response.json()
-    assert payload["error"] == code and payload["detail"]
-    return payload
 
 
 def test_a_bot_posts_a_message_stored_as_a_bots(bot_room):

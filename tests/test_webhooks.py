@@ -10,36 +10,19 @@ from django.test import Client
 from rooms.limits import BOT_POSTS_PER_WINDOW, BOT_REQUEST_MAX_BYTES
 from rooms.models import Message
 from rooms.services.bots import create_bot_token, revoke_bot_token
-from rooms.services.moderation import new_owner_key
-from rooms.services.rooms import create_room
+from tests.support.bots import assert_error, room_with_bot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def long_budget_window(monkeypatch):
-    """The bot budget's fixed window made a day long: a flood test never straddles two windows,
-    however slowly the database stores its posts."""
-    monkeypatch.setattr("rooms.services.budgets.BOT_BUDGET_WINDOW_SECONDS", 24 * 3600)
-
-
-@pytest.fixture
 def hook():
     """A room with a bot token "Grafana"; returns (room, owner key, token)."""
-    room = create_room()
-    key = new_owner_key(room)
-    _bot, token = create_bot_token(room, key, "Grafana")
-    return room, key, token
+    return room_with_bot("Grafana")
 
 
 def post_json(token, payload):
     return Client().post(f"/hooks/{token}", json.dumps(payload), content_type="application/json")
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    assert response.json()["error"] == code and response.json()["detail"]
 
 
 def test_a_json_payload_posts_with_slacks_ok(hook):
