@@ -253,8 +253,10 @@ PRESENCE_STALE_SECONDS = env_int("PRESENCE_STALE_SECONDS", 30)  # presence of a 
 # A member whose last connection closed is still listed this long, and is not announced as gone if
 # he comes back meanwhile (a refresh, a deploy, a phone changing networks).
 PRESENCE_GRACE_SECONDS = float(os.environ.get("PRESENCE_GRACE_SECONDS", 5))
-# A room's full member list goes out at most this often (join/leave notices carry each change).
+# A room's full member list goes out once its membership has been still this long, and at least
+# every PRESENCE_PUBLISH_MAX_SECONDS while it keeps changing (join/leave notices carry each change).
 PRESENCE_PUBLISH_SECONDS = float(os.environ.get("PRESENCE_PUBLISH_SECONDS", 0.5))
+PRESENCE_PUBLISH_MAX_SECONDS = float(os.environ.get("PRESENCE_PUBLISH_MAX_SECONDS", 5))
 MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  # sustained messages/s per connection
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
 OWNER_RATE_PER_SECOND = float(os.environ.get("OWNER_RATE_PER_SECOND", 1))  # sustained owner frames/s per connection

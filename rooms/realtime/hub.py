@@ -51,6 +51,7 @@ class RoomHub:
         self.tasks = []
         self.started = None
         self.members_wanted = set()  # rooms whose member list changed since its last reading
+        self.members_changed_at = {}  # when each of those last changed (loop time)
         self.presence_publishing = set()  # rooms whose member list is being read, published or paused
         self.publications = set()  # their tasks
         self.sequencer = RoomSequencer(self.hand_out)
@@ -144,11 +145,14 @@ class RoomHub:
         presence change committed). Returns a future of that publication when it starts now,
         or None when it will come later: the caller need not wait for it.
 
-        A room's list goes out at most once per PRESENCE_PUBLISH_SECONDS: calls while a read is in
-        flight or during the pause after a publication share the next one. Pages apply join, leave
-        and rename notices to their list at once, so the full list only confirms it; sent on every
-        change, a storm of N joins would cost N lists of up to N names to each of N members."""
+        The list goes out once the room's membership has been still for PRESENCE_PUBLISH_SECONDS
+        (at once when that is 0), and at least every PRESENCE_PUBLISH_MAX_SECONDS while it keeps
+        changing. Pages apply join, leave and rename notices to their list at once, so the full
+        list only confirms it; sent on every change, a storm of N joins would cost N lists of up
+        to N names to each of N members, and even one list per half-second costs a busy room more
+        than its joins do."""
         self.members_wanted.add(code)
+        self.members_changed_at[code] = asyncio.get_running_loop().time()
         if code in self.presence_publishing:
             return None
         self.presence_publishing.add(code)
@@ -156,11 +160,15 @@ class RoomHub:
         task = asyncio.ensure_future(self._publish_members(code, room, published))
         self.publications.add(task)
         task.add_done_callback(self.publications.discard)
-        return published
+        return published if settings.PRESENCE_PUBLISH_SECONDS <= 0 else None
 
     async def _publish_members(self, code, room, published):
+        loop = asyncio.get_running_loop()
         try:
             while code in self.members_wanted:
+                await self._wait_for_settled_members(code, loop)
+                if code not in self.members_wanted:
+                    break  # the hub is stopping
                 self.members_wanted.discard(code)
                 try:
                     # On the main database thread: a rename publishes its lists from there, and
@@ -171,11 +179,22 @@ class RoomHub:
                     logger.warning("publishing the member list of room %s failed", code, exc_info=True)
                 if not published.done():
                     published.set_result(None)
-                await asyncio.sleep(settings.PRESENCE_PUBLISH_SECONDS)
         finally:
             if not published.done():
                 published.set_result(None)
             self.presence_publishing.discard(code)
+            self.members_changed_at.pop(code, None)
+
+    async def _wait_for_settled_members(self, code, loop):
+        """Until the room's membership has been still for PRESENCE_PUBLISH_SECONDS, or it has been
+        changing for PRESENCE_PUBLISH_MAX_SECONDS."""
+        settle, longest = settings.PRESENCE_PUBLISH_SECONDS, settings.PRESENCE_PUBLISH_MAX_SECONDS
+        latest = loop.time() + longest
+        while code in self.members_wanted:
+            delay = min(self.members_changed_at.get(code, 0) + settle, latest) - loop.time()
+            if delay <= 0:
+                return
+            await asyncio.sleep(delay)
 
 
 async def publish_rooms_removed(codes):
