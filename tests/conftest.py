@@ -106,16 +106,22 @@ def pytest_runtest_setup(item):
 @pytest.fixture(autouse=True)
 def fresh_cache(settings):
     """Join-attempt counters live in the cache: every test starts with none. A private in-memory
-    cache, since clearing the Redis cache would flush the Redis database other test servers use."""
-    from django.core.cache import cache
+    cache, since clearing the Redis cache would flush the Redis database other test servers use.
+    Template fragments too: a test may change a limit the cached markup shows."""
+    from django.core.cache import caches
 
     from rooms.services.budgets import cache_health
 
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
-    cache.clear()
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"},
+        "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests-fragments"},
+    }
+    for alias in settings.CACHES:
+        caches[alias].clear()
     cache_health.recovered()  # a test's cache outage must not switch the limits off for the next
     yield
-    cache.clear()
+    for alias in settings.CACHES:
+        caches[alias].clear()
 
 
 # --- server processes sharing PostgreSQL and Redis (tests marked production) ----------------

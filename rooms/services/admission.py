@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rooms.errors import ChatError
 from rooms.models import RoomSanction
 from rooms.services.budgets import count, guarded, limiter_cache, take
-from rooms.services.moderation import ban_wait, is_owner, sanction_until
+from rooms.services.moderation import ban_wait, is_owner, sanctions_in_force
 from rooms.services.presence import live_presences
 from rooms.services.rooms import find_room
 from rooms.services.sessions import ADMITTED_ROOMS_SESSION_KEY, has_joined
@@ -93,14 +93,16 @@ def find_room_to_join(code, ip, session=None):
     return room
 
 
-def check_may_join(room, session_key, owner_key=None, ip=None, session=None):
+def check_may_join(room, session_key, owner_key=None, ip=None, session=None, sanctions=None):
     """Refuse a kicked session (until its kick ends), a session new to the room from the address
     of a kicked member (`ip`, until the ban ends; sessions admitted before are not new) and, in a
     locked room, anyone who was not present when it was locked and is not present now; the owner
-    may always join."""
+    may always join. `sanctions`: the session's sanctions in force, when the caller has read them."""
     if is_owner(room, owner_key):
         return
-    until = sanction_until(room, session_key, RoomSanction.KICK)
+    if sanctions is None:
+        sanctions = sanctions_in_force(room, session_key)
+    until = sanctions.get(RoomSanction.KICK)
     if until is not None:
         wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
         raise ChatError("kicked", _("The owner removed you from this room."), retry_after=wait)

@@ -71,12 +71,18 @@ def transfer_ownership(room, key, to_name):
 
 def sanction_until(room, session_key, kind):
     """When the session's sanction of this kind ends, or None if none is in force."""
-    return (
-        room.sanctions.filter(session_key=session_key, kind=kind, until__gt=timezone.now())
-        .order_by("-until")
-        .values_list("until", flat=True)
-        .first()
-    )
+    return sanctions_in_force(room, session_key).get(kind)
+
+
+def sanctions_in_force(room, session_key):
+    """{kind: when it ends} for the session's sanctions in force in the room: one query for a
+    joining connection's kick and mute."""
+    ends = {}
+    for kind, until in room.sanctions.filter(session_key=session_key, until__gt=timezone.now()).values_list(
+        "kind", "until"
+    ):
+        ends[kind] = max(until, ends.get(kind, until))
+    return ends
 
 
 def _sanction(room, key, name, kind, minutes):

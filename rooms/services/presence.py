@@ -4,7 +4,7 @@ renaming a member; expiring the presence of processes that died."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -38,11 +38,18 @@ def add_presence(room, server_id, channel_name, name, session_key, ip=""):
     this session's first connection in the room."""
     with transaction.atomic():
         first = not live_presences(room).filter(session_key=session_key).exists()
-        # get_or_create: a process re-registering its connections may race a connection's own add.
-        Presence.objects.get_or_create(
-            channel_name=channel_name,
-            defaults={"room": room, "server_id": server_id, "name": name, "session_key": session_key, "ip": ip},
-        )
+        try:
+            with transaction.atomic():
+                Presence.objects.create(
+                    channel_name=channel_name,
+                    room=room,
+                    server_id=server_id,
+                    name=name,
+                    session_key=session_key,
+                    ip=ip,
+                )
+        except IntegrityError:
+            pass  # a process re-registering its connections raced this connection's own add
     return first
 
 

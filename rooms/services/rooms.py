@@ -68,6 +68,8 @@ def find_room(code):
 
 def rooms_in_order(codes):
     """The rooms of `codes` that still exist, in the order of `codes`."""
+    if not codes:
+        return []  # a first visit: no query to build
     found = {room.code: room for room in Room.objects.filter(code__in=codes)}
     return [found[code] for code in codes if code in found]
 

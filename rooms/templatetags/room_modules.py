@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django import template
 from django.contrib.staticfiles import finders
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.templatetags.static import static
 from django.utils.html import format_html_join
 
@@ -24,4 +26,16 @@ def module_paths():
 
 @register.simple_tag
 def module_preloads():
+    return preload_links()
+
+
+@functools.cache
+def preload_links():
+    # Every room page carries the same links until the next deploy: build them once per process.
     return format_html_join("\n", '<link rel="modulepreload" href="{}">', ((static(path),) for path in module_paths()))
+
+
+@receiver(setting_changed)
+def forget_preload_links(setting, **kwargs):
+    if setting in ("STORAGES", "STATIC_URL"):
+        preload_links.cache_clear()

@@ -1,6 +1,5 @@
 """A member's connection to a room (`ws/rooms/<CODE>/`): its admission and its frame table."""
 
-from django.db import DatabaseError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +22,7 @@ from rooms.realtime.consumers.rich import RichFrames
 from rooms.realtime.consumers.search import SearchFrames
 from rooms.realtime.db_threads import side_db
 from rooms.services.admission import check_may_join, find_room_to_join, needs_passphrase, take_new_join
-from rooms.services.moderation import sanction_until
+from rooms.services.moderation import sanctions_in_force
 from rooms.services.presence import add_presence, remove_presence
 from rooms.services.sessions import owner_key_in_session, read_session
 
@@ -34,6 +33,14 @@ REFUSAL_CLOSE_CODES = {
     "locked": CLOSE_LOCKED,
     "rate_limited": CLOSE_RATE_LIMITED,
 }
+
+
+class Refused(Exception):
+    """This connection may not join: the error frame's code and detail, and the close code."""
+
+    def __init__(self, code, detail, close_code, **extra):
+        super().__init__(code)
+        self.code, self.detail, self.close_code, self.extra = code, detail, close_code, extra
 
 
 class RoomConsumer(ConversationFrames, ChatFrames, BotFrames, OwnerFrames, RichFrames, SearchFrames, RoomConnection):
@@ -85,45 +92,49 @@ class RoomConsumer(ConversationFrames, ChatFrames, BotFrames, OwnerFrames, RichF
 
     async def admit(self):
         """Find the room and check that this connection may join it: True, or False after refusing."""
-        self.name, self.session_key = await side_db(read_session)(self.scope.get("session"))
-        # Loaded just now (no query): the language picked on the page beats Accept-Language.
-        self.language = session_language(self.scope.get("session")) or self.language
-        if not self.name or not self.session_key:
-            await self.refuse("no_name", _("Choose a display name on the room page first."), CLOSE_NO_NAME)
-            return False
         try:
-            self.room = await side_db(find_room_to_join)(self.code, self.client_ip(), self.scope.get("session"))
-        except ChatError as error:
-            await self.refuse(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra)
+            await side_db(self.read_admission)()
+        except Refused as refusal:
+            self.use_session_language()
+            await self.refuse(refusal.code, refusal.detail, refusal.close_code, **refusal.extra)
             return False
-        if self.room is None:
-            await self.refuse(
-                "room_not_found",
-                format_lazy(_("There is no room with code {code}."), code=self.code),
-                CLOSE_ROOM_NOT_FOUND,
-            )
-            return False
-        try:
-            self.owner_key, self.muted_until = await side_db(self.load_standing)()
-        except DatabaseError:
-            await self.refuse_unavailable()
-            return False
-        except ChatError as error:
-            await self.refuse(
-                error.code, error.detail, REFUSAL_CLOSE_CODES.get(error.code, CLOSE_LOCKED), **error.extra
-            )
-            return False
+        self.use_session_language()
         return True
+
+    def use_session_language(self):
+        # The session was loaded by the admission (no query): the language picked on the page
+        # beats Accept-Language.
+        self.language = session_language(self.scope.get("session")) or self.language
+
+    def read_admission(self):
+        """Who this is, the room, and this session's standing in it, in one trip to the database
+        thread (a join storm makes thousands of these); raises Refused when it may not join."""
+        self.name, self.session_key = read_session(self.scope.get("session"))
+        if not self.name or not self.session_key:
+            raise Refused("no_name", _("Choose a display name on the room page first."), CLOSE_NO_NAME)
+        try:
+            self.room = find_room_to_join(self.code, self.client_ip(), self.scope.get("session"))
+        except ChatError as error:
+            raise Refused(error.code, error.detail, CLOSE_RATE_LIMITED, **error.extra) from None
+        if self.room is None:
+            detail = format_lazy(_("There is no room with code {code}."), code=self.code)
+            raise Refused("room_not_found", detail, CLOSE_ROOM_NOT_FOUND)
+        try:
+            self.owner_key, self.muted_until = self.load_standing()
+        except ChatError as error:
+            close_code = REFUSAL_CLOSE_CODES.get(error.code, CLOSE_LOCKED)
+            raise Refused(error.code, error.detail, close_code, **error.extra) from None
 
     def load_standing(self):
         """This session's owner key and mute, after the room's admission rules (kick, lock,
         passphrase) let it in."""
         key = owner_key_in_session(self.scope.get("session"), self.room.code)
-        check_may_join(self.room, self.session_key, key, self.client_ip(), self.scope.get("session"))
+        sanctions = sanctions_in_force(self.room, self.session_key)
+        check_may_join(self.room, self.session_key, key, self.client_ip(), self.scope.get("session"), sanctions)
         if needs_passphrase(self.room, self.scope["session"], key):
             raise ChatError("passphrase_required", _("This room needs its passphrase: reload the page to enter it."))
         take_new_join(self.client_ip(), self.scope.get("session"), self.code)
-        return key, sanction_until(self.room, self.session_key, "mute")
+        return key, sanctions.get("mute")
 
     def register(self):
         """Record this connection in the room (its presence); True when its session just arrived.
