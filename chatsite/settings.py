@@ -239,7 +239,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 # Database sessions: the websocket consumer can save a rename into the session.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "chatsite.session_store"  # database sessions (see there)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)

@@ -298,10 +298,10 @@ def test_other_server_errors_stay_server_errors(monkeypatch):
 
 
 def test_joining_reads_the_room_once_per_request(client, django_assert_max_num_queries):
-    # A join storm is this path a thousand times: the form (room, name taken?, session) and the
+    # A join storm is this path a thousand times: the form (room, name taken?, session insert) and the
     # page (session, room, kick, ban, names, first history page, session update).
     room = create_room()
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         assert post_home(client, name="Zed", code=room.code, join="").status_code == 302
     with django_assert_max_num_queries(9):
         assert client.get(f"/rooms/{room.code}/").status_code == 200
