@@ -120,12 +120,18 @@ class Presence(models.Model):
     server = models.ForeignKey(ServerProcess, on_delete=models.CASCADE, related_name="presences")
     channel_name = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=32)
+    # What names are compared by (validation.name_key), indexed so that "is this name taken here?"
+    # is one lookup however many are in the room. NFKC can make a name longer than it was.
+    name_key = models.CharField(max_length=640, blank=True, default="", db_default="")
     session_key = models.CharField(max_length=64)
     ip = models.CharField(max_length=64, blank=True, default="", db_default="")  # where a kick's ban applies
     connected_at = models.DateTimeField(auto_now_add=True)
     # When the connection closed: it still counts for PRESENCE_GRACE_SECONDS, so a member who
     # comes straight back (a refresh, a deploy) is neither announced as gone nor as arriving.
     left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "name_key"], name="presence_room_name_key")]
 
     def __str__(self):
         return f"{self.name} in {self.room_id}"

@@ -8,6 +8,7 @@ from rooms.services.messages import NewMessage, post_message, recent_history, st
 from rooms.services.presence import (
     add_presence,
     beat_heart,
+    check_name_free,
     expire_stale_servers,
     remove_presence,
     rename_member,
@@ -16,6 +17,7 @@ from rooms.services.presence import (
 )
 from rooms.services.rooms import create_room, find_room
 from rooms.validation import check_name
+from tests.support.database import be_online
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +134,27 @@ def test_a_message_for_a_room_removed_meanwhile_is_refused_without_harming_the_b
     with pytest.raises(ChatError) as error:
         post_message(doomed, "Ann", "again")
     assert error.value.code == "room_removed"
+
+
+def test_a_taken_name_is_found_in_one_query_however_full_the_room(django_assert_num_queries):
+    room = create_room()
+    for number in range(50):
+        be_online(room, f"Member {number}")
+    be_online(room, "Ｚｅｄ")  # full-width: the same name as "zed"
+    with django_assert_num_queries(1), pytest.raises(ChatError) as taken:
+        check_name_free(room, " ZED ")
+    assert taken.value.code == "name_taken"
+    with django_assert_num_queries(1):
+        check_name_free(room, "Zoe")
+    check_name_free(room, "zed", session_key="Ｚｅｄ")  # one's own name is one's own
+
+
+def test_a_renamed_member_s_new_name_is_taken_and_the_old_one_free(session_for):
+    room = create_room()
+    key = session_for("Ann")
+    beat_heart("test-server")
+    add_presence(room, "test-server", "ann-1", "Ann", key)
+    rename_member(key, "Annie")
+    with pytest.raises(ChatError):
+        check_name_free(room, "ANNIE")
+    check_name_free(room, "Ann")

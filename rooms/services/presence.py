@@ -45,6 +45,7 @@ def add_presence(room, server_id, channel_name, name, session_key, ip=""):
                     room=room,
                     server_id=server_id,
                     name=name,
+                    name_key=name_key(name),
                     session_key=session_key,
                     ip=ip,
                 )
@@ -101,8 +102,7 @@ def check_name_free(room, name, session_key=None):
     others = live_presences(room)
     if session_key:
         others = others.exclude(session_key=session_key)
-    key = name_key(name)
-    if any(name_key(other) == key for other in others.values_list("name", flat=True).distinct()):
+    if others.filter(name_key=name_key(name)).exists():
         raise ChatError(
             "name_taken",
             format_lazy(_("Someone in this room is already called {name}; please choose another name."), name=name),
@@ -166,7 +166,7 @@ def rename_member(session_key, new_name):
         check_name_free(room, new_name, session_key)
     store["name"] = new_name
     store.save()
-    Presence.objects.filter(session_key=session_key).update(name=new_name)
+    Presence.objects.filter(session_key=session_key).update(name=new_name, name_key=name_key(new_name))
     rooms = {room.code: room_presence(room) for room in in_rooms}
     return old_name, new_name, rooms
 

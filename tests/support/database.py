@@ -9,8 +9,8 @@ from datetime import timedelta
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from rooms.models import Message, Presence, Room
-from rooms.services.presence import beat_heart
+from rooms.models import Message, Room
+from rooms.services.presence import add_presence, beat_heart
 from rooms.services.rooms import create_room
 
 
@@ -30,9 +30,7 @@ def make_room(title="", code=None, messages=0, days_old=0, name="Ann"):
 def be_online(room, name="Bob"):
     """`name` is in `room` on a live server process (its session key is the name)."""
     beat_heart("test-server")
-    Presence.objects.create(
-        room=room, server_id="test-server", channel_name=f"conn-{room.code}-{name}", name=name, session_key=name
-    )
+    add_presence(room, "test-server", f"conn-{room.code}-{name}", name, session_key=name)
 
 
 async def stored_bodies(code):
