@@ -1,12 +1,20 @@
-"""uvicorn's sans-I/O websockets protocol with each connection's writes coalesced per loop turn.
+"""uvicorn's sans-I/O websockets protocol with each connection's writes coalesced per loop turn,
+and a room's event framed once for all its members.
 
 A burst of room messages reaches one connection as several frames in a row; uvicorn writes each
 to its socket at once, one system call per frame. Here the frames written in one turn of the event
 loop go out in one write at the end of it: the same bytes in the same order, fewer system calls.
-`make run` selects it with `--ws chatsite.websocket_protocol:CoalescingWebSocketProtocol`.
+
+The hub hands every member of a room the same string; uvicorn would encode and frame it again for
+each of them. A server's frames are unmasked and (with permessage-deflate off, as `make run` has
+it) uncompressed, so the bytes are the same for everyone: they are built once (what
+`websockets.broadcast` does). `make run` selects this protocol with
+`--ws chatsite.websocket_protocol:CoalescingWebSocketProtocol`.
 """
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 
 class CoalescingTransport:
@@ -49,8 +57,45 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+_last_text_frame = (None, b"")  # (text, its frame): the event being fanned out right now
+
+
+def text_frame(text):
+    """A server's complete text frame carrying `text` (unmasked, uncompressed)."""
+    global _last_text_frame
+    last_text, frame = _last_text_frame
+    if text is not last_text:
+        frame = Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+        _last_text_frame = (text, frame)
+    return frame
+
+
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's `websockets-sansio` protocol writing through a `CoalescingTransport`."""
+    """uvicorn's `websockets-sansio` protocol writing through a `CoalescingTransport`, with text
+    frames built once per event."""
 
     def connection_made(self, transport):
         super().connection_made(CoalescingTransport(transport, self.loop))
+
+    async def send(self, message):
+        if message["type"] == "websocket.send" and self.sends_plain_frames():
+            text = message.get("text")
+            if text is not None:
+                self.transport.write(text_frame(text))
+                return
+        # The handshake, a close, flow control (waiting until writable), a compressed connection:
+        # uvicorn's own path.
+        await super().send(message)
+
+    def sends_plain_frames(self):
+        conn = self.conn
+        return (
+            self.handshake_complete
+            and self.initial_response is None
+            and not self.close_sent
+            and not self.disconnected
+            and self.writable.is_set()
+            and conn.state is State.OPEN
+            and not conn.extensions
+            and not conn.expect_continuation_frame
+        )

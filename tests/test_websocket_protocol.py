@@ -1,5 +1,5 @@
 """The coalescing websocket transport under uvicorn: a burst of frames leaves in one write, in
-order, and nothing written before a close is lost."""
+order, and nothing written before a close is lost; an event sent to many members is framed once."""
 
 import asyncio
 import contextlib
@@ -8,6 +8,7 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError
 
+from chatsite import websocket_protocol
 from chatsite.websocket_protocol import CoalescingTransport
 from tests.support.servers import compose_uvicorn_command
 
@@ -39,12 +40,13 @@ async def burst_app(scope, receive, send):
     await send({"type": "websocket.close", "code": 4321})
 
 
-async def serve(app):
+async def serve(app, deflate=True):
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=0,
         ws="chatsite.websocket_protocol:CoalescingWebSocketProtocol",
+        ws_per_message_deflate=deflate,
         lifespan="off",
         log_level="warning",
     )
@@ -101,3 +103,66 @@ async def test_writes_of_one_loop_turn_reach_the_socket_as_one():
 def test_the_served_command_uses_the_coalescing_protocol():
     command = compose_uvicorn_command()
     assert command[command.index("--ws") + 1] == "chatsite.websocket_protocol:CoalescingWebSocketProtocol"
+
+
+# The three payload length encodings of a frame, and text that is not ASCII.
+EVENTS = ["hello", "é" * 100, "x" * 70_000, "last"]
+MEMBERS = 3
+
+
+def fan_out_app():
+    """Every connection waits; once MEMBERS are open, each event goes to all of them in turn (as
+    the hub delivers a room's event), the same string object to each."""
+    sends, everyone_in, sent = [], asyncio.Event(), asyncio.Event()
+
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        sends.append(send)
+        if len(sends) == MEMBERS:
+            everyone_in.set()
+            for text in EVENTS:
+                for member_send in sends:
+                    await member_send({"type": "websocket.send", "text": text})
+            sent.set()
+        await sent.wait()
+        await receive()  # the client's close
+
+    return app
+
+
+async def receive_events(port, compression):
+    async with connect(f"ws://127.0.0.1:{port}/", compression=compression, max_size=None) as socket:
+        return [await socket.recv() for _ in EVENTS]
+
+
+async def fan_out(deflate, monkeypatch):
+    """What each member received, and how many frames the protocol built itself."""
+    built = []
+
+    class CountedFrame(websocket_protocol.Frame):
+        def serialize(self, **kwargs):
+            built.append(self)
+            return super().serialize(**kwargs)
+
+    monkeypatch.setattr(websocket_protocol, "Frame", CountedFrame)
+    server, task, port = await serve(fan_out_app(), deflate=deflate)
+    try:
+        compression = "deflate" if deflate else None
+        received = await asyncio.gather(*(receive_events(port, compression) for _ in range(MEMBERS)))
+    finally:
+        server.should_exit = True
+        await task
+    return received, len(built)
+
+
+async def test_an_event_for_every_member_is_framed_once_and_arrives_whole(monkeypatch):
+    received, built = await fan_out(deflate=False, monkeypatch=monkeypatch)
+    assert received == [EVENTS] * MEMBERS
+    assert built == len(EVENTS)
+
+
+async def test_a_compressed_connection_gets_its_own_frames_through_uvicorn(monkeypatch):
+    received, built = await fan_out(deflate=True, monkeypatch=monkeypatch)
+    assert received == [EVENTS] * MEMBERS
+    assert built == 0  # compressed per connection by websockets, not shared
