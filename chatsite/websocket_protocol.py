@@ -57,6 +57,8 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+SEND_TEXT_NOW = "chatsite.send_text_now"  # the scope extension's name
+
 _last_text_frame = (None, b"")  # (text, its frame): the event being fanned out right now
 
 
@@ -76,6 +78,19 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def connection_made(self, transport):
         super().connection_made(CoalescingTransport(transport, self.loop))
+
+    def handle_connect(self, event):
+        super().handle_connect(event)
+        # An ASGI extension: the application may write a text frame without a task switch.
+        self.scope["extensions"][SEND_TEXT_NOW] = {"send": self.send_text_now}
+
+    def send_text_now(self, text):
+        """Write a text frame now, unless something stands in the way (the handshake, flow
+        control, a close, compression): then False, and the frame goes the ASGI way."""
+        if not self.sends_plain_frames():
+            return False
+        self.transport.write(text_frame(text))
+        return True
 
     async def send(self, message):
         if message["type"] == "websocket.send" and self.sends_plain_frames():

@@ -166,3 +166,19 @@ async def test_a_compressed_connection_gets_its_own_frames_through_uvicorn(monke
     received, built = await fan_out(deflate=True, monkeypatch=monkeypatch)
     assert received == [EVENTS] * MEMBERS
     assert built == 0  # compressed per connection by websockets, not shared
+
+
+async def test_the_application_may_write_frames_at_once_through_the_scope_extension():
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        send_now = scope["extensions"][websocket_protocol.SEND_TEXT_NOW]["send"]
+        assert all([send_now(text) for text in EVENTS])
+        await receive()
+
+    server, task, port = await serve(app, deflate=False)
+    try:
+        assert await receive_events(port, compression=None) == EVENTS
+    finally:
+        server.should_exit = True
+        await task

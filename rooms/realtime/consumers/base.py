@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from chatsite.websocket_protocol import SEND_TEXT_NOW
 from rooms.errors import ChatError
 from rooms.language import header_language
 from rooms.limits import (
@@ -67,6 +68,8 @@ class RoomConnection(AsyncWebsocketConsumer):
     outbox = None
     ending = False
     sent_in_history = frozenset()  # ids the history frames carried, while a live copy may follow
+    send_now = None  # the server's synchronous text frame writer, where it offers one
+    writing = False  # the outbox writer holds frames it has not sent yet
 
     # --- connection lifecycle -----------------------------------------------------------------
 
@@ -126,6 +129,7 @@ class RoomConnection(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
         self.history_bucket = TokenBucket(HISTORY_PAGES_PER_SECOND, HISTORY_PAGES_BURST)
         self.outbox = Outbox(settings.OUTBOUND_QUEUE_MAX, settings.OUTBOUND_QUEUE_MAX_BYTES)
+        self.send_now = self.scope.get("extensions", {}).get(SEND_TEXT_NOW, {}).get("send")
         self.pending = []  # live events that arrive while history is being sent
         self.writer = asyncio.ensure_future(self.write_outbox())
         self.hub = get_hub()
@@ -252,9 +256,12 @@ class RoomConnection(AsyncWebsocketConsumer):
     # --- outbound: a bounded queue per connection ---------------------------------------------
 
     def push(self, text):
-        """Queue a frame for this client. A client too slow to keep up is disconnected (it can
-        resume by id) rather than letting its queue grow without bound."""
+        """Send a frame to this client: at once when the server can write it now and nothing is
+        queued before it, else through the outbox. A client too slow to keep up is disconnected
+        (it can resume by id) rather than letting its queue grow without bound."""
         if self.outbox is None:
+            return
+        if self.send_now is not None and not self.writing and self.outbox.empty() and self.send_now(text):
             return
         try:
             self.outbox.put_nowait(text)
@@ -269,8 +276,11 @@ class RoomConnection(AsyncWebsocketConsumer):
         send = getattr(getattr(send, "__self__", None), "real_send", send)
         while True:
             # Everything queued since the last wake-up goes out together: one wake-up per burst.
-            for text in await outbox.take_all():
+            frames = await outbox.take_all()
+            self.writing = True  # frames in hand: a later one must not overtake them
+            for text in frames:
                 await send({"type": "websocket.send", "text": text})
+            self.writing = False
 
     def send_error(self, code, detail, **extra):
         self.push(self.error_text(code, detail, **extra))
