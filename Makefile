@@ -103,15 +103,16 @@ screenshots: $(VENV)/.dev-deps browser-deps
 	$(BIN)/python scripts/screenshots.py
 
 
-# Benchmarks (bench/README.md): the standard set with the floor, a smoke-sized run, and two
-# processes over PostgreSQL + Redis (both must listen on 127.0.0.1). On a shared machine
+# Benchmarks (bench/README.md): the standard set with the floor, roomchat on SQLite and on
+# PostgreSQL + Redis (uvicorn-pg: two processes; both services must listen on 127.0.0.1), a
+# smoke-sized run, and the heavy scenario alone on two processes. On a shared machine
 # `make bench BENCH_FLAGS=--priority=-10` keeps other work from starving the measurement.
 BENCH_FLAGS ?=
 bench: $(VENV)/.dev-deps
-	$(BIN)/python bench/run.py --servers floor,uvicorn,daphne --update-readme $(BENCH_FLAGS)
+	$(BIN)/python bench/run.py --servers floor,uvicorn,uvicorn-pg --update-readme $(BENCH_FLAGS)
 
 bench-quick: $(VENV)/.dev-deps
-	$(BIN)/python bench/run.py --quick --servers floor,uvicorn,daphne $(BENCH_FLAGS)
+	$(BIN)/python bench/run.py --quick --servers floor,uvicorn,uvicorn-pg,daphne $(BENCH_FLAGS)
 
 bench-2proc: $(VENV)/.dev-deps
 	$(BIN)/python bench/run.py --scenarios heavy --servers floor,uvicorn --processes 2 $(BENCH_FLAGS)

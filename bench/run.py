@@ -78,6 +78,11 @@ SERVER_COMMANDS = {
     "floor": [PYTHON, str(BENCH / "floor_server.py"), "--port", "{port}"],
 }
 
+# The production path as a server of its own, measured in the same run as the others: two
+# processes of a command above over PostgreSQL + Redis (the default pubsub layer), every room's
+# members spread over both so that every message crosses processes.
+PRODUCTION_SERVERS = {"uvicorn-pg": ("uvicorn", 2)}
+
 
 def free_port():
     with socket.socket() as sock:
@@ -325,7 +330,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small scenarios, one repeat (smoke test)")
     parser.add_argument("--scenarios", default="heavy,light,idle,joins,bigroom")
-    parser.add_argument("--servers", default="floor,uvicorn", help="any of " + ",".join(SERVER_COMMANDS))
+    parser.add_argument(
+        "--servers", default="floor,uvicorn", help="any of " + ",".join([*SERVER_COMMANDS, *PRODUCTION_SERVERS])
+    )
     parser.add_argument("--processes", type=int, default=1, help="roomchat processes (2: PostgreSQL + Redis)")
     parser.add_argument("--shared", action="store_true", help="PostgreSQL + Redis even for one process")
     parser.add_argument(
@@ -357,11 +364,11 @@ def main(argv=None):
         if scenario in ("heavy", "light"):
             params.update({k: v for k, v in (("rate", args.rate), ("duration", args.duration)) if v})
         for kind in args.servers.split(","):
-            procs = 1 if kind == "floor" else args.processes
+            command, procs = PRODUCTION_SERVERS.get(kind, (kind, 1 if kind == "floor" else args.processes))
             runs = []
             for number in range(repeats):
                 run = run_once(
-                    kind,
+                    command,
                     scenario,
                     params,
                     procs,
@@ -369,7 +376,7 @@ def main(argv=None):
                     args.workers,
                     not args.no_deflate,
                     args.priority,
-                    args.shared,
+                    args.shared or kind in PRODUCTION_SERVERS,
                     args.database,
                 )
                 runs.append(run)
@@ -386,6 +393,10 @@ def main(argv=None):
     shared = args.processes > 1 or args.shared
     layer = args.layer or ("Redis (default)" if shared else "in-memory")
     layer += "; PostgreSQL" if shared else "; SQLite"
+    production = [kind for kind in args.servers.split(",") if kind in PRODUCTION_SERVERS]
+    if production and not shared:
+        for kind in production:
+            layer += f"; {kind}: {PRODUCTION_SERVERS[kind][1]} processes, PostgreSQL + Redis"
     command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     header = (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()} — `{command.strip()}` — medians of {repeats} "
