@@ -12,9 +12,40 @@ it) uncompressed, so the bytes are the same for everyone: they are built once (w
 `--ws chatsite.websocket_protocol:CoalescingWebSocketProtocol`.
 """
 
+import weakref
+
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
+
+
+class LoopFlusher:
+    """The transports of one event loop with gathered writes, flushed together when the loop comes
+    round: one callback per turn, however many members an event went to."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.waiting = []
+
+    def add(self, transport):
+        if not self.waiting:
+            self.loop.call_soon(self.flush)
+        self.waiting.append(transport)
+
+    def flush(self):
+        waiting, self.waiting = self.waiting, []
+        for transport in waiting:
+            transport.flush()
+
+
+_flushers = weakref.WeakKeyDictionary()  # event loop: its LoopFlusher
+
+
+def loop_flusher(loop):
+    flusher = _flushers.get(loop)
+    if flusher is None:
+        flusher = _flushers[loop] = LoopFlusher(loop)
+    return flusher
 
 
 class CoalescingTransport:
@@ -23,14 +54,14 @@ class CoalescingTransport:
 
     def __init__(self, transport, loop):
         self._transport = transport
-        self._loop = loop
+        self._flusher = loop_flusher(loop)
         self._chunks = []
 
     def write(self, data):
         if not data:
             return
         if not self._chunks:
-            self._loop.call_soon(self.flush)
+            self._flusher.add(self)
         self._chunks.append(data)
 
     def writelines(self, chunks):
