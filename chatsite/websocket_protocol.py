@@ -1,5 +1,5 @@
 """uvicorn's sans-I/O websockets protocol with each connection's writes coalesced per loop turn,
-and a room's event framed once for all its members.
+and a room's event framed once for all its members, and less memory held by an idle connection.
 
 A burst of room messages reaches one connection as several frames in a row; uvicorn writes each
 to its socket at once, one system call per frame. Here the frames written in one turn of the event
@@ -10,8 +10,13 @@ each of them. A server's frames are unmasked and (with permessage-deflate off, a
 it) uncompressed, so the bytes are the same for everyone: they are built once (what
 `websockets.broadcast` does). `make run` selects this protocol with
 `--ws chatsite.websocket_protocol:CoalescingWebSocketProtocol`.
+
+Thousands of connections sit idle most of the time, so what each one keeps counts: uvicorn gives
+every connection an asyncio.Queue and an asyncio.Event (five deques of ~600 bytes each, empty or
+not) and keeps the parsed handshake (request and response headers) for the connection's life.
 """
 
+import asyncio
 import weakref
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -88,6 +93,70 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+class ReceiveQueue:
+    """What uvicorn uses of its receive queue (`put_nowait`, `get`, `empty`), for its one reader
+    (the application's `receive`): a list and at most one waiting future."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self):
+        self.items = []
+        self.waiter = None
+
+    def put_nowait(self, item):
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def empty(self):
+        return not self.items
+
+    def qsize(self):
+        return len(self.items)
+
+    async def get(self):
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.pop(0)
+
+
+class WritableFlag:
+    """What uvicorn uses of its `writable` event (`set`, `clear`, `is_set`, `wait`); a waiting
+    future exists only while the transport is paused."""
+
+    __slots__ = ("flag", "waiter")
+
+    def __init__(self):
+        self.flag = False
+        self.waiter = None
+
+    def is_set(self):
+        return self.flag
+
+    def set(self):
+        self.flag = True
+        if self.waiter is not None:
+            if not self.waiter.done():
+                self.waiter.set_result(None)
+            self.waiter = None
+
+    def clear(self):
+        self.flag = False
+
+    async def wait(self):
+        if self.flag:
+            return True
+        if self.waiter is None:
+            self.waiter = asyncio.get_running_loop().create_future()
+        # Shielded: several sends may wait on the one future, and a cancelled one must not cancel it.
+        await asyncio.shield(self.waiter)
+        return True
+
+
 SEND_TEXT_NOW = "chatsite.send_text_now"  # the scope extension's name
 
 _last_text_frame = (None, b"")  # (text, its frame): the event being fanned out right now
@@ -105,13 +174,23 @@ def text_frame(text):
 
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's `websockets-sansio` protocol writing through a `CoalescingTransport`, with text
-    frames built once per event."""
+    frames built once per event, a lighter receive queue and writable flag, and the handshake's
+    headers dropped once they are used."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.queue = ReceiveQueue()
+        self.writable = WritableFlag()
+        self.writable.set()
 
     def connection_made(self, transport):
         super().connection_made(CoalescingTransport(transport, self.loop))
 
     def handle_connect(self, event):
         super().handle_connect(event)
+        # The scope has its own copy of the request's headers; websockets' parser keeps the parsed
+        # request (its generator's local) as long as the connection lives.
+        event.headers.clear()
         # An ASGI extension: the application may write a text frame without a task switch.
         self.scope["extensions"][SEND_TEXT_NOW] = {"send": self.send_text_now}
 
@@ -145,3 +224,8 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
             and not conn.extensions
             and not conn.expect_continuation_frame
         )
+
+    def start_keepalive(self):
+        # uvicorn starts the keepalive right after writing the 101 response: it is not needed again.
+        self.response = None
+        super().start_keepalive()

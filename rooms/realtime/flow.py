@@ -1,12 +1,13 @@
 """Flow control per connection: a token bucket for what a client sends, a bounded outbox for what it gets."""
 
 import asyncio
-import collections
 import time
 
 
 class TokenBucket:
     """Allows `rate` events a second on average and `burst` at once."""
+
+    __slots__ = ("rate", "burst", "tokens", "updated")
 
     def __init__(self, rate, burst):
         self.rate = rate
@@ -36,12 +37,17 @@ def utf8_size(text):
 class Outbox:
     """A FIFO of encoded frames for one client, emptied whole by its writer, bounded both in frames
     and in UTF-8 bytes (a few large frames hold as much memory as many small ones). One frame is
-    always taken when nothing else waits, however large, so no frame is undeliverable."""
+    always taken when nothing else waits, however large, so no frame is undeliverable.
+
+    The frames are in a list, not a deque: it is only appended to and taken whole, and an empty
+    list is 56 bytes where an empty deque is 600 (an idle connection's outbox is empty)."""
+
+    __slots__ = ("maxsize", "max_bytes", "frames", "size", "waiter")
 
     def __init__(self, maxsize, max_bytes=None):
         self.maxsize = maxsize
         self.max_bytes = max_bytes
-        self.frames = collections.deque()
+        self.frames = []
         self.size = 0  # UTF-8 bytes queued
         self.waiter = None
 
@@ -59,13 +65,18 @@ class Outbox:
     def empty(self):
         return not self.frames
 
+    def take_nowait(self):
+        """Every frame queued (maybe none), in order; the outbox is empty after."""
+        frames, self.frames = self.frames, []
+        self.size = 0
+        return frames
+
     async def take_all(self):
+        """Every frame queued, waiting for one if there is none yet."""
         while not self.frames:
             self.waiter = asyncio.get_running_loop().create_future()
             try:
                 await self.waiter
             finally:
                 self.waiter = None
-        frames, self.frames = self.frames, collections.deque()
-        self.size = 0
-        return frames
+        return self.take_nowait()

@@ -15,6 +15,8 @@ connections once each and in log order, reading from the database whatever did n
 
 import asyncio
 import contextvars
+import heapq
+import itertools
 import logging
 import os
 import socket
@@ -57,6 +59,11 @@ class RoomHub:
         self.sequencer = RoomSequencer(self.hand_out)
         self.writer = MessageWriter(self)
         self.heartbeat = Heartbeat(self)
+        # Connections to call `forget_history_ids` on, by when: (loop time, order, connection), one
+        # timer for all of them rather than one per connection.
+        self.history_expiries = []
+        self.history_order = itertools.count()
+        self.history_timer = None
 
     async def start(self):
         """Register this process and start its heartbeat (and layer reader); idempotent."""
@@ -75,6 +82,9 @@ class RoomHub:
         for task in self.tasks:
             task.cancel()
         self.tasks.clear()
+        if self.history_timer is not None:
+            self.history_timer.cancel()
+            self.history_timer = None
         self.sequencer.stop()
         # Member lists being read finish first: their queries must not outlive the hub (a test's
         # database is flushed right after).
@@ -100,6 +110,28 @@ class RoomHub:
             self.sequencer.close(code)
             if self.link is not None:
                 await self.link.leave(code)
+
+    def forget_history_later(self, connection, delay):
+        """Call `connection.forget_history_ids()` in `delay` seconds."""
+        loop = asyncio.get_running_loop()
+        entry = (loop.time() + delay, next(self.history_order), connection)
+        heapq.heappush(self.history_expiries, entry)
+        if self.history_timer is None or self.history_expiries[0] is entry:
+            self._schedule_history_expiry(loop)
+
+    def _schedule_history_expiry(self, loop):
+        if self.history_timer is not None:
+            self.history_timer.cancel()
+        due = self.history_expiries[0][0] if self.history_expiries else None
+        self.history_timer = loop.call_at(due, self._expire_history) if due is not None else None
+
+    def _expire_history(self):
+        self.history_timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self.history_expiries and self.history_expiries[0][0] <= now:
+            heapq.heappop(self.history_expiries)[2].forget_history_ids()
+        self._schedule_history_expiry(loop)
 
     def deliver(self, code, event):
         """Hand an event to every connection of the room in this process, without waiting; events

@@ -7,10 +7,12 @@ process instead of once per member.
 """
 
 import asyncio
+import functools
 import json
 import uuid
 from urllib.parse import parse_qs
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
@@ -51,6 +53,8 @@ from rooms.services.messages import changes_after, messages_after, recent_histor
 from rooms.services.presence import room_presence
 from rooms.validation import check_frame_text, normalize_code
 
+NO_IDS = frozenset()
+
 
 class RoomConnection(AsyncWebsocketConsumer):
     """What every connection to a room does; subclasses declare `admit`, `register`, `unregister`
@@ -64,12 +68,12 @@ class RoomConnection(AsyncWebsocketConsumer):
 
     room = None
     joined = False
-    writer = None
+    writer = None  # the task sending the outbox's frames, while it has any
     outbox = None
     ending = False
-    sent_in_history = frozenset()  # ids the history frames carried, while a live copy may follow
+    pending = None
+    sent_in_history = NO_IDS  # ids the history frames carried, while a live copy may follow
     send_now = None  # the server's synchronous text frame writer, where it offers one
-    writing = False  # the outbox writer holds frames it has not sent yet
 
     # --- connection lifecycle -----------------------------------------------------------------
 
@@ -125,13 +129,20 @@ class RoomConnection(AsyncWebsocketConsumer):
             "unavailable", _("The server cannot reach its database right now; reconnecting later."), CLOSE_UNAVAILABLE
         )
 
+    # Rate limits are made on the first frame that spends them (a bucket starts full, as it would
+    # be by then anyway): most connections of a room only listen.
+    @functools.cached_property
+    def bucket(self):
+        return TokenBucket(settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
+
+    @functools.cached_property
+    def history_bucket(self):
+        return TokenBucket(HISTORY_PAGES_PER_SECOND, HISTORY_PAGES_BURST)
+
     async def join_room(self):
-        self.bucket = TokenBucket(settings.MESSAGE_RATE_PER_SECOND, settings.MESSAGE_RATE_BURST)
-        self.history_bucket = TokenBucket(HISTORY_PAGES_PER_SECOND, HISTORY_PAGES_BURST)
         self.outbox = Outbox(settings.OUTBOUND_QUEUE_MAX, settings.OUTBOUND_QUEUE_MAX_BYTES)
         self.send_now = self.scope.get("extensions", {}).get(SEND_TEXT_NOW, {}).get("send")
         self.pending = []  # live events that arrive while history is being sent
-        self.writer = asyncio.ensure_future(self.write_outbox())
         self.hub = get_hub()
         await self.hub.start()
         # Join before reading history so nothing stored in between is missed; `pending` holds it.
@@ -145,7 +156,10 @@ class RoomConnection(AsyncWebsocketConsumer):
         self.pending = None
         # Another process's copy of a message already in the history can still be on its way
         # through the channel layer; after a while, nothing that old can arrive any more.
-        asyncio.get_running_loop().call_later(HISTORY_DEDUPE_SECONDS, self.forget_history_ids)
+        if self.sent_in_history:
+            self.hub.forget_history_later(self, HISTORY_DEDUPE_SECONDS)
+        else:
+            self.sent_in_history = NO_IDS
         if first:
             await self.hub.publish(self.code, join_event(self.name))
         published = self.publish_presence()
@@ -190,7 +204,7 @@ class RoomConnection(AsyncWebsocketConsumer):
             self.push(event["text"])
 
     def forget_history_ids(self):
-        self.sent_in_history = frozenset()
+        self.sent_in_history = NO_IDS
 
     async def send_history(self):
         """Send the history frame(s) and return the set of message ids sent.
@@ -223,8 +237,17 @@ class RoomConnection(AsyncWebsocketConsumer):
                 return sent
 
     async def __call__(self, scope, receive, send):
+        # Channels' AsyncConsumer.__call__ without its channel layer (there is none per connection)
+        # and without `await_many_dispatch`, which keeps a task, an `asyncio.wait` and their
+        # futures per connection to wait for one thing: the next message from the client.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             # Whatever ended this consumer (a close, a cancellation, a bug in a handler), its
             # presence and its place in the hub go with it: otherwise it stays listed, a ghost.
@@ -234,6 +257,7 @@ class RoomConnection(AsyncWebsocketConsumer):
         """Leave the room; called on the client's close and again when the consumer ends (once counts)."""
         if self.writer is not None:
             self.writer.cancel()
+        self.outbox = None  # nothing more is sent (nor would a writer be started for it)
         if not self.joined:
             return
         self.joined = False
@@ -261,26 +285,30 @@ class RoomConnection(AsyncWebsocketConsumer):
         (it can resume by id) rather than letting its queue grow without bound."""
         if self.outbox is None:
             return
-        if self.send_now is not None and not self.writing and self.outbox.empty() and self.send_now(text):
+        # No writer: nothing is queued or in its hands that this frame could overtake.
+        if self.writer is None and self.send_now is not None and self.send_now(text):
             return
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
             self.outbox = None
             asyncio.ensure_future(self.close(code=CLOSE_TOO_SLOW))
+            return
+        if self.writer is None:
+            # A writer runs while there is something to send: an idle connection keeps no task.
+            self.writer = asyncio.ensure_future(self.write_outbox(self.outbox))
 
-    async def write_outbox(self):
-        outbox = self.outbox
+    async def write_outbox(self, outbox):
         send = self.base_send
         # Channels' session wrapper acts only on HTTP responses; skip its per-frame checks.
         send = getattr(getattr(send, "__self__", None), "real_send", send)
-        while True:
-            # Everything queued since the last wake-up goes out together: one wake-up per burst.
-            frames = await outbox.take_all()
-            self.writing = True  # frames in hand: a later one must not overtake them
-            for text in frames:
-                await send({"type": "websocket.send", "text": text})
-            self.writing = False
+        try:
+            # Everything queued since the last round goes out together, in order.
+            while frames := outbox.take_nowait():
+                for text in frames:
+                    await send({"type": "websocket.send", "text": text})
+        finally:
+            self.writer = None
 
     def send_error(self, code, detail, **extra):
         self.push(self.error_text(code, detail, **extra))
