@@ -8,7 +8,6 @@ process instead of once per member.
 
 import asyncio
 import functools
-import json
 import uuid
 from urllib.parse import parse_qs
 
@@ -17,7 +16,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import translation
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from chatsite.websocket_protocol import SEND_TEXT_NOW
@@ -45,13 +43,14 @@ from rooms.protocol import (
 )
 from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import Outbox, TokenBucket
+from rooms.realtime.frames import parse_frame
 from rooms.realtime.hub import get_hub
 from rooms.services.admission import client_ip
 from rooms.services.budgets import atake
 from rooms.services.log import changed_before_position, messages_after_position
 from rooms.services.messages import changes_after, messages_after, recent_history
 from rooms.services.presence import room_presence
-from rooms.validation import check_frame_text, normalize_code
+from rooms.validation import normalize_code
 
 NO_IDS = frozenset()
 
@@ -246,6 +245,9 @@ class RoomConnection(AsyncWebsocketConsumer):
         try:
             while True:
                 await self.dispatch(await receive())
+                # A client's frames already received come back without a pause: let the loop
+                # run others (this connection's writer among them) between two of them.
+                await asyncio.sleep(0)
         except StopConsumer:
             pass
         finally:
@@ -361,7 +363,7 @@ class RoomConnection(AsyncWebsocketConsumer):
         if not self.joined:
             return
         try:
-            frame, (fields, handle) = self.parse(text_data)
+            frame, (fields, handle) = parse_frame(text_data, self.frame_handlers)
         except ChatError as error:
             return self.send_error(error.code, error.detail)
         # An error about a message names its client_id, so the client knows which one to retry.
@@ -385,32 +387,3 @@ class RoomConnection(AsyncWebsocketConsumer):
             SESSION_BUDGET_WINDOW_SECONDS,
             _("You are sending too fast (from all your tabs together); wait {wait} s."),
         )
-
-    def parse(self, text_data):
-        """The frame and its declared handler, or ChatError saying what is wrong with it."""
-        if text_data is None:
-            raise ChatError("binary_not_supported", _("Frames must be JSON text, not binary."))
-        limit = settings.WS_FRAME_MAX_BYTES
-        if len(text_data) > limit or len(text_data.encode("utf-8", "surrogatepass")) > limit:
-            raise ChatError("frame_too_large", format_lazy(_("Frames can be at most {limit} bytes."), limit=limit))
-        try:
-            frame = json.loads(text_data)
-        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
-            raise ChatError("invalid_json", _("Frames must be JSON objects.")) from None
-        if not isinstance(frame, dict):
-            raise ChatError("invalid_frame", _("Frames must be JSON objects with a type."))
-        frame_type = frame.get("type")
-        # A list or object as `type` is unhashable: look up strings only.
-        handler = self.frame_handlers.get(frame_type) if isinstance(frame_type, str) else None
-        if handler is None:
-            raise ChatError(
-                "unknown_type", format_lazy(_("Unknown frame type: {type!r}."), type=str(frame.get("type"))[:40])
-            )
-        unexpected = set(frame) - handler[0] - {"type"}
-        if unexpected:
-            names = ", ".join(sorted(unexpected))[:100]
-            # Field names are the client's text: no lone surrogates in our frame (they cannot be sent).
-            names = names.encode("utf-8", "backslashreplace").decode("utf-8")
-            raise ChatError("invalid_frame", format_lazy(_("Unexpected field(s): {names}."), names=names))
-        check_frame_text(frame)
-        return frame, handler
