@@ -7,6 +7,7 @@ process instead of once per member.
 """
 
 import asyncio
+import contextvars
 import functools
 import json
 import uuid
@@ -74,6 +75,14 @@ class RoomConnection(AsyncWebsocketConsumer):
     sent_in_history = NO_IDS  # ids the history frames carried, while a live copy may follow
 
     # --- connection lifecycle -----------------------------------------------------------------
+
+    async def websocket_connect(self, message):
+        # Admission and joining run in a copy of this task's context, dropped when they are done.
+        # What they set in it would stay for the connection's life: Django's database handle for
+        # the event loop's thread (each context gets its own, ~3 KiB, when `side_db` looks at it)
+        # and asgiref's markers of the calls it ran.
+        connecting = super().websocket_connect(message)
+        await asyncio.get_running_loop().create_task(connecting, context=contextvars.copy_context())
 
     async def connect(self):
         self.code = normalize_code(self.scope["url_route"]["kwargs"]["code"])
