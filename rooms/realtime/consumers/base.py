@@ -7,14 +7,11 @@ process instead of once per member.
 """
 
 import asyncio
-import contextvars
 import functools
 import json
 import uuid
 from urllib.parse import parse_qs
 
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import translation
@@ -43,6 +40,7 @@ from rooms.protocol import (
     message_changed_event,
     presence_event,
 )
+from rooms.realtime.consumers.loop import ConnectionLoop
 from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import Outbox, TokenBucket
 from rooms.realtime.hub import get_hub
@@ -56,7 +54,7 @@ from rooms.validation import check_frame_text, normalize_code
 NO_IDS = frozenset()
 
 
-class RoomConnection(AsyncWebsocketConsumer):
+class RoomConnection(ConnectionLoop):
     """What every connection to a room does; subclasses declare `admit`, `register`, `unregister`
     and their `frame_handlers`: {frame type: (allowed fields, handler(self, frame))}, and
     `session_budgets`: {frame type: the session budget it spends (limits.session_budget)}."""
@@ -75,14 +73,6 @@ class RoomConnection(AsyncWebsocketConsumer):
     sent_in_history = NO_IDS  # ids the history frames carried, while a live copy may follow
 
     # --- connection lifecycle -----------------------------------------------------------------
-
-    async def websocket_connect(self, message):
-        # Admission and joining run in a copy of this task's context, dropped when they are done.
-        # What they set in it would stay for the connection's life: Django's database handle for
-        # the event loop's thread (each context gets its own, ~3 KiB, when `side_db` looks at it)
-        # and asgiref's markers of the calls it ran.
-        connecting = super().websocket_connect(message)
-        await asyncio.get_running_loop().create_task(connecting, context=contextvars.copy_context())
 
     async def connect(self):
         self.code = normalize_code(self.scope["url_route"]["kwargs"]["code"])
@@ -243,17 +233,8 @@ class RoomConnection(AsyncWebsocketConsumer):
                 return sent
 
     async def __call__(self, scope, receive, send):
-        # Channels' AsyncConsumer.__call__ without its channel layer (there is none per connection)
-        # and without `await_many_dispatch`, which keeps a task, an `asyncio.wait` and their
-        # futures per connection to wait for one thing: the next message from the client.
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
         try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
+            await super().__call__(scope, receive, send)
         finally:
             # Whatever ended this consumer (a close, a cancellation, a bug in a handler), its
             # presence and its place in the hub go with it: otherwise it stays listed, a ghost.
