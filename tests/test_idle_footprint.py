@@ -11,6 +11,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from websockets.asyncio.client import connect
 
 from chatsite.websocket_protocol import CoalescingWebSocketProtocol, ReceiveQueue, WritableFlag
+from rooms.realtime.db_threads import SIDE_DB_THREADS
 from tests.support.ws import joined
 from tests.test_websocket_protocol import serve
 
@@ -22,7 +23,7 @@ def database_handles():
 
 @pytest.mark.django_db(transaction=True)
 async def test_an_idle_member_keeps_one_task_and_no_database_handle_of_its_own(room, session_for, open_socket):
-    sessions = [await database_sync_to_async(session_for)(f"Member {number}") for number in range(6)]
+    sessions = [await database_sync_to_async(session_for)(f"Member {number}") for number in range(11)]
     for session in sessions[:3]:
         await joined(open_socket, room.code, session)
     await asyncio.sleep(0.2)  # the opening frames are written
@@ -34,9 +35,10 @@ async def test_an_idle_member_keeps_one_task_and_no_database_handle_of_its_own(r
 
     # Each connection is its application's task and nothing else while it is idle: no writer task
     # waiting for frames, no task waiting for the client's next message beside it.
-    assert len(asyncio.all_tasks()) - tasks <= 3
-    # Admission's database calls leave no handle behind in the connection's context.
-    assert database_handles() - handles <= 0
+    assert len(asyncio.all_tasks()) - tasks <= 8
+    # Admission's database calls leave no handle behind in the connection's context (on PostgreSQL
+    # a side database thread used for the first time opens its own, one per thread).
+    assert database_handles() - handles <= SIDE_DB_THREADS
 
 
 async def accept_and_wait(scope, receive, send):
