@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django import db
+from django.conf import settings
 
 main_db = database_sync_to_async
 
@@ -73,7 +74,8 @@ def main_db_keeping(func):
 def side_db(func, key=None):
     """`func` as an awaitable, on a side database thread on PostgreSQL (the same thread for the same
     `key`, so calls sharing a key keep their order) or on the main database thread on SQLite."""
-    if db.connections["default"].vendor == "sqlite":
+    # From the settings: asking the connection would create a database handle in every context.
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         return database_sync_to_async(func)
     number = hash(key) if key is not None else next(_next_side_executor)
     executor = _side_executors[number % SIDE_DB_THREADS]

@@ -11,8 +11,6 @@ import functools
 import uuid
 from urllib.parse import parse_qs
 
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import translation
@@ -41,6 +39,7 @@ from rooms.protocol import (
     message_changed_event,
     presence_event,
 )
+from rooms.realtime.consumers.loop import ConnectionLoop
 from rooms.realtime.db_threads import side_db
 from rooms.realtime.flow import Outbox, TokenBucket
 from rooms.realtime.frames import parse_frame
@@ -55,7 +54,7 @@ from rooms.validation import normalize_code
 NO_IDS = frozenset()
 
 
-class RoomConnection(AsyncWebsocketConsumer):
+class RoomConnection(ConnectionLoop):
     """What every connection to a room does; subclasses declare `admit`, `register`, `unregister`
     and their `frame_handlers`: {frame type: (allowed fields, handler(self, frame))}, and
     `session_budgets`: {frame type: the session budget it spends (limits.session_budget)}."""
@@ -236,20 +235,8 @@ class RoomConnection(AsyncWebsocketConsumer):
                 return sent
 
     async def __call__(self, scope, receive, send):
-        # Channels' AsyncConsumer.__call__ without its channel layer (there is none per connection)
-        # and without `await_many_dispatch`, which keeps a task, an `asyncio.wait` and their
-        # futures per connection to wait for one thing: the next message from the client.
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
         try:
-            while True:
-                await self.dispatch(await receive())
-                # A client's frames already received come back without a pause: let the loop
-                # run others (this connection's writer among them) between two of them.
-                await asyncio.sleep(0)
-        except StopConsumer:
-            pass
+            await super().__call__(scope, receive, send)
         finally:
             # Whatever ended this consumer (a close, a cancellation, a bug in a handler), its
             # presence and its place in the hub go with it: otherwise it stays listed, a ghost.
