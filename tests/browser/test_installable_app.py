@@ -26,8 +26,9 @@ NEVER_CACHED = ("/rooms/", "/api/", "/hooks/", "/uploads/", "/admin/", "/healthz
 
 
 def wait_for_worker(person):
-    """Until the service worker controls the page (it claims the pages open when it activates)."""
-    wait_for_true(person.page, ACTIVATED, timeout=15)
+    """Until the service worker controls the page (it claims the pages open when it activates).
+    Installing fetches the whole shell from a server that may have just started: generous."""
+    wait_for_true(person.page, ACTIVATED, timeout=30)
 
 
 def expect_offline_page(page):
