@@ -42,14 +42,13 @@ class Outbox:
     The frames are in a list, not a deque: it is only appended to and taken whole, and an empty
     list is 56 bytes where an empty deque is 600 (an idle connection's outbox is empty)."""
 
-    __slots__ = ("maxsize", "max_bytes", "frames", "size", "waiter")
+    __slots__ = ("maxsize", "max_bytes", "frames", "size")
 
     def __init__(self, maxsize, max_bytes=None):
         self.maxsize = maxsize
         self.max_bytes = max_bytes
         self.frames = []
         self.size = 0  # UTF-8 bytes queued
-        self.waiter = None
 
     def put_nowait(self, text):
         if len(self.frames) >= self.maxsize:
@@ -59,8 +58,6 @@ class Outbox:
             raise asyncio.QueueFull
         self.frames.append(text)
         self.size += size
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
 
     def empty(self):
         return not self.frames
@@ -70,13 +67,3 @@ class Outbox:
         frames, self.frames = self.frames, []
         self.size = 0
         return frames
-
-    async def take_all(self):
-        """Every frame queued, waiting for one if there is none yet."""
-        while not self.frames:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.take_nowait()
