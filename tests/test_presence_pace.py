@@ -3,10 +3,13 @@ connects, then one list once the room is still (PRESENCE_PUBLISH_SECONDS), or on
 PRESENCE_PUBLISH_MAX_SECONDS while it is not, and the last one is right."""
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
 
+from rooms.realtime.consumers import base as consumer_base
+from rooms.services.presence import room_presence
 from rooms.services.rooms import create_room
 from tests.support.ws import joined
 
@@ -60,3 +63,26 @@ async def test_a_room_that_never_settles_still_gets_a_list_every_max_seconds(set
     lists = await member_lists(first, quiet=1.0)
     assert lists, "no list while the room kept changing"
     assert lists[-1] == sorted(names, key=str.casefold)
+
+
+async def test_a_joiners_own_list_never_overtakes_a_newer_room_list(settings, session_for, open_socket, monkeypatch):
+    """A joiner's own list is read on a side thread; under load that read can finish after the
+    room's next list, which was read later and holds more people. The older one must not win."""
+    settings.PRESENCE_PUBLISH_SECONDS = 0.2
+    room = await database_sync_to_async(create_room)()
+    names = ["Ann", "Bob", "Cy"]
+    sessions = [await database_sync_to_async(session_for)(name) for name in names]
+    first, _ = await joined(open_socket, room.code, sessions[0])
+    await joined(open_socket, room.code, sessions[1])
+
+    def read_before_the_last_join_then_stall(room):
+        # As if read just before Cy's presence committed, and handed back a second later.
+        members, watchers = room_presence(room)
+        time.sleep(1.0)
+        return [name for name in members if name != "Cy"] or members, watchers
+
+    monkeypatch.setattr(consumer_base, "room_presence", read_before_the_last_join_then_stall)
+    last = await open_socket(room.code, sessions[2])
+    lists = await member_lists(last, quiet=1.5)
+    assert lists, "the joiner got no member list"
+    assert lists[-1] == names

@@ -70,6 +70,7 @@ class RoomConnection(ConnectionLoop):
     outbox = None
     ending = False
     pending = None
+    lists_received = 0  # room member lists delivered to this connection so far
     sent_in_history = NO_IDS  # ids the history frames carried, while a live copy may follow
     send_now = None  # the server's synchronous text frame writer, where it offers one
 
@@ -164,8 +165,12 @@ class RoomConnection(ConnectionLoop):
         if published is not None:
             await asyncio.shield(published)  # the room's list, with this member, goes out now
         else:
-            # The room's next list is some way off (a busy room): this connection's own, now.
-            self.push(presence_event(*await side_db(room_presence)(self.room))["text"])
+            # The room's next list is some way off (a busy room): this connection's own, now,
+            # unless a room list reached it meanwhile: that one may have been read after this one.
+            lists_before = self.lists_received
+            presence = await side_db(room_presence)(self.room)
+            if self.lists_received == lists_before:
+                self.push(presence_event(*presence)["text"])
 
     async def send_room_state(self):
         """Tell this connection what is not the default about its standing (subclasses)."""
@@ -327,7 +332,11 @@ class RoomConnection(ConnectionLoop):
             self.push(event["text"])
 
     chat_system = chat_message
-    chat_presence = chat_message
+
+    def chat_presence(self, event):
+        self.lists_received += 1
+        self.chat_message(event)
+
     chat_message_changed = chat_message
 
     def room_removed(self, event):
