@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -13,6 +14,7 @@ from django.test import Client
 
 from rooms.models import Message, Room
 from rooms.realtime.hub import stop_hubs
+from rooms.services.budget_windows import LocalWindows, SharedWindows
 from rooms.services.budgets import loop_redis
 from rooms.services.rooms import create_room
 from tests.live_server import free_port
@@ -319,3 +321,34 @@ def test_the_limiter_uses_one_cache_backend_from_every_thread_and_context():
     thread.start()
     thread.join()
     assert backends == set(other_thread) == {id(limiter_cache())}
+
+
+def test_local_windows_count_per_window_and_forget_ended_ones():
+    windows = LocalWindows()
+    assert [windows.count(("send", "a"), 100, 10) for _ in range(3)] == [1, 2, 3]
+    assert windows.count(("send", "b"), 100, 10) == 1  # another session: its own count
+    assert windows.count(("connect", "a"), 60, 60) == 1  # another kind: its own count
+    assert windows.count(("send", "a"), 110, 10) == 1  # the next window starts afresh
+    windows.prune(115)
+    assert set(windows.windows) == {("send", "a"), ("connect", "a")}  # b's window ended at 110
+
+
+@pytest.mark.production
+async def test_shared_windows_count_every_action_whether_sent_to_redis_or_not(redis_cache, settings):
+    """Counts go to Redis in batches; between batches, and while one is on its way, the count is
+    Redis's last total plus what this process added: never less than the true count."""
+    failures = []
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    counters = SharedWindows(loop_redis(), failures.append, lambda: None)
+    key, end = f"{prefix}:counter", time.time() + 10
+    assert [counters.count(key, end, 11) for _ in range(3)] == [1, 2, 3]
+    await loop_redis().incrby(key, 100)  # another process's actions, flushed before ours
+    await asyncio.sleep(counters.FLUSH_SECONDS * 3)
+    assert counters.count(key, end, 11) == 104  # Redis's total (103) and this one
+    counters.start_flush()
+    assert counters.count(key, end, 11) == 105  # while the flush is on its way
+    await asyncio.sleep(counters.FLUSH_SECONDS * 3)
+    assert int(await loop_redis().get(key)) == 105
+    assert 0 < await loop_redis().ttl(key) <= 11
+    assert not failures
+    await loop_redis().delete(key)

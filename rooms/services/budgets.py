@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rooms.errors import ChatError
 from rooms.limits import BOT_BUDGET_WINDOW_SECONDS, BOT_POSTS_PER_WINDOW
+from rooms.services.budget_windows import LocalWindows, shared_windows
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +93,16 @@ def loop_redis():
     return client
 
 
+local_windows = LocalWindows()
+
+
 @receiver(setting_changed)
 def forget_limiter_cache(setting, **kwargs):
-    global _limiter_cache
+    global _limiter_cache, local_windows
     if setting == "CACHES":
         _limiter_cache = None
         _loop_clients.clear()
+        local_windows = LocalWindows()
 
 
 def guarded(operation, fallback=None):
@@ -122,16 +127,6 @@ def count(key, window):
     except ValueError:  # expired between add and incr: this one opens a new window
         cache.set(key, 1, window)
         return 1
-
-
-async def acount(key, window):
-    """`count` in one round trip on the event loop's own Redis client (no worker thread): INCR,
-    and EXPIRE with it (the key names its window, so renewing its life is harmless)."""
-    cache = limiter_cache()
-    full_key = cache.make_and_validate_key(key)
-    async with loop_redis().pipeline(transaction=False) as pipe:
-        used, _renewed = await pipe.incr(full_key).expire(full_key, window).execute()
-    return used
 
 
 def budget_key(kind, who, window, now):
@@ -164,22 +159,23 @@ def cache_is_local():
 
 
 async def atake(kind, who, limit, window, detail):
-    """`take` from the event loop. Redis is asked asynchronously in one round trip (the short
-    socket timeouts of CACHES bound a dead Redis); another remote cache from a worker thread."""
+    """`take` from the event loop, without waiting: counted in this process when the cache is
+    local, and in Redis in batches (budget_windows.SharedWindows); another remote cache is asked
+    from a worker thread."""
     if cache_is_local():
-        return take(kind, who, limit, window, detail)
+        now = time.time()
+        start = math.floor(now / window) * window
+        used = local_windows.count((kind, who), start, window)
+        return check_within(used, limit, start, window, now, detail)
     if not isinstance(limiter_cache(), RedisCache):
         return await asyncio.to_thread(take, kind, who, limit, window, detail)
     now = time.time()
     key, start = budget_key(kind, who, window, now)
     used = 0
     if cache_health.usable():
-        try:
-            used = await acount(key, window + 1)
-        except Exception as error:  # ConnectionError, TimeoutError, redis errors: fail open, as `guarded`
-            cache_health.failed(error)
-        else:
-            cache_health.recovered()
+        counters = shared_windows(loop_redis(), cache_health.failed, cache_health.recovered)
+        # The key names its window, so renewing its life (window + 1 s) on each flush is harmless.
+        used = counters.count(limiter_cache().make_key(key), start + window, window + 1)
     check_within(used, limit, start, window, now, detail)
 
 
