@@ -3,15 +3,14 @@ connects, then one list once the room is still (PRESENCE_PUBLISH_SECONDS), or on
 PRESENCE_PUBLISH_MAX_SECONDS while it is not, and the last one is right."""
 
 import asyncio
-import time
 
 import pytest
 from channels.db import database_sync_to_async
 
-from rooms.realtime.consumers import base as consumer_base
+from rooms.realtime.hub import RoomHub
 from rooms.services.presence import room_presence
 from rooms.services.rooms import create_room
-from tests.support.ws import joined
+from tests.support.ws import joined, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,14 +74,37 @@ async def test_a_joiners_own_list_never_overtakes_a_newer_room_list(settings, se
     first, _ = await joined(open_socket, room.code, sessions[0])
     await joined(open_socket, room.code, sessions[1])
 
-    def read_before_the_last_join_then_stall(room):
+    async def read_before_the_last_join_then_stall(code, room):
         # As if read just before Cy's presence committed, and handed back a second later.
-        members, watchers = room_presence(room)
-        time.sleep(1.0)
+        members, watchers = await database_sync_to_async(room_presence)(room)
+        await asyncio.sleep(1.0)
         return [name for name in members if name != "Cy"] or members, watchers
 
-    monkeypatch.setattr(consumer_base, "room_presence", read_before_the_last_join_then_stall)
+    monkeypatch.setattr(RoomHub, "read_members", staticmethod(read_before_the_last_join_then_stall))
     last = await open_socket(room.code, sessions[2])
     lists = await member_lists(last, quiet=1.5)
     assert lists, "the joiner got no member list"
     assert lists[-1] == names
+
+
+async def test_members_joining_together_share_their_own_list_reads(settings, session_for, open_socket, monkeypatch):
+    """Each joiner's own list is read after it joined, but joiners at the same time share reads:
+    a storm of N joins does not read a list of up to N names N times."""
+    settings.PRESENCE_PUBLISH_SECONDS = 5  # no room list during the test: the own lists are all
+    reads = []
+
+    async def counted_read(code, room):
+        reads.append(code)
+        await asyncio.sleep(0.2)  # a read slow enough for the others to queue behind it
+        return await database_sync_to_async(room_presence)(room)
+
+    monkeypatch.setattr(RoomHub, "read_members", staticmethod(counted_read))
+    room = await database_sync_to_async(create_room)()
+    names = [f"Member {n:02}" for n in range(12)]
+    sessions = [await database_sync_to_async(session_for)(name) for name in names]
+    await joined(open_socket, room.code, sessions[0])
+    others = await asyncio.gather(*(open_socket(room.code, key) for key in sessions[1:]))
+    for communicator, name in zip(others, names[1:], strict=True):
+        own, _ = await receive_until(communicator, "presence", timeout=5)
+        assert name in own["members"]  # read after this member joined
+    assert len(reads) < len(names) / 2, reads

@@ -29,7 +29,8 @@ from django.conf import settings
 
 from rooms.protocol import ROOM_REMOVED, presence_event
 from rooms.realtime import faults
-from rooms.realtime.db_threads import main_db, main_db_closing
+from rooms.realtime.db_threads import main_db, main_db_closing, side_db
+from rooms.realtime.fresh_reads import FreshReads
 from rooms.realtime.heartbeat import Heartbeat
 from rooms.realtime.layer import LayerLink, group_name
 from rooms.realtime.sequencer import RoomSequencer
@@ -56,6 +57,7 @@ class RoomHub:
         self.members_changed_at = {}  # when each of those last changed (loop time)
         self.presence_publishing = set()  # rooms whose member list is being read, published or paused
         self.publications = set()  # their tasks
+        self.member_reads = FreshReads(self.read_members)
         self.sequencer = RoomSequencer(self.hand_out)
         self.writer = MessageWriter(self)
         self.heartbeat = Heartbeat(self)
@@ -193,6 +195,15 @@ class RoomHub:
         self.publications.add(task)
         task.add_done_callback(self.publications.discard)
         return published if settings.PRESENCE_PUBLISH_SECONDS <= 0 else None
+
+    async def members_now(self, code, room):
+        """The room's (members, watchers), read after this call began; callers at the same time
+        share reads."""
+        return await self.member_reads.get(code, room)
+
+    @staticmethod
+    async def read_members(code, room):
+        return await side_db(room_presence)(room)
 
     async def _publish_members(self, code, room, published):
         loop = asyncio.get_running_loop()

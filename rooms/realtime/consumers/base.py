@@ -48,7 +48,6 @@ from rooms.services.admission import client_ip
 from rooms.services.budgets import atake
 from rooms.services.log import changed_before_position, messages_after_position
 from rooms.services.messages import changes_after, messages_after, recent_history
-from rooms.services.presence import room_presence
 from rooms.validation import normalize_code
 
 NO_IDS = frozenset()
@@ -168,7 +167,7 @@ class RoomConnection(ConnectionLoop):
             # The room's next list is some way off (a busy room): this connection's own, now,
             # unless a room list reached it meanwhile: that one may have been read after this one.
             lists_before = self.lists_received
-            presence = await side_db(room_presence)(self.room)
+            presence = await self.hub.members_now(self.code, self.room)
             if self.lists_received == lists_before:
                 self.push(presence_event(*presence)["text"])
 
