@@ -26,7 +26,8 @@ def insert_rows(objects):
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        # One row goes as VALUES, whose text is the same each time too (and dumps no arrays).
+        if connection.vendor == "postgresql" and len(objects) > 1:
             # Without a type's length (varchar, not varchar(32)): as Django does, nothing is cut.
             arrays = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in fields)
             params = [

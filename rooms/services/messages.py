@@ -5,6 +5,7 @@ of them with `store_messages` and publishes them once committed. `post_message` 
 store for one message, for callers outside the event loop (commands, tests).
 """
 
+import functools
 import hashlib
 from typing import NamedTuple
 
@@ -172,6 +173,7 @@ def history_before(room, before):
     return recent_history(room, before=check_before(before))
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every message, of the same few sessions
 def author_key_of(session_key):
     """What a message stores of its author's session: a hash, so the table never holds a usable key."""
     return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
