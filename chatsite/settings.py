@@ -261,6 +261,10 @@ PRESENCE_GRACE_SECONDS = float(os.environ.get("PRESENCE_GRACE_SECONDS", 5))
 # every PRESENCE_PUBLISH_MAX_SECONDS while it keeps changing (join/leave notices carry each change).
 PRESENCE_PUBLISH_SECONDS = float(os.environ.get("PRESENCE_PUBLISH_SECONDS", 0.5))
 PRESENCE_PUBLISH_MAX_SECONDS = float(os.environ.get("PRESENCE_PUBLISH_MAX_SECONDS", 5))
+# Join and leave notices go out in rooms of up to this many connections (in the process that
+# announces them); a bigger room's member list alone shows who came and went, as large channels
+# elsewhere do: a storm of N joins would otherwise be N notices to each of up to N members.
+ANNOUNCE_MEMBERS_MAX = env_int("ANNOUNCE_MEMBERS_MAX", 100)
 MESSAGE_RATE_PER_SECOND = float(os.environ.get("MESSAGE_RATE_PER_SECOND", 5))  # sustained messages/s per connection
 MESSAGE_RATE_BURST = env_int("MESSAGE_RATE_BURST", 10)  # messages a connection may send at once
 OWNER_RATE_PER_SECOND = float(os.environ.get("OWNER_RATE_PER_SECOND", 1))  # sustained owner frames/s per connection

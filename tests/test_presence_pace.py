@@ -108,3 +108,32 @@ async def test_members_joining_together_share_their_own_list_reads(settings, ses
         own, _ = await receive_until(communicator, "presence", timeout=5)
         assert name in own["members"]  # read after this member joined
     assert len(reads) < len(names) / 2, reads
+
+
+async def test_a_big_room_shows_arrivals_and_departures_in_its_list_not_as_notices(settings, session_for, open_socket):
+    """Above ANNOUNCE_MEMBERS_MAX connections a room gets no join and leave notices (a storm of N
+    joins would be N notices to each of up to N members); its member list shows who came and went."""
+    settings.ANNOUNCE_MEMBERS_MAX = 3
+    room = await database_sync_to_async(create_room)()
+    names = [f"Member {n}" for n in range(5)]
+    sessions = [await database_sync_to_async(session_for)(name) for name in names]
+    first, _ = await joined(open_socket, room.code, sessions[0])
+    others = [(await joined(open_socket, room.code, key))[0] for key in sessions[1:]]
+
+    async def notices_and_last_list(communicator):
+        notices, last = [], None
+        while not await communicator.receive_nothing(timeout=0.5):
+            frame = await communicator.receive_json_from()
+            if frame["type"] == "system" and frame["event"] in ("join", "leave"):
+                notices.append((frame["event"], frame["name"]))
+            elif frame["type"] == "presence":
+                last = frame["members"]
+        return notices, last
+
+    notices, members = await notices_and_last_list(first)
+    assert notices == [("join", "Member 1"), ("join", "Member 2")]  # the room had at most 3 then
+    assert members == names
+    await others[-1].disconnect()  # 5 connections: a big room, so no notice of this either
+    notices, members = await notices_and_last_list(first)
+    assert notices == []
+    assert members == names[:-1]

@@ -87,10 +87,11 @@ class Heartbeat:
         room = await main_db(find_room)(code)
         if room is None:
             return
-        for name in sorted(names):
-            await self.hub.publish(code, leave_event(name))
-        presence = await main_db(room_presence)(room)
-        await self.hub.publish(code, presence_event(*presence))
+        if self.hub.announces_arrivals(code):
+            for name in sorted(names):
+                await self.hub.publish(code, leave_event(name))
+        # Paced like any change of the list: a room emptying at once gets a few lists, not one per leave.
+        self.hub.publish_members(code, room)
 
     async def close_expired_rooms(self):
         """Owner-set expiry: tell every process's connections of an expired room that it expired,

@@ -174,6 +174,11 @@ class RoomHub:
                 except Exception:  # the layer failed; the messages are stored and resumable by id
                     logger.exception("publishing %d events to room %s failed", len(batch), code)
 
+    def announces_arrivals(self, code):
+        """Whether joins and leaves in this room are announced (ANNOUNCE_MEMBERS_MAX), judged by
+        this process's connections to it: exact with one process, a share of the room with several."""
+        return len(self.connections.get(code, ())) <= settings.ANNOUNCE_MEMBERS_MAX
+
     def publish_members(self, code, room):
         """Publish the room's member list as read after this call began (so after the caller's
         presence change committed). Returns a future of that publication when it starts now,

@@ -158,7 +158,7 @@ class RoomConnection(ConnectionLoop):
             self.hub.forget_history_later(self, HISTORY_DEDUPE_SECONDS)
         else:
             self.sent_in_history = NO_IDS
-        if first:
+        if first and self.hub.announces_arrivals(self.code):
             await self.hub.publish(self.code, join_event(self.name))
         published = self.publish_presence()
         if published is not None:
