@@ -232,3 +232,23 @@ async def test_refusals_and_hub_decided_ends_are_in_the_connections_language(own
     finally:
         await owner.disconnect()
         await bob.disconnect()
+
+
+@pytest.mark.django_db
+def test_members_in_each_language_get_the_room_dialogs_in_theirs_and_the_owner_gets_his_links():
+    """The room menu and bot dialogs are rendered once per language for members (they hold no
+    owner link then): an English reader's copy never reaches a German one, nor an owner's links a member."""
+    owner = Client()
+    room_path = create_room_as(owner, HTTP_ACCEPT_LANGUAGE="en")
+    code = room_path.strip("/").split("/")[-1]
+    pages = {}
+    for accept, name in (("en", "Ann"), ("de", "Bea"), ("en", "Cy")):
+        member = Client()
+        member.post("/", {"name": name, "code": code, "join": ""}, HTTP_ACCEPT_LANGUAGE=accept)
+        pages[name] = member.get(room_path, HTTP_ACCEPT_LANGUAGE=accept).content.decode()
+    assert ">A member</h3>" in pages["Ann"] and ">A member</h3>" in pages["Cy"]
+    assert ">Ein Mitglied</h3>" in pages["Bea"] and ">A member</h3>" not in pages["Bea"]
+    owners_page = owner.get(room_path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    owner_link = re.search(r'id="owner-link" readonly value="([^"]+)"', owners_page).group(1)
+    assert f"/rooms/{code}/own/" in owner_link
+    assert all('id="owner-link" readonly value=""' in page for page in pages.values())
