@@ -54,12 +54,13 @@ async def test_many_sockets_of_one_session_share_one_message_budget(settings, se
 def redis_cache(settings):
     """The limiter on the real Redis (REDIS_URL), under a key prefix of this test's own."""
     settings.CACHES = {
+        **settings.CACHES,  # the rendered fragments' cache stays
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": f"budget-test-{secrets.token_hex(4)}",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+        },
     }
 
 
@@ -262,11 +263,12 @@ async def test_an_unknown_websocket_path_is_refused_cleanly():
 def dead_cache(settings):
     working = settings.CACHES
     settings.CACHES = {
+        **settings.CACHES,  # the rendered fragments' cache stays
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+        },
     }
     yield
     settings.CACHES = working

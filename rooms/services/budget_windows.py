@@ -51,8 +51,8 @@ class SharedWindows:
     lets a session spread over several processes exceed its budget by at most a flush's worth;
     one round trip per message cost a busy process more than storing the message did.
 
-    `on_failure(error)` / `on_success()` report the cache's health (a failed flush loses its
-    counts: the limiter fails open, it never refuses for lack of Redis)."""
+    `on_failure(error)` / `on_success()` report the cache's health (a failed flush's counts stay
+    in this process only: the limiter fails open, it never refuses for lack of Redis)."""
 
     FLUSH_SECONDS = 0.05
 
@@ -103,7 +103,9 @@ class SharedWindows:
         for key, total in zip(keys, totals, strict=True):
             known = self.totals.get(key)
             if known is not None:
-                known[0] = int(total)  # what was counted here since the flush began is in `unsent`
+                # Totals only grow within a window: an earlier flush answering after a later one
+                # began must not undo that one's counts. What came since is in `unsent`.
+                known[0] = max(known[0], int(total))
         self.totals = {key: known for key, known in self.totals.items() if known[1] > now or key in self.unsent}
 
 
