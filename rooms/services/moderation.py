@@ -3,13 +3,14 @@
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from chatsite.prepared_reads import PreparedRead
 from rooms.errors import ChatError
 from rooms.limits import EXPIRY_MAX_HOURS, EXPIRY_MIN_HOURS, KICK_MINUTES
 from rooms.models import Room, RoomBan, RoomSanction
@@ -78,11 +79,19 @@ def sanctions_in_force(room, session_key):
     """{kind: when it ends} for the session's sanctions in force in the room: one query for a
     joining connection's kick and mute."""
     ends = {}
-    for kind, until in room.sanctions.filter(session_key=session_key, until__gt=timezone.now()).values_list(
-        "kind", "until"
-    ):
+    for kind, until in sanctions_of_session(room_id=room.id, session_key=session_key, now=timezone.now()):
         ends[kind] = max(until, ends.get(kind, until))
     return ends
+
+
+sanctions_of_session = PreparedRead(
+    lambda room_id, session_key, now: RoomSanction.objects.filter(
+        room_id=room_id, session_key=session_key, until__gt=now
+    ).values_list("kind", "until"),
+    room_id=int,
+    session_key=str,
+    now=datetime,
+)
 
 
 def _sanction(room, key, name, kind, minutes):
@@ -127,13 +136,20 @@ def lift_ban(room, key, ban_id):
 
 def ban_wait(room, ip):
     """Seconds until no ban keeps new sessions from `ip` out of the room, or 0."""
-    until = (
-        RoomBan.objects.filter(room=room, ip=ip, until__gt=timezone.now())
+    latest = latest_ban_of_address(room_id=room.id, ip=ip, now=timezone.now())
+    return max(1, int((latest[0] - timezone.now()).total_seconds()) + 1) if latest else 0
+
+
+latest_ban_of_address = PreparedRead(
+    lambda room_id, ip, now: (
+        RoomBan.objects.filter(room_id=room_id, ip=ip, until__gt=now)
         .order_by("-until")
-        .values_list("until", flat=True)
-        .first()
-    )
-    return max(1, int((until - timezone.now()).total_seconds()) + 1) if until else 0
+        .values_list("until", flat=True)[:1]
+    ),
+    room_id=int,
+    ip=str,
+    now=datetime,
+)
 
 
 def mute_member(room, key, name, minutes):

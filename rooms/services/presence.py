@@ -1,7 +1,7 @@
 """Who is in a room: one presence row per open connection, kept alive by its process's heartbeat;
 renaming a member; expiring the presence of processes that died."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from chatsite.prepared_reads import PreparedRead
 from rooms.errors import ChatError
 from rooms.models import Presence, Room, ServerProcess, Watcher
 from rooms.services.sessions import load_session
@@ -25,19 +26,31 @@ def beat_heart(server_id):
 
 def live_presences(room=None):
     """Connections of live processes, open or closed within the grace period."""
-    now = timezone.now()
-    presences = Presence.objects.filter(
-        Q(left_at__isnull=True) | Q(left_at__gt=now - timedelta(seconds=settings.PRESENCE_GRACE_SECONDS)),
-        server__heartbeat_at__gte=now - timedelta(seconds=settings.PRESENCE_STALE_SECONDS),
-    )
+    presences = presences_alive(**presence_cutoffs())
     return presences.filter(room=room) if room is not None else presences
+
+
+def presence_cutoffs():
+    """A connection counts if it is open or left after `left_after`, and its process beat since
+    `beat_since`."""
+    now = timezone.now()
+    return {
+        "left_after": now - timedelta(seconds=settings.PRESENCE_GRACE_SECONDS),
+        "beat_since": now - timedelta(seconds=settings.PRESENCE_STALE_SECONDS),
+    }
+
+
+def presences_alive(left_after, beat_since):
+    return Presence.objects.filter(
+        Q(left_at__isnull=True) | Q(left_at__gt=left_after), server__heartbeat_at__gte=beat_since
+    )
 
 
 def add_presence(room, server_id, channel_name, name, session_key, ip=""):
     """Record a connection (and its address, where a kick's ban applies). Returns True when it is
     this session's first connection in the room."""
     with transaction.atomic():
-        first = not live_presences(room).filter(session_key=session_key).exists()
+        first = not session_present(room_id=room.id, session_key=session_key, **presence_cutoffs())
         try:
             with transaction.atomic():
                 Presence.objects.create(
@@ -91,7 +104,7 @@ def settle_departures(room=None):
 def room_members(room):
     """Names of the people in the room now, one per session, sorted case-insensitively."""
     names = {}
-    for session_key, name in live_presences(room).order_by("connected_at").values_list("session_key", "name"):
+    for session_key, name in members_by_arrival(room_id=room.id, **presence_cutoffs()):
         names[session_key] = name
     return sorted(names.values(), key=str.casefold)
 
@@ -99,14 +112,62 @@ def room_members(room):
 def check_name_free(room, name, session_key=None):
     """Refuse a name that another session present in the room (or within its grace period) goes
     by, compared with `name_key`; the session's own name is its own."""
-    others = live_presences(room)
+    key = name_key(name)
     if session_key:
-        others = others.exclude(session_key=session_key)
-    if others.filter(name_key=name_key(name)).exists():
+        taken = name_taken_by_another(room_id=room.id, key=key, session_key=session_key, **presence_cutoffs())
+    else:
+        taken = name_taken(room_id=room.id, key=key, **presence_cutoffs())
+    if taken:
         raise ChatError(
             "name_taken",
             format_lazy(_("Someone in this room is already called {name}; please choose another name."), name=name),
         )
+
+
+session_present = PreparedRead(
+    lambda room_id, session_key, left_after, beat_since: (
+        presences_alive(left_after, beat_since)
+        .filter(room_id=room_id, session_key=session_key)
+        .values_list("pk", flat=True)[:1]
+    ),
+    room_id=int,
+    session_key=str,
+    left_after=datetime,
+    beat_since=datetime,
+)
+members_by_arrival = PreparedRead(
+    lambda room_id, left_after, beat_since: (
+        presences_alive(left_after, beat_since)
+        .filter(room_id=room_id)
+        .order_by("connected_at")
+        .values_list("session_key", "name")
+    ),
+    room_id=int,
+    left_after=datetime,
+    beat_since=datetime,
+)
+name_taken = PreparedRead(
+    lambda room_id, key, left_after, beat_since: (
+        presences_alive(left_after, beat_since).filter(room_id=room_id, name_key=key).values_list("pk", flat=True)[:1]
+    ),
+    room_id=int,
+    key=str,
+    left_after=datetime,
+    beat_since=datetime,
+)
+name_taken_by_another = PreparedRead(
+    lambda room_id, key, session_key, left_after, beat_since: (
+        presences_alive(left_after, beat_since)
+        .filter(room_id=room_id, name_key=key)
+        .exclude(session_key=session_key)
+        .values_list("pk", flat=True)[:1]
+    ),
+    room_id=int,
+    key=str,
+    session_key=str,
+    left_after=datetime,
+    beat_since=datetime,
+)
 
 
 def room_presence(room):

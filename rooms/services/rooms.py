@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from chatsite.prepared_reads import PreparedRead
 from rooms.errors import ChatError
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Room
@@ -63,7 +64,11 @@ def find_room(code):
     # No real code is longer than the column or holds NUL (which PostgreSQL cannot even compare).
     if not code or len(code) > Room._meta.get_field("code").max_length or "\x00" in code:
         return None
-    return Room.objects.filter(code=code).first()
+    found = room_by_code(code=code)
+    return found[0] if found else None
+
+
+room_by_code = PreparedRead(lambda code: Room.objects.filter(code=code)[:1], code=str)
 
 
 def rooms_in_order(codes):
