@@ -69,3 +69,24 @@ def test_reads_that_need_more_than_plain_rows_are_refused():
     )
     with pytest.raises(ValueError, match="plain rows"):
         with_related(code="s1")
+
+
+def test_a_history_page_carries_replies_and_reactions_in_a_fixed_number_of_queries():
+    from rooms.protocol import message_to_dict
+    from rooms.services.messages import post_message, recent_history
+    from rooms.services.rich import toggle_reaction
+
+    room = create_room()
+    question, _created = post_message(room, "Ann", "lunch?", session_key="ann")
+    for number in range(4):
+        post_message(room, "Bob", f"answer {number}", session_key="bob", reply_to=question)
+    toggle_reaction(room, question.id, "bob", "Bob", "👍")
+    with CaptureQueriesContext(connection) as queries:
+        page, has_more = recent_history(room)
+        frames = [message_to_dict(message) for message in page]
+    assert not has_more and [frame["body"] for frame in frames] == ["lunch?"] + [f"answer {n}" for n in range(4)]
+    assert all(frame["reply_to"]["id"] == question.id for frame in frames[1:])
+    assert frames[0]["reactions"] and frames[0]["reactions"][0]["emoji"] == "👍"
+    assert len(queries) == 4  # the page, the messages replied to, reactions, attachments
+    older, more = recent_history(room, before=page[2].id, limit=1)
+    assert [message.body for message in older] == ["answer 0"] and more

@@ -11,9 +11,11 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from chatsite.prepared_reads import PreparedRead
 from rooms.errors import ChatError
 from rooms.limits import CHANGES_PAGE_SIZE
 from rooms.models import Attachment, Message
@@ -153,12 +155,41 @@ def _stored_resend(entry):
 def recent_history(room, before=None, limit=None):
     """Up to `limit` messages before the id `before` (or the newest), oldest first, and has_more."""
     limit = limit or settings.HISTORY_LIMIT
-    messages = Message.objects.filter(room=room)
-    if before is not None:
-        messages = messages.filter(id__lt=before)
-    page = list(messages.order_by("-id").for_wire()[: limit + 1])
+    if before is None:
+        page = newest_messages(limit + 1)(room_id=room.id)
+    else:
+        page = messages_before(limit + 1)(room_id=room.id, before=before)
     has_more = len(page) > limit
-    return page[:limit][::-1], has_more
+    return with_wire_relations(page[:limit][::-1]), has_more
+
+
+# Every socket that opens reads the newest page: a prepared read (chatsite/prepared_reads.py) per
+# page size, then what `for_wire` would have joined and prefetched, for the rows there are.
+@functools.cache
+def newest_messages(count):
+    return PreparedRead(lambda room_id: Message.objects.filter(room_id=room_id).order_by("-id")[:count], room_id=int)
+
+
+@functools.cache
+def messages_before(count):
+    return PreparedRead(
+        lambda room_id, before: Message.objects.filter(room_id=room_id, id__lt=before).order_by("-id")[:count],
+        room_id=int,
+        before=int,
+    )
+
+
+def with_wire_relations(messages):
+    """`messages` with what `Message.objects.for_wire()` loads: the messages they reply to, their
+    reactions and attachments."""
+    parent_ids = {message.reply_to_id for message in messages if message.reply_to_id}
+    if parent_ids:
+        parents = Message.objects.in_bulk(parent_ids)
+        for message in messages:
+            if message.reply_to_id in parents:
+                message.reply_to = parents[message.reply_to_id]
+    prefetch_related_objects(messages, "reactions", "attachments")
+    return messages
 
 
 def messages_after(room, after, limit=None):
