@@ -33,7 +33,7 @@ from rooms.services.admission import (
 )
 from rooms.services.budgets import cache_health, guarded, probe_cache
 from rooms.services.commands import command_list
-from rooms.services.messages import author_key_of
+from rooms.services.messages import author_key_of, count_newest_messages
 from rooms.services.moderation import is_owner, new_owner_key, store_passphrase
 from rooms.services.rooms import create_room, rooms_in_order
 from rooms.services.sessions import (
@@ -161,8 +161,7 @@ def encryption_config(room):
 def history_shape(room):
     """Whether the room has no message yet, and more than the first history page holds: the page
     shows the empty-room hint and "Load earlier" in its first paint, so they never shift it."""
-    # One query: the ids of a page and one more tell both.
-    stored = len(room.messages.values_list("id", flat=True)[: settings.HISTORY_LIMIT + 1])
+    stored = count_newest_messages(room, settings.HISTORY_LIMIT + 1)
     return {"empty": stored == 0, "has_earlier": stored > settings.HISTORY_LIMIT}
 
 

@@ -170,6 +170,19 @@ def newest_messages(count):
     return PreparedRead(lambda room_id: Message.objects.filter(room_id=room_id).order_by("-id")[:count], room_id=int)
 
 
+def count_newest_messages(room, at_most):
+    """How many messages the room has, counting no further than `at_most` (one query)."""
+    return len(newest_message_ids(at_most)(room_id=room.id))
+
+
+@functools.cache
+def newest_message_ids(count):
+    return PreparedRead(
+        lambda room_id: Message.objects.filter(room_id=room_id).order_by("-id").values_list("id", flat=True)[:count],
+        room_id=int,
+    )
+
+
 @functools.cache
 def messages_before(count):
     return PreparedRead(
