@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -241,5 +241,18 @@ def remove_watcher(channel_name):
 
 
 def watcher_count(room):
-    cutoff = timezone.now() - timedelta(seconds=settings.PRESENCE_STALE_SECONDS)
-    return Watcher.objects.filter(room=room, server__heartbeat_at__gte=cutoff).count()
+    counted = watchers_of_room(room_id=room.id, beat_since=presence_cutoffs()["beat_since"])
+    return counted[0] if counted else 0
+
+
+# Read with every member list: a prepared read (grouped by room, so no watcher is no row).
+watchers_of_room = PreparedRead(
+    lambda room_id, beat_since: (
+        Watcher.objects.filter(room_id=room_id, server__heartbeat_at__gte=beat_since)
+        .values("room_id")
+        .annotate(watchers=Count("pk"))
+        .values_list("watchers", flat=True)
+    ),
+    room_id=int,
+    beat_since=datetime,
+)
