@@ -13,15 +13,19 @@ it) uncompressed, so the bytes are the same for everyone: they are built once (w
 
 Thousands of connections sit idle most of the time, so what each one keeps counts: uvicorn gives
 every connection an asyncio.Queue and an asyncio.Event (five deques of ~600 bytes each, empty or
-not) and keeps the parsed handshake (request and response headers) for the connection's life.
+not), a timer for its next keepalive ping, new copies of header lines that every handshake
+repeats, and keeps the parsed handshake (request and response headers) for the connection's life.
 """
 
 import asyncio
+import heapq
+import itertools
 import weakref
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
 
 
 class LoopFlusher:
@@ -51,6 +55,119 @@ def loop_flusher(loop):
     if flusher is None:
         flusher = _flushers[loop] = LoopFlusher(loop)
     return flusher
+
+
+class PingDue:
+    """A connection's place in its loop's ping schedule; `cancel` as a timer's (uvicorn calls it)."""
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol):
+        self.protocol = protocol
+
+    def cancel(self):
+        self.protocol = None
+
+
+class LoopPings:
+    """When each connection of one event loop pings its client next, behind one timer: a timer
+    per connection costs ~0.5 KiB (uvloop's handle, its libuv timer, the bound callback), an
+    entry here a fifth of that."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.due = []  # heap of (loop time, order, PingDue)
+        self.order = itertools.count()
+        self.timer = None
+        self.timer_at = None
+
+    def add(self, delay, protocol):
+        entry = PingDue(protocol)
+        when = self.loop.time() + delay
+        heapq.heappush(self.due, (when, next(self.order), entry))
+        if self.timer is None or when < self.timer_at:
+            self.arm(when)
+        return entry
+
+    def arm(self, when):
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer_at = when
+        self.timer = self.loop.call_at(when, self.fire)
+
+    def fire(self):
+        self.timer = None
+        now = self.loop.time()
+        while self.due and self.due[0][0] <= now:
+            protocol = heapq.heappop(self.due)[2].protocol
+            if protocol is None:  # cancelled: closed, or no longer pinging
+                continue
+            try:
+                protocol.send_keepalive_ping()
+            except Exception as error:  # as its own timer's callback would be: logged, the others go on
+                self.loop.call_exception_handler(
+                    {"message": "Exception in a keepalive ping", "exception": error, "protocol": protocol}
+                )
+        if self.due:
+            self.arm(self.due[0][0])
+
+
+_pings = weakref.WeakKeyDictionary()  # event loop: its LoopPings
+
+
+def loop_pings(loop):
+    pings = _pings.get(loop)
+    if pings is None:
+        pings = _pings[loop] = LoopPings(loop)
+    return pings
+
+
+# Header lines whose values repeat from one handshake to the next (a site's host and origin, a
+# browser's user agent and languages, the upgrade's own lines): their (name, value) pairs are
+# kept once for all connections. Per-connection ones (cookie, key, forwarded address) are not.
+SHARED_HEADERS = frozenset(
+    {
+        b"host",
+        b"origin",
+        b"upgrade",
+        b"connection",
+        b"sec-websocket-version",
+        b"sec-websocket-extensions",
+        b"user-agent",
+        b"accept-language",
+        b"accept-encoding",
+        b"cache-control",
+        b"pragma",
+        b"x-forwarded-proto",
+    }
+)
+SHARED_VALUES_MAX = 4096  # at most this many kept; beyond, values are simply not shared
+
+
+class SharedValues:
+    """One copy of each value many connections repeat (header lines, addresses)."""
+
+    def __init__(self, limit):
+        self.values = {}
+        self.limit = limit
+
+    def get(self, value):
+        shared = self.values.get(value)
+        if shared is None:
+            if len(self.values) >= self.limit:
+                return value
+            shared = self.values[value] = value
+        return shared
+
+
+_shared = SharedValues(SHARED_VALUES_MAX)
+
+
+def share_headers(headers):
+    """Replace, in place, the header lines other connections repeat by their one shared copy."""
+    for index, line in enumerate(headers):
+        if line[0] in SHARED_HEADERS:
+            headers[index] = _shared.get(line)
 
 
 class CoalescingTransport:
@@ -157,6 +274,21 @@ class WritableFlag:
         return True
 
 
+class FrameParser(Protocol):
+    """Comes after ServerProtocol in a connection's classes, so that its handshake parser, once the
+    request is parsed, hands over to a frame parser of its own instead of running it inside: the
+    handshake parser's suspended frame, holding the parsed request, goes (~0.7 KiB)."""
+
+    def parse(self):
+        self.parser = Protocol.parse(self)
+        next(self.parser)
+        yield  # back to `receive_data`; the next data goes to the frame parser
+
+
+class HandingOverServerProtocol(ServerProtocol, FrameParser):
+    """websockets' ServerProtocol whose handshake parser hands over to FrameParser's."""
+
+
 SEND_TEXT_NOW = "chatsite.send_text_now"  # the scope extension's name
 
 _last_text_frame = (None, b"")  # (text, its frame): the event being fanned out right now
@@ -196,18 +328,26 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Before any data: ServerProtocol's parser calls the next class's `parse` once the request is in.
+        self.conn.__class__ = HandingOverServerProtocol
         self.queue = ReceiveQueue()
         self.writable = WritableFlag()
         self.writable.set()
 
     def connection_made(self, transport):
         super().connection_made(CoalescingTransport(transport, self.loop))
+        # The listening address is every connection's; the client's host is the proxy's, mostly.
+        if self.server is not None:
+            self.server = _shared.get(self.server)
+        if self.client is not None:
+            self.client = (_shared.get(self.client[0]), self.client[1])
 
     def handle_connect(self, event):
         super().handle_connect(event)
-        # The scope has its own copy of the request's headers; websockets' parser keeps the parsed
-        # request (its generator's local) as long as the connection lives.
-        event.headers.clear()
+        share_headers(self.scope["headers"])
+        # The scope has its own copy of the request's headers; uvicorn keeps the parsed request
+        # for the connection's life, though it never reads it again.
+        self.request = None
         # An ASGI extension: the application may write a text frame without a task switch.
         self.scope["extensions"][SEND_TEXT_NOW] = {"send": self.send_text_now}
 
@@ -246,3 +386,8 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         # uvicorn starts the keepalive right after writing the 101 response: it is not needed again.
         self.response = None
         super().start_keepalive()
+
+    def schedule_ping(self):
+        # uvicorn's own delay, in the loop's one schedule rather than a timer of this connection's.
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        self.ping_timer = loop_pings(self.loop).add(delay, self)
