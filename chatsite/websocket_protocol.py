@@ -133,7 +133,7 @@ SHARED_VALUES_MAX = 4096  # at most this many kept; beyond, values are simply no
 
 
 class SharedValues:
-    """One copy of each value many connections repeat (header lines, addresses)."""
+    """One copy of each value many connections repeat."""
 
     def __init__(self, limit):
         self.values = {}
@@ -326,11 +326,6 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def connection_made(self, transport):
         super().connection_made(CoalescingTransport(transport, self.loop))
-        # The listening address is every connection's; the client's host is the proxy's, mostly.
-        if self.server is not None:
-            self.server = _shared.get(self.server)
-        if self.client is not None:
-            self.client = (_shared.get(self.client[0]), self.client[1])
 
     def handle_connect(self, event):
         super().handle_connect(event)
