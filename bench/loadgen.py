@@ -418,6 +418,23 @@ async def worker_idle(config, worker, room_indexes, pipe):
     return {"connections": len(members), "closed_by_server": closed}
 
 
+async def warm_up(config):
+    """A throwaway room fills up the way the measured ones do (the same members, joining at once
+    through the real flow), gets its first frames and empties: what a server sets up once, the
+    first time each of its threads serves a join (imports, templates, caches, each thread's database
+    connection and allocator arena), is then not counted as the memory of the connections measured
+    after it."""
+    tally = Tally()
+    first_frames = set()
+    [(_, members)] = await connect_rooms(config, "warm", [0], tally, lambda member, text: first_frames.add(member))
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    while not config["floor"] and len(first_frames) < len(members) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    for member in members:
+        member.close()
+    await asyncio.wait_for(asyncio.gather(*(member.closed for member in members)), CONNECT_TIMEOUT)
+
+
 async def worker_joins(config, worker, room_indexes, pipe):
     """Join every assigned room through the real flow at once; report when each member was in
     (its first frame from the server: the history; the floor sends none, so its open counts)."""
@@ -638,10 +655,15 @@ def run_idle(
     settle=2.0,
     connect_timeout=180.0,
     priority=0,
+    warm=True,
 ):
-    """Open `connections` idle websockets; return the server's RSS growth per connection."""
+    """Open `connections` idle websockets; return the server's RSS growth per connection (after a
+    throwaway member's join and leave, unless `warm` is false)."""
     rooms = max(1, connections // per_room)
     config = connect_only_config(urls, per_room, floor, deflate, connect_timeout, priority)
+    if warm:
+        asyncio.run(warm_up(config))
+        time.sleep(settle)
     processes = server_processes(server_pids)
     rss_before = rss_bytes(processes)
     handles = start_workers("idle", config, rooms, workers)
@@ -755,6 +777,7 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--floor", action="store_true", help="target bench/floor_server.py (no HTTP flow)")
     parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate")
+    parser.add_argument("--no-warm-up", action="store_true", help="idle mode: measure from the server's start")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     raise_fd_limit()
@@ -778,7 +801,15 @@ def main(argv=None):
         )
         print(json.dumps(result) if args.json else format_joins(result))
     else:
-        result = run_idle(urls, args.connections, args.server_pid, args.workers, args.floor, not args.no_deflate)
+        result = run_idle(
+            urls,
+            args.connections,
+            args.server_pid,
+            args.workers,
+            args.floor,
+            not args.no_deflate,
+            warm=not args.no_warm_up,
+        )
         print(
             json.dumps(result)
             if args.json

@@ -206,7 +206,9 @@ def prepare_database(env, processes):
             client.delete(key)
 
 
-def run_once(kind, scenario, params, processes, layer, workers, deflate, priority=0, shared=False, database=DATABASE):
+def run_once(
+    kind, scenario, params, processes, layer, workers, deflate, priority=0, shared=False, database=DATABASE, warm=True
+):
     with tempfile.TemporaryDirectory(prefix="roomchat-bench-") as workdir:
         floor = kind == "floor"
         env = django_env(workdir, processes if not floor else 1, layer, shared and not floor, database)
@@ -226,7 +228,14 @@ def run_once(kind, scenario, params, processes, layer, workers, deflate, priorit
                 )
             if scenario == "idle":
                 return loadgen.run_idle(
-                    servers.urls, params["connections"], servers.pids, workers, floor, deflate, priority=priority
+                    servers.urls,
+                    params["connections"],
+                    servers.pids,
+                    workers,
+                    floor,
+                    deflate,
+                    priority=priority,
+                    warm=warm,
                 )
             return loadgen.run_chat(
                 servers.urls,
@@ -353,6 +362,11 @@ def main(argv=None):
         help="nice increment for servers and load clients (negative: ahead of "
         "other work on a shared machine; needs root)",
     )
+    parser.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="idle: measure from the server's start, not after a throwaway member's join and leave",
+    )
     parser.add_argument("--update-readme", action="store_true", help="write the table into bench/README.md")
     args = parser.parse_args(argv)
     loadgen.raise_fd_limit()
@@ -378,6 +392,7 @@ def main(argv=None):
                     args.priority,
                     args.shared or kind in PRODUCTION_SERVERS,
                     args.database,
+                    warm=not args.no_warm_up,
                 )
                 runs.append(run)
                 if scenario in JOIN_SCENARIOS:

@@ -13,15 +13,19 @@ it) uncompressed, so the bytes are the same for everyone: they are built once (w
 
 Thousands of connections sit idle most of the time, so what each one keeps counts: uvicorn gives
 every connection an asyncio.Queue and an asyncio.Event (five deques of ~600 bytes each, empty or
-not) and keeps the parsed handshake (request and response headers) for the connection's life.
+not), a timer for its next keepalive ping, new copies of header lines that every handshake
+repeats, and keeps the parsed handshake (request and response headers) for the connection's life.
 """
 
 import asyncio
+import heapq
+import itertools
 import weakref
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
 
 
 class LoopFlusher:
@@ -51,6 +55,107 @@ def loop_flusher(loop):
     if flusher is None:
         flusher = _flushers[loop] = LoopFlusher(loop)
     return flusher
+
+
+class PingDue:
+    """A connection's place in its loop's ping schedule; `cancel` as a timer's (uvicorn calls it)."""
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol):
+        self.protocol = protocol
+
+    def cancel(self):
+        self.protocol = None
+
+
+class LoopPings:
+    """When each connection of one event loop pings its client next, behind one timer: a timer
+    per connection costs ~0.5 KiB (uvloop's handle, its libuv timer, the bound callback), an
+    entry here a fifth of that."""
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.due = []  # heap of (loop time, order, PingDue)
+        self.order = itertools.count()
+        self.timer = None
+        self.timer_at = None
+
+    def add(self, delay, protocol):
+        entry = PingDue(protocol)
+        when = self.loop.time() + delay
+        heapq.heappush(self.due, (when, next(self.order), entry))
+        if self.timer is None or when < self.timer_at:
+            self.arm(when)
+        return entry
+
+    def arm(self, when):
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer_at = when
+        self.timer = self.loop.call_at(when, self.fire)
+
+    def fire(self):
+        self.timer = None
+        now = self.loop.time()
+        while self.due and self.due[0][0] <= now:
+            protocol = heapq.heappop(self.due)[2].protocol
+            if protocol is None:  # cancelled: closed, or no longer pinging
+                continue
+            try:
+                protocol.send_keepalive_ping()
+            except Exception as error:  # as its own timer's callback would be: logged, the others go on
+                self.loop.call_exception_handler(
+                    {"message": "Exception in a keepalive ping", "exception": error, "protocol": protocol}
+                )
+        if self.due:
+            self.arm(self.due[0][0])
+
+
+_pings = weakref.WeakKeyDictionary()  # event loop: its LoopPings
+
+
+def loop_pings(loop):
+    pings = _pings.get(loop)
+    if pings is None:
+        pings = _pings[loop] = LoopPings(loop)
+    return pings
+
+
+# Header lines whose values repeat from one handshake to the next (a site's host and origin, a
+# browser's user agent and languages, the upgrade's own lines): their (name, value) pairs are
+# kept once for all connections. Per-connection ones (cookie, key, forwarded address) are not.
+SHARED_HEADERS = frozenset(
+    b"host origin upgrade connection sec-websocket-version sec-websocket-extensions user-agent accept-language "
+    b"accept-encoding cache-control pragma x-forwarded-proto".split()
+)
+SHARED_VALUES_MAX = 4096  # at most this many kept; beyond, values are simply not shared
+
+
+class SharedValues:
+    """One copy of each value many connections repeat."""
+
+    def __init__(self, limit):
+        self.values = {}
+        self.limit = limit
+
+    def get(self, value):
+        shared = self.values.get(value)
+        if shared is None:
+            if len(self.values) >= self.limit:
+                return value
+            shared = self.values[value] = value
+        return shared
+
+
+_shared = SharedValues(SHARED_VALUES_MAX)
+
+
+def share_headers(headers):
+    """Replace, in place, the header lines other connections repeat by their one shared copy."""
+    for index, line in enumerate(headers):
+        if line[0] in SHARED_HEADERS:
+            headers[index] = _shared.get(line)
 
 
 class CoalescingTransport:
@@ -105,8 +210,9 @@ class ReceiveQueue:
 
     def put_nowait(self, item):
         self.items.append(item)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def empty(self):
         return not self.items
@@ -114,13 +220,14 @@ class ReceiveQueue:
     def qsize(self):
         return len(self.items)
 
+    def arrival(self):
+        """A future done when the next item is put (for the one reader, when the queue is empty)."""
+        self.waiter = asyncio.get_running_loop().create_future()
+        return self.waiter
+
     async def get(self):
         while not self.items:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
+            await self.arrival()
         return self.items.pop(0)
 
 
@@ -155,6 +262,21 @@ class WritableFlag:
         # Shielded: several sends may wait on the one future, and a cancelled one must not cancel it.
         await asyncio.shield(self.waiter)
         return True
+
+
+class FrameParser(Protocol):
+    """Comes after ServerProtocol in a connection's classes, so that its handshake parser, once the
+    request is parsed, hands over to a frame parser of its own instead of running it inside: the
+    handshake parser's suspended frame, holding the parsed request, goes (~0.7 KiB)."""
+
+    def parse(self):
+        self.parser = Protocol.parse(self)
+        next(self.parser)
+        yield  # back to `receive_data`; the next data goes to the frame parser
+
+
+class HandingOverServerProtocol(ServerProtocol, FrameParser):
+    """websockets' ServerProtocol whose handshake parser hands over to FrameParser's."""
 
 
 SEND_TEXT_NOW = "chatsite.send_text_now"  # the scope extension's name
@@ -196,6 +318,8 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Before any data: ServerProtocol's parser calls the next class's `parse` once the request is in.
+        self.conn.__class__ = HandingOverServerProtocol
         self.queue = ReceiveQueue()
         self.writable = WritableFlag()
         self.writable.set()
@@ -205,11 +329,23 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event):
         super().handle_connect(event)
-        # The scope has its own copy of the request's headers; websockets' parser keeps the parsed
-        # request (its generator's local) as long as the connection lives.
-        event.headers.clear()
+        share_headers(self.scope["headers"])
+        # The scope has its own copy of the request's headers; uvicorn keeps the parsed request
+        # for the connection's life, though it never reads it again.
+        self.request = None
         # An ASGI extension: the application may write a text frame without a task switch.
         self.scope["extensions"][SEND_TEXT_NOW] = {"send": self.send_text_now}
+
+    async def receive(self):
+        # uvicorn's, with the queue's wait inline: no `get` coroutine held by every idle socket.
+        queue = self.queue
+        while not queue.items:
+            await queue.arrival()
+        message = queue.items.pop(0)
+        if self.read_paused and not queue.items:
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
 
     def send_text_now(self, text):
         """Write a text frame now, unless something stands in the way (the handshake, flow
@@ -246,3 +382,8 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         # uvicorn starts the keepalive right after writing the 101 response: it is not needed again.
         self.response = None
         super().start_keepalive()
+
+    def schedule_ping(self):
+        # uvicorn's own delay, in the loop's one schedule rather than a timer of this connection's.
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        self.ping_timer = loop_pings(self.loop).add(delay, self)

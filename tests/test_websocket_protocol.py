@@ -40,7 +40,7 @@ async def burst_app(scope, receive, send):
     await send({"type": "websocket.close", "code": 4321})
 
 
-async def serve(app, deflate=True):
+async def serve(app, deflate=True, **options):
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -49,6 +49,7 @@ async def serve(app, deflate=True):
         ws_per_message_deflate=deflate,
         lifespan="off",
         log_level="warning",
+        **options,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

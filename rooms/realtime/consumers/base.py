@@ -238,13 +238,10 @@ class RoomConnection(ConnectionLoop):
             if not more:
                 return sent
 
-    async def __call__(self, scope, receive, send):
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            # Whatever ended this consumer (a close, a cancellation, a bug in a handler), its
-            # presence and its place in the hub go with it: otherwise it stays listed, a ghost.
-            await asyncio.shield(self.disconnect(None))
+    async def ended(self):
+        # Whatever ended this consumer (a close, a cancellation, a bug in a handler), its presence
+        # and its place in the hub go with it: otherwise it stays listed, a ghost.
+        await asyncio.shield(self.disconnect(None))
 
     async def disconnect(self, code):
         """Leave the room; called on the client's close and again when the consumer ends (once counts)."""

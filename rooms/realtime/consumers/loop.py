@@ -3,6 +3,7 @@ can between messages (thousands of connections sit idle in their rooms)."""
 
 import asyncio
 import contextvars
+import functools
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -12,6 +13,19 @@ class ConnectionLoop(AsyncWebsocketConsumer):
     """Channels' AsyncConsumer.__call__ without a channel layer (there is none per connection) and
     without `await_many_dispatch`, which keeps a task, an `asyncio.wait` and their futures per
     connection to wait for one thing: the client's next message."""
+
+    @classmethod
+    def as_asgi(cls, **initkwargs):
+        """Channels' `as_asgi`, but the application it returns is not a coroutine of its own: it
+        hands back the consumer's, so no frame of it stays suspended for the socket's life."""
+
+        def app(scope, receive, send):
+            return cls(**initkwargs)(scope, receive, send)
+
+        app.consumer_class = cls
+        app.consumer_initkwargs = initkwargs
+        functools.update_wrapper(app, cls, updated=())
+        return app
 
     async def __call__(self, scope, receive, send):
         self.scope = scope
@@ -25,6 +39,11 @@ class ConnectionLoop(AsyncWebsocketConsumer):
                 await asyncio.sleep(0)
         except StopConsumer:
             pass
+        finally:
+            await self.ended()
+
+    async def ended(self):
+        """Called however the loop ended (a close, a cancellation, a bug in a handler)."""
 
     async def websocket_connect(self, message):
         # Admission and joining run in a copy of this task's context, dropped when they are done.
