@@ -18,8 +18,31 @@ if ("serviceWorker" in navigator) {
   }
 }
 
-// The offline page stands in for the address that could not be reached: once the network is back,
-// loading that address again shows the real page.
+// The offline page stands in for the address that could not be reached: once the server answers
+// again, loading that address shows the real page. The browser's "online" event alone is not
+// proof: it can fire while requests still fail (a new page's network state settling, a network
+// without a route to the server), and a reload then would only show this page again, possibly at
+// another address. Nor does it fire when the server itself comes back: hence the periodic check.
+const HEALTH_URL = "/healthz";
+const RECHECK_MS = 5000;
+
+let checking = false;
+async function reloadWhenReachable() {
+  if (checking) return;
+  checking = true;
+  try {
+    const response = await fetch(HEALTH_URL, { cache: "no-store", credentials: "omit" });
+    if (response.ok) {
+      window.location.reload();
+    }
+  } catch {
+    // Still unreachable: the next "online" event or check tries again.
+  } finally {
+    checking = false;
+  }
+}
+
 if (document.querySelector("[data-offline-page]")) {
-  window.addEventListener("online", () => window.location.reload());
+  window.addEventListener("online", reloadWhenReachable);
+  setInterval(reloadWhenReachable, RECHECK_MS);
 }

@@ -96,6 +96,7 @@ def test_offline_a_room_or_the_home_page_shows_the_offline_page_never_the_stale_
         expect_offline_page(ann.page)
         ann.goto(f"/rooms/{code}/")
         expect_offline_page(ann.page)
+        assert ann.page.url == room_url
     finally:
         ann.context.set_offline(False)
 
@@ -103,6 +104,19 @@ def test_offline_a_room_or_the_home_page_shows_the_offline_page_never_the_stale_
     ann.page.wait_for_url(room_url)
     expect(ann.page.locator("#connection")).to_have_attribute("data-state", "connected")
     expect(ann.message("Meet at the north gate")).to_have_count(1)
+
+
+def test_the_offline_page_loads_the_room_again_once_the_server_answers(people, own_server):
+    (ann,) = people(1, server=own_server)
+    code = ann.create_room("Ann")
+    wait_for_worker(ann)
+    own_server.stop()
+    # The network is up and the server is not: no "online" event is coming.
+    ann.page.reload()
+    expect_offline_page(ann.page)
+    own_server.start()
+    expect(ann.page.locator("#connection")).to_have_attribute("data-state", "connected", timeout=20000)
+    assert ann.page.url == f"{ann.base_url}/rooms/{code}/"
 
 
 def test_try_again_loads_the_same_address_again(people):
