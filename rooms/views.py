@@ -136,7 +136,8 @@ def room(request, code):
     except ChatError as error:
         messages.error(request, error.detail)
         return redirect("rooms:home")
-    request.session["room"] = room.code
+    if request.session.get("room") != room.code:  # a reload writes no session
+        request.session["room"] = room.code
     remember_joined(request.session, room.code)
     config = {"code": room.code, "name": name}
     # This session's author tag: the page marks messages carrying it as its own (not by name).

@@ -1,7 +1,9 @@
 """The home form and the room page, through Django's test client (CSRF checks on)."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from rooms.limits import CODE_ALPHABET
 from rooms.models import Room
@@ -201,6 +203,21 @@ def test_leave_clears_the_sessions_room_and_goes_home(csrf_client):
     assert response.status_code == 302 and response["Location"] == "/"
     assert "room" not in csrf_client.session
     assert Room.objects.filter(code=code).exists()
+
+
+def test_reloading_the_room_page_writes_nothing_and_coming_back_from_another_room_does(csrf_client):
+    first = post_home(csrf_client, name="Ann", create="")["Location"]
+    csrf_client.get(first)
+    with CaptureQueriesContext(connection) as reload:
+        assert csrf_client.get(first).status_code == 200
+    assert not [query["sql"] for query in reload if not query["sql"].startswith("SELECT")]
+    second = post_home(csrf_client, name="Ann", create="")["Location"]
+    csrf_client.get(second)
+    with CaptureQueriesContext(connection) as back:
+        csrf_client.get(first)
+    assert any(query["sql"].startswith("UPDATE") for query in back)
+    assert csrf_client.session["room"] == first.split("/")[2]
+    assert csrf_client.session["joined_rooms"][-1] == first.split("/")[2]
 
 
 def test_static_files_are_served(csrf_client):

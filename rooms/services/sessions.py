@@ -51,8 +51,12 @@ JOINED_ROOMS_KEPT = 50
 
 
 def remember_joined(session, code):
-    """The session was admitted to this room (its page was shown): it may always come back."""
-    joined = [each for each in session.get(JOINED_ROOMS_SESSION_KEY) or [] if each != code]
+    """The session was admitted to this room (its page was shown): it may always come back.
+    Already the newest entry (a reload): nothing changes, so the session is not written again."""
+    remembered = session.get(JOINED_ROOMS_SESSION_KEY) or []
+    if remembered and remembered[-1] == code:
+        return
+    joined = [each for each in remembered if each != code]
     session[JOINED_ROOMS_SESSION_KEY] = [*joined[-(JOINED_ROOMS_KEPT - 1) :], code]
 
 
