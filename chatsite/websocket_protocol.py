@@ -47,14 +47,21 @@ class LoopFlusher:
             transport.flush()
 
 
-_flushers = weakref.WeakKeyDictionary()  # event loop: its LoopFlusher
+class PerLoop:
+    """One `make(loop)` per event loop, made on first use and gone with its loop."""
+
+    def __init__(self, make):
+        self.make = make
+        self.made = weakref.WeakKeyDictionary()
+
+    def __call__(self, loop):
+        found = self.made.get(loop)
+        if found is None:
+            found = self.made[loop] = self.make(loop)
+        return found
 
 
-def loop_flusher(loop):
-    flusher = _flushers.get(loop)
-    if flusher is None:
-        flusher = _flushers[loop] = LoopFlusher(loop)
-    return flusher
+loop_flusher = PerLoop(LoopFlusher)
 
 
 class PingDue:
@@ -112,14 +119,7 @@ class LoopPings:
             self.arm(self.due[0][0])
 
 
-_pings = weakref.WeakKeyDictionary()  # event loop: its LoopPings
-
-
-def loop_pings(loop):
-    pings = _pings.get(loop)
-    if pings is None:
-        pings = _pings[loop] = LoopPings(loop)
-    return pings
+loop_pings = PerLoop(LoopPings)
 
 
 # Header lines whose values repeat from one handshake to the next (a site's host and origin, a
