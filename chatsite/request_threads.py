@@ -13,13 +13,22 @@ taking the next.
 A streaming response with a synchronous iterator (a static file, a transcript) is read on the
 request's thread in slices, one hop per slice, as it is sent: Django's own fallback would first
 read it whole into memory (and warns about it on every such response).
+
+Django's handler also hops to the thread and back for the request_started signal and again for
+the response's close (the request_finished signal): a page in memory takes one hop here, those
+signals included, and a stream one more for its close once it is sent.
 """
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
+from django.http import FileResponse
+from django.urls import set_script_prefix
 
 
 class RequestThreadsHandler(ASGIHandler):
@@ -42,8 +51,48 @@ class RequestThreadsHandler(ASGIHandler):
         finally:
             self.busy[index] -= 1
 
-    async def get_response_async(self, request):
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+    async def handle(self, scope, receive, send):
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        try:
+            response = await sync_to_async(self.respond, thread_sensitive=True)(scope, body_file)
+            if response.streaming:
+                await self.stream(response, receive, send)
+            else:
+                # A client gone meanwhile: uvicorn drops what is sent to it.
+                await self.send_response(response, send)
+        finally:
+            body_file.close()
+
+    def respond(self, scope, body_file):
+        """On the request's thread: what Django's `handle` does around the view, in one go."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()  # request_finished: the database connection is released before sending
+        return response
+
+    async def stream(self, response, receive, send):
+        """Send a streaming response as Django does: stopped when the client goes away."""
+        sending = asyncio.ensure_future(self.send_response(response, send))
+        listening = asyncio.ensure_future(self.listen_for_disconnect(receive))
+        try:
+            await asyncio.wait([sending, listening], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (listening, sending):
+                task.cancel()
+            sent, _ = await asyncio.gather(sending, listening, return_exceptions=True)
+            await sync_to_async(response.close, thread_sensitive=True)()
+        if isinstance(sent, Exception):
+            raise sent
 
     async def send_response(self, response, send):
         if response.streaming and not response.is_async:

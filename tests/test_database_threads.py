@@ -7,7 +7,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 
+from rooms.realtime import writer
 from rooms.realtime.db_threads import side_db
+from rooms.realtime.hub import get_hub
 from rooms.services.messages import check_new_message
 from rooms.services.rooms import find_room
 from tests.support.hubs import RecordingConnection, process_hub, wait_for_frames
@@ -45,6 +47,33 @@ async def test_members_joining_at_once_all_end_with_the_full_member_list(room, s
             frame = await communicator.receive_json_from()
             if frame["type"] == "presence":
                 assert frame["members"] == names
+
+
+async def test_a_busy_writer_lets_messages_gather_and_writes_one_after_a_quiet_moment_at_once(
+    room, settings, monkeypatch
+):
+    settings.MESSAGE_BATCH_INTERVAL = 2.0
+    batches = []
+    store = writer.store_in_db_thread
+
+    async def recording_store(entries):
+        batches.append([entry.body for entry in entries])
+        return await store(entries)
+
+    monkeypatch.setattr(writer, "store_in_db_thread", recording_store)
+    message_writer = writer.MessageWriter(get_hub())
+    loop = asyncio.get_running_loop()
+
+    def post(body):
+        return message_writer.post(room.code, check_new_message(room, "Ann", body, body))
+
+    started = loop.time()
+    await post("alone")
+    assert loop.time() - started < 1.0  # not held back: nothing was written just before
+    stored = await asyncio.gather(post("one"), post("two"), post("three"))
+    assert loop.time() - started >= 2.0  # held until the interval since the last batch was over
+    assert batches == [["alone"], ["one", "two", "three"]]
+    assert [message.body for message, created, _ in stored] == ["one", "two", "three"]
 
 
 @pytest.mark.production

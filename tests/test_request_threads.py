@@ -5,8 +5,10 @@ read a slice at a time as they are sent."""
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.testing import HttpCommunicator
+from django.core import signals
+from django.http import HttpResponse
 from django.urls import path
 
 from chatsite.request_threads import STREAM_SLICE_BYTES, RequestThreadsHandler, in_slices
@@ -64,3 +66,44 @@ def test_requests_run_on_the_handlers_threads_and_keep_their_connection(settings
 
     if connection.vendor == "sqlite":
         assert second_connection == first_connection
+
+
+def test_a_page_takes_one_hop_to_its_thread_with_both_request_signals_on_it(settings, monkeypatch):
+    """Django's own handler hops to the request's thread three times (request_started, the view,
+    the close that sends request_finished); a page already in memory goes there once."""
+    handler = RequestThreadsHandler(1)
+    hops, seen = [], []
+    hop = SyncToAsync.__call__
+
+    def counting_hop(self, *args, **kwargs):
+        hops.append(self.func)
+        return hop(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting_hop)
+
+    def record(name):
+        def receiver(**kwargs):
+            seen.append((name, threading.current_thread().name))
+
+        return receiver
+
+    started, finished = record("started"), record("finished")
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+
+    def page(request):
+        seen.append(("view", threading.current_thread().name))
+        return HttpResponse("a page")
+
+    settings.ROOT_URLCONF = type("urls", (), {"urlpatterns": [path("page/", page)]})
+    try:
+        response = async_to_sync(
+            HttpCommunicator(handler, "GET", "/page/", headers=[(b"host", b"127.0.0.1")]).get_response
+        )()
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert (response["status"], response["body"]) == (200, b"a page")
+    assert len(hops) == 1
+    assert [name for name, _ in seen] == ["started", "view", "finished"]
+    assert {thread for _, thread in seen} == {"request-0_0"}
