@@ -145,13 +145,16 @@ DATABASES = {
     )
 }
 # Threads running the requests' synchronous code (chatsite/request_threads.py); each keeps its
-# database connection.
-REQUEST_THREADS = env_int("REQUEST_THREADS", 4)
+# database connection. SQLite's queries never wait on a network: past two threads, more only
+# contend for the interpreter (at four, a join storm took a tenth longer and its slowest joins
+# three times as long: bench/README.md).
+SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+REQUEST_THREADS = env_int("REQUEST_THREADS", 2 if SQLITE else 4)
 # Under load, the message writer starts a batch (a transaction) at most this often: a few
 # milliseconds more latency for the messages of a busy server, a third less CPU per message
 # (bench/README.md). 0 writes every batch as soon as the one before has committed.
 MESSAGE_BATCH_INTERVAL = env_int("MESSAGE_BATCH_INTERVAL_MS", 5) / 1000
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if SQLITE:
     # Connections live as long as their thread: request threads and the database threads are few
     # and fixed, and opening a SQLite connection costs more than most queries.
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", None)
